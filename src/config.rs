@@ -1,0 +1,501 @@
+//! Typed settings, read once from the environment (Functions app settings) at start-up.
+//!
+//! Every setting is declared in [`SETTINGS`]: `handler --help` prints that table, so the help
+//! text cannot drift from what is read. Reading never stops at the first bad value: each
+//! problem is collected with the fix, and start-up prints them all at once.
+
+use std::{fmt, net::SocketAddr, time::Duration};
+
+use url::Url;
+
+/// One documented setting.
+pub struct Setting {
+    pub name: &'static str,
+    /// What happens when the setting is absent.
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+/// Every setting the handler reads, in the order `--help` shows them.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "FUNCTIONS_CUSTOMHANDLER_PORT",
+        default: "unset: listen on MCP_LISTEN_ADDR",
+        help: "Set by the Azure Functions host: the loopback port to listen on.",
+    },
+    Setting {
+        name: "MCP_LISTEN_ADDR",
+        default: "127.0.0.1:7071",
+        help: "Address to listen on when not run by the Functions host.",
+    },
+    Setting {
+        name: "MCP_PUBLIC_URL",
+        default: "http://<listen address>/mcp",
+        help: "URL clients use to reach the MCP endpoint (the APIM URL in Azure). Its host is \
+               allowed in the Host header and its origin in the Origin header.",
+    },
+    Setting {
+        name: "MCP_ALLOWED_HOSTS",
+        default: "loopback names plus the MCP_PUBLIC_URL host",
+        help: "Extra comma-separated Host header values to accept (host or host:port).",
+    },
+    Setting {
+        name: "MCP_ALLOWED_ORIGINS",
+        default: "the MCP_PUBLIC_URL origin",
+        help: "Extra comma-separated browser origins to accept (scheme://host:port, port may \
+               be *). Requests without Origin are always accepted.",
+    },
+    Setting {
+        name: "MCP_SHUTDOWN_GRACE_SECONDS",
+        default: "10",
+        help: "On SIGTERM, how long in-flight requests may run before the process exits.",
+    },
+    Setting {
+        name: "MCP_LOG",
+        default: "info",
+        help: "Log level of the handler's own events: error, warn, info, debug or trace.",
+    },
+];
+
+/// Where the listening address came from; the Functions host's port always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenSource {
+    FunctionsHost,
+    Setting,
+    Default,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen: SocketAddr,
+    pub listen_source: ListenSource,
+    /// The MCP endpoint as clients address it.
+    pub public_url: Url,
+    /// Complete Host allowlist handed to the transport (never empty).
+    pub allowed_hosts: Vec<String>,
+    /// Complete Origin allowlist handed to the transport.
+    pub allowed_origins: Vec<String>,
+    pub shutdown_grace: Duration,
+    pub log_level: tracing::Level,
+}
+
+/// A setting that could not be used, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub setting: &'static str,
+    pub message: String,
+    pub fix: String,
+}
+
+/// Every problem found in one pass over the settings.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "the handler cannot start: {} configuration problem(s)",
+            self.problems.len()
+        )?;
+        for problem in &self.problems {
+            writeln!(f, "  - {}: {}", problem.setting, problem.message)?;
+            writeln!(f, "    fix: {}", problem.fix)?;
+        }
+        write!(f, "Run `handler --help` for every setting and its default.")
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Collects problems while settings are read, so one run reports all of them.
+pub(crate) struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Reader<'a> {
+    pub(crate) fn new(lookup: &'a dyn Fn(&str) -> Option<String>) -> Self {
+        Self {
+            lookup,
+            problems: Vec::new(),
+        }
+    }
+
+    /// The trimmed value, with empty values treated as absent (app settings cannot be unset).
+    pub(crate) fn raw(&self, name: &str) -> Option<String> {
+        (self.lookup)(name)
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    pub(crate) fn problem(
+        &mut self,
+        setting: &'static str,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.problems.push(Problem {
+            setting,
+            message: message.into(),
+            fix: fix.into(),
+        });
+    }
+
+    /// Parses a present value; a value that does not parse is recorded and `None` returned.
+    pub(crate) fn parse<T>(
+        &mut self,
+        name: &'static str,
+        fix: &str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<T> {
+        let value = self.raw(name)?;
+        match parse(&value) {
+            Ok(parsed) => Some(parsed),
+            Err(why) => {
+                self.problem(name, why, fix);
+                None
+            }
+        }
+    }
+
+    pub(crate) fn list(&self, name: &str) -> Vec<String> {
+        self.raw(name)
+            .map(|value| {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|item| !item.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn finish<T>(self, value: T) -> Result<T, ConfigError> {
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:7071";
+const LOOPBACK_HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, reporting every problem at once.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let mut reader = Reader::new(lookup);
+
+        let host_port = reader.parse(
+            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            "leave it to the Functions host; it sets a free port number",
+            |value| match value.parse::<u16>() {
+                Ok(0) | Err(_) => Err(format!("`{value}` is not a port number (1-65535)")),
+                Ok(port) => Ok(port),
+            },
+        );
+        let listen_setting = reader.parse(
+            "MCP_LISTEN_ADDR",
+            "use an IP address and port, for example 127.0.0.1:7071",
+            |value| {
+                value
+                    .parse::<SocketAddr>()
+                    .map_err(|_| format!("`{value}` is not an IP address and port"))
+            },
+        );
+        let (listen, listen_source) = match (host_port, listen_setting) {
+            // The host dials 127.0.0.1 (WorkerConstants.HostName): bind nothing wider.
+            (Some(port), _) => (
+                SocketAddr::from(([127, 0, 0, 1], port)),
+                ListenSource::FunctionsHost,
+            ),
+            (None, Some(addr)) => (addr, ListenSource::Setting),
+            (None, None) => (
+                DEFAULT_LISTEN.parse().expect("default address parses"),
+                ListenSource::Default,
+            ),
+        };
+
+        let public_url = reader
+            .parse(
+                "MCP_PUBLIC_URL",
+                "use the absolute URL of the MCP endpoint, for example https://mcp.contoso.com/mcp",
+                parse_public_url,
+            )
+            .unwrap_or_else(|| {
+                Url::parse(&format!("http://{listen}/mcp")).expect("listen address forms a URL")
+            });
+
+        let mut allowed_hosts: Vec<String> =
+            LOOPBACK_HOSTS.iter().map(|host| host.to_string()).collect();
+        if let Some(host) = public_url.host_str() {
+            push_unique(&mut allowed_hosts, host.trim_matches(['[', ']']).to_owned());
+        }
+        for host in reader.list("MCP_ALLOWED_HOSTS") {
+            if host.contains('/') || host.contains('*') {
+                reader.problem(
+                    "MCP_ALLOWED_HOSTS",
+                    format!("`{host}` is not a host name or host:port"),
+                    "list bare host names such as mcp.contoso.com or mcp.contoso.com:8443",
+                );
+            } else {
+                push_unique(&mut allowed_hosts, host);
+            }
+        }
+
+        let mut allowed_origins = vec![origin_of(&public_url)];
+        if is_loopback_host(&public_url) {
+            // A local server is the same server whichever loopback name the browser used.
+            let port = public_url.port_or_known_default().unwrap_or_default();
+            for host in ["localhost", "127.0.0.1", "[::1]"] {
+                push_unique(
+                    &mut allowed_origins,
+                    format!("{}://{host}:{port}", public_url.scheme()),
+                );
+            }
+        }
+        for origin in reader.list("MCP_ALLOWED_ORIGINS") {
+            match parse_origin(&origin) {
+                Ok(origin) => push_unique(&mut allowed_origins, origin),
+                Err(why) => reader.problem(
+                    "MCP_ALLOWED_ORIGINS",
+                    why,
+                    "list origins as scheme://host:port, for example https://copilot.contoso.com:443 or http://localhost:*",
+                ),
+            }
+        }
+
+        let shutdown_grace = reader
+            .parse(
+                "MCP_SHUTDOWN_GRACE_SECONDS",
+                "use a whole number of seconds between 0 and 300",
+                |value| match value.parse::<u64>() {
+                    Ok(seconds) if seconds <= 300 => Ok(Duration::from_secs(seconds)),
+                    _ => Err(format!(
+                        "`{value}` is not a number of seconds from 0 to 300"
+                    )),
+                },
+            )
+            .unwrap_or(Duration::from_secs(10));
+
+        let log_level = reader
+            .parse(
+                "MCP_LOG",
+                "use one of error, warn, info, debug, trace",
+                |value| {
+                    value
+                        .parse::<tracing::Level>()
+                        .map_err(|_| format!("`{value}` is not a log level"))
+                },
+            )
+            .unwrap_or(tracing::Level::INFO);
+
+        reader.finish(Config {
+            listen,
+            listen_source,
+            public_url,
+            allowed_hosts,
+            allowed_origins,
+            shutdown_grace,
+            log_level,
+        })
+    }
+}
+
+fn push_unique(list: &mut Vec<String>, item: String) {
+    if !list
+        .iter()
+        .any(|existing| existing.eq_ignore_ascii_case(&item))
+    {
+        list.push(item);
+    }
+}
+
+/// Loopback hosts may use plain HTTP; anything else must be HTTPS.
+pub(crate) fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+fn parse_public_url(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|_| format!("`{value}` is not an absolute URL"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if is_loopback_host(&url) => {}
+        _ => {
+            return Err(format!(
+                "`{value}` must use https (plain http only for loopback)"
+            ));
+        }
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(format!(
+            "`{value}` must not carry a query, fragment or credentials"
+        ));
+    }
+    if url.path().ends_with('/') && url.path() != "/" {
+        return Err(format!(
+            "`{value}` must not end with a slash (clients compare it exactly)"
+        ));
+    }
+    Ok(url)
+}
+
+/// The origin of `url` in the allowlist form the transport expects: always with a port.
+fn origin_of(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    let port = url.port_or_known_default().unwrap_or_default();
+    format!("{}://{host}:{port}", url.scheme())
+}
+
+fn parse_origin(value: &str) -> Result<String, String> {
+    let (scheme, rest) = value
+        .split_once("://")
+        .ok_or_else(|| format!("`{value}` has no scheme"))?;
+    if !matches!(scheme, "http" | "https") || rest.is_empty() || rest.contains('/') {
+        return Err(format!("`{value}` is not an origin"));
+    }
+    if let Some(host) = rest.strip_suffix(":*") {
+        if host.is_empty() {
+            return Err(format!("`{value}` has no host"));
+        }
+        return Ok(value.to_ascii_lowercase());
+    }
+    let url = Url::parse(value).map_err(|_| format!("`{value}` is not an origin"))?;
+    Ok(origin_of(&url))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(&move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_listen_on_loopback_7071() {
+        let config = read(&[]).unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:7071");
+        assert_eq!(config.listen_source, ListenSource::Default);
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:7071/mcp");
+        assert_eq!(
+            config.allowed_origins,
+            vec![
+                "http://127.0.0.1:7071",
+                "http://localhost:7071",
+                "http://[::1]:7071"
+            ]
+        );
+    }
+
+    #[test]
+    fn functions_port_wins_over_listen_setting() {
+        let config = read(&[
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "4567"),
+            ("MCP_LISTEN_ADDR", "127.0.0.1:9000"),
+        ])
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "127.0.0.1:4567");
+        assert_eq!(config.listen_source, ListenSource::FunctionsHost);
+    }
+
+    #[test]
+    fn public_host_and_origin_join_the_allowlists() {
+        let config = read(&[
+            ("MCP_PUBLIC_URL", "https://mcp.contoso.com/m365/mcp"),
+            ("MCP_ALLOWED_HOSTS", "func.azurewebsites.net, other:8443"),
+            (
+                "MCP_ALLOWED_ORIGINS",
+                "http://localhost:*,https://vscode.dev",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.allowed_hosts,
+            vec![
+                "localhost",
+                "127.0.0.1",
+                "::1",
+                "mcp.contoso.com",
+                "func.azurewebsites.net",
+                "other:8443"
+            ]
+        );
+        assert_eq!(
+            config.allowed_origins,
+            vec![
+                "https://mcp.contoso.com:443",
+                "http://localhost:*",
+                "https://vscode.dev:443"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let error = read(&[
+            ("FUNCTIONS_CUSTOMHANDLER_PORT", "seventy"),
+            ("MCP_PUBLIC_URL", "http://mcp.contoso.com/mcp"),
+            ("MCP_ALLOWED_ORIGINS", "contoso.com"),
+            ("MCP_SHUTDOWN_GRACE_SECONDS", "-1"),
+            ("MCP_LOG", "loud"),
+        ])
+        .unwrap_err();
+        let settings: Vec<_> = error.problems.iter().map(|p| p.setting).collect();
+        assert_eq!(
+            settings,
+            vec![
+                "FUNCTIONS_CUSTOMHANDLER_PORT",
+                "MCP_PUBLIC_URL",
+                "MCP_ALLOWED_ORIGINS",
+                "MCP_SHUTDOWN_GRACE_SECONDS",
+                "MCP_LOG"
+            ]
+        );
+        assert!(error.to_string().contains("must use https"), "{error}");
+    }
+
+    #[test]
+    fn public_url_with_trailing_slash_is_refused() {
+        let error = read(&[("MCP_PUBLIC_URL", "https://mcp.contoso.com/mcp/")]).unwrap_err();
+        assert!(error.problems[0].message.contains("slash"));
+    }
+
+    #[test]
+    fn the_settings_table_lists_exactly_what_is_read() {
+        let asked = std::cell::RefCell::new(Vec::<String>::new());
+        let _ = Config::from_lookup(&|name| {
+            asked.borrow_mut().push(name.to_owned());
+            None
+        });
+        let mut asked = asked.into_inner();
+        asked.sort();
+        asked.dedup();
+        let mut documented: Vec<String> = SETTINGS.iter().map(|s| s.name.to_owned()).collect();
+        documented.sort();
+        assert_eq!(asked, documented);
+    }
+}

@@ -1,0 +1,24 @@
+//! A remote MCP server for Microsoft 365 data, built to run as an Azure Functions custom
+//! handler behind Azure API Management.
+//!
+//! # Layout
+//!
+//! One request travels through the modules in this order:
+//!
+//! - [`hosting`]: the Functions custom-handler contract: which port, the readiness probe,
+//!   graceful shutdown.
+//! - [`app`]: the HTTP routes and the tower layers in front of them, in request order.
+//! - [`telemetry`]: one JSON line per request on stdout, never a token or a body.
+//! - [`transport`]: MCP Streamable HTTP (rmcp, stateless, JSON responses) and the envelope
+//!   rules in front of it (body size, parse errors, batches, protocol versions).
+//! - [`tools`]: one file per tool family and the registry that serves them.
+//!
+//! [`config`] reads and validates every setting at start-up; [`cli`] parses the arguments.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod hosting;
+pub mod telemetry;
+pub mod tools;
+pub mod transport;

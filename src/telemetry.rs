@@ -1,0 +1,81 @@
+//! JSON lines on stdout, one event per line; the Functions host forwards stdout to
+//! Application Insights.
+//!
+//! Each HTTP request produces exactly one `request` event, written by [`request_log`] after
+//! the response is known. Layers further in do not log on their own: they attach *facts* to the
+//! response (such as [`RpcFacts`]) and this layer writes them together, so one line carries the
+//! request id, JSON-RPC method, tool, status and latency.
+//!
+//! What is never written: header values (the `Authorization` header above all), the query
+//! string (a token may hide there), request and response bodies. Third-party crates log at
+//! `warn` and above only, whatever `MCP_LOG` says, because their debug output includes
+//! message bodies.
+
+use std::time::Instant;
+
+use axum::{extract::Request, http::HeaderValue, middleware::Next, response::Response};
+use tracing::Level;
+use tracing_subscriber::{Layer, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// The request id, also returned to the caller in `x-request-id`.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// What the JSON-RPC envelope said, attached by the transport.
+#[derive(Debug, Clone, Default)]
+pub struct RpcFacts {
+    pub method: Option<String>,
+    pub tool: Option<String>,
+}
+
+/// Installs the JSON subscriber. Safe to call once per process.
+pub fn init(level: Level) {
+    let filter = Targets::new()
+        .with_target(env!("CARGO_CRATE_NAME"), level)
+        .with_target("handler", level)
+        .with_default(Level::WARN);
+    let layer = tracing_subscriber::fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(false)
+        .with_span_list(false)
+        .with_writer(std::io::stdout)
+        .with_filter(filter);
+    let _ = tracing_subscriber::registry().with(layer).try_init();
+}
+
+/// Outermost layer: assigns the request id and writes the one `request` event.
+pub async fn request_log(mut request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let request_id = RequestId(uuid::Uuid::new_v4().to_string());
+    request.extensions_mut().insert(request_id.clone());
+    let http_method = request.method().clone();
+    // Only the path: the query string may carry a token a client put there by mistake.
+    let path = request.uri().path().to_owned();
+    let invocation_id = request
+        .headers()
+        .get("x-ms-invocation-id")
+        .and_then(|value| value.to_str().ok())
+        .filter(|value| value.len() <= 64)
+        .map(str::to_owned);
+
+    let mut response = next.run(request).await;
+
+    let rpc = response.extensions().get::<RpcFacts>();
+    tracing::info!(
+        target: concat!(env!("CARGO_CRATE_NAME"), "::request"),
+        message = "request",
+        request_id = %request_id.0,
+        invocation_id = invocation_id.as_deref(),
+        http_method = %http_method,
+        path = %path,
+        rpc_method = rpc.and_then(|rpc| rpc.method.as_deref()),
+        tool = rpc.and_then(|rpc| rpc.tool.as_deref()),
+        status = response.status().as_u16(),
+        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+    );
+    if let Ok(value) = HeaderValue::from_str(&request_id.0) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

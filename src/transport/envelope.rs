@@ -1,0 +1,195 @@
+//! The JSON-RPC envelope rules that sit in front of rmcp.
+//!
+//! rmcp answers some malformed input with statuses the MCP and JSON-RPC specs do not
+//! describe (a parse error or a batch becomes 415) and accepts a protocol version header
+//! this server never negotiates (`2026-07-28`). This layer reads the POST body once, under the
+//! size limit, and answers:
+//!
+//! | input | answer |
+//! |---|---|
+//! | `MCP-Protocol-Version` not one this server supports | 400, JSON-RPC -32600 |
+//! | body over the limit (declared or streamed) | 413, JSON-RPC -32600 |
+//! | body that is not JSON | 400, JSON-RPC -32700 (parse error) |
+//! | a JSON array (batch, removed in 2025-06-18) | 400, JSON-RPC -32600 |
+//! | JSON that is not an object | 400, JSON-RPC -32600 |
+//!
+//! Everything else goes on to rmcp with the body it already read, and with [`RpcFacts`] (the
+//! method and, for `tools/call`, the tool name) in the request extensions for the layers after
+//! it and in the response extensions for the request log.
+
+use std::borrow::Cow;
+
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, Method, StatusCode, header},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use http_body_util::{BodyExt, Limited};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::SUPPORTED_PROTOCOL_VERSIONS;
+use crate::telemetry::RpcFacts;
+
+const PARSE_ERROR: i64 = -32700;
+const INVALID_REQUEST: i64 = -32600;
+
+/// Limits applied before rmcp sees a request.
+#[derive(Debug, Clone, Copy)]
+pub struct EnvelopeRules {
+    pub max_body_bytes: usize,
+}
+
+#[derive(Deserialize)]
+struct Envelope<'a> {
+    #[serde(borrow)]
+    method: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    params: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct CallParams<'a> {
+    #[serde(borrow)]
+    name: Cow<'a, str>,
+}
+
+pub async fn check(State(rules): State<EnvelopeRules>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    if let Some(rejection) = unsupported_version(request.headers()) {
+        return rejection;
+    }
+    if declared_length(request.headers()).is_some_and(|length| length > rules.max_body_bytes) {
+        return too_large(rules.max_body_bytes);
+    }
+
+    let (parts, body) = request.into_parts();
+    let bytes = match Limited::new(body, rules.max_body_bytes).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => {
+            return too_large(rules.max_body_bytes);
+        }
+        Err(_) => {
+            return jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                INVALID_REQUEST,
+                "The request body could not be read completely.",
+            );
+        }
+    };
+
+    let facts = match facts_of(&bytes) {
+        Ok(facts) => facts,
+        Err(rejection) => return rejection,
+    };
+    let mut request = Request::from_parts(parts, Body::from(bytes));
+    request.extensions_mut().insert(facts.clone());
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(facts);
+    response
+}
+
+fn unsupported_version(headers: &HeaderMap) -> Option<Response> {
+    let value = headers.get("mcp-protocol-version")?;
+    let supported = value.to_str().is_ok_and(|version| {
+        SUPPORTED_PROTOCOL_VERSIONS
+            .iter()
+            .any(|known| known.as_str() == version)
+    });
+    if supported {
+        return None;
+    }
+    let list: Vec<&str> = SUPPORTED_PROTOCOL_VERSIONS
+        .iter()
+        .map(|version| version.as_str())
+        .collect();
+    Some(jsonrpc_error(
+        StatusCode::BAD_REQUEST,
+        INVALID_REQUEST,
+        &format!(
+            "Unsupported MCP-Protocol-Version header. Supported versions: {}.",
+            list.join(", ")
+        ),
+    ))
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn facts_of(bytes: &Bytes) -> Result<RpcFacts, Response> {
+    let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+    if first == Some(&b'[') {
+        return Err(jsonrpc_error(
+            StatusCode::BAD_REQUEST,
+            INVALID_REQUEST,
+            "JSON-RPC batches are not supported: send one message per request.",
+        ));
+    }
+    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|error| {
+        if error.is_data() {
+            jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                INVALID_REQUEST,
+                "The body must be one JSON-RPC message object.",
+            )
+        } else {
+            jsonrpc_error(
+                StatusCode::BAD_REQUEST,
+                PARSE_ERROR,
+                "Parse error: the body is not valid JSON.",
+            )
+        }
+    })?;
+    let tool = match (envelope.method.as_deref(), envelope.params) {
+        (Some("tools/call"), Some(params)) => serde_json::from_str::<CallParams>(params.get())
+            .ok()
+            .map(|params| loggable(&params.name)),
+        _ => None,
+    };
+    Ok(RpcFacts {
+        method: envelope.method.as_deref().map(loggable),
+        tool,
+    })
+}
+
+/// Method and tool names come from the client and end up in logs: keep the ones that look
+/// like names (SEP-986 characters plus `/`), replace anything else.
+fn loggable(name: &str) -> String {
+    let looks_like_a_name = (1..=128).contains(&name.len())
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"_.-/".contains(&byte));
+    if looks_like_a_name {
+        name.to_owned()
+    } else {
+        "<invalid name>".to_owned()
+    }
+}
+
+fn too_large(limit: usize) -> Response {
+    jsonrpc_error(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        INVALID_REQUEST,
+        &format!("The request body exceeds the {limit}-byte limit."),
+    )
+}
+
+/// A JSON-RPC error response without an id: the request was not read far enough to have one.
+pub(crate) fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": code, "message": message },
+    });
+    (status, axum::Json(body)).into_response()
+}
