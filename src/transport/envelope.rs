@@ -84,7 +84,7 @@ pub async fn check(State(rules): State<EnvelopeRules>, request: Request, next: N
 
     let facts = match facts_of(&bytes) {
         Ok(facts) => facts,
-        Err(rejection) => return rejection,
+        Err((code, message)) => return jsonrpc_error(StatusCode::BAD_REQUEST, code, message),
     };
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(facts.clone());
@@ -126,28 +126,25 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
         .ok()
 }
 
-fn facts_of(bytes: &Bytes) -> Result<RpcFacts, Response> {
+/// Why a body was refused: a JSON-RPC error code and its message.
+type Refusal = (i64, &'static str);
+
+fn facts_of(bytes: &Bytes) -> Result<RpcFacts, Refusal> {
     let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
     if first == Some(&b'[') {
-        return Err(jsonrpc_error(
-            StatusCode::BAD_REQUEST,
+        return Err((
             INVALID_REQUEST,
             "JSON-RPC batches are not supported: send one message per request.",
         ));
     }
     let envelope: Envelope = serde_json::from_slice(bytes).map_err(|error| {
         if error.is_data() {
-            jsonrpc_error(
-                StatusCode::BAD_REQUEST,
+            (
                 INVALID_REQUEST,
                 "The body must be one JSON-RPC message object.",
             )
         } else {
-            jsonrpc_error(
-                StatusCode::BAD_REQUEST,
-                PARSE_ERROR,
-                "Parse error: the body is not valid JSON.",
-            )
+            (PARSE_ERROR, "Parse error: the body is not valid JSON.")
         }
     })?;
     let tool = match (envelope.method.as_deref(), envelope.params) {
