@@ -24,12 +24,14 @@ use crate::{
 };
 
 pub fn router(config: &Config, registry: Arc<Registry>) -> Router {
+    let envelope_rules = EnvelopeRules {
+        max_body_bytes: MAX_BODY_BYTES,
+        tool_names: registry.names().into(),
+    };
     let mcp = Router::new()
         .route_service("/mcp", transport::service(config, McpServer::new(registry)))
         .layer(middleware::from_fn_with_state(
-            EnvelopeRules {
-                max_body_bytes: MAX_BODY_BYTES,
-            },
+            envelope_rules,
             envelope::check,
         ));
     hosting::readiness()

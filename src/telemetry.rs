@@ -8,8 +8,9 @@
 //!
 //! What is never written: header values (the `Authorization` header above all), the query
 //! string (a token may hide there), request and response bodies. Third-party crates log at
-//! `warn` and above only, whatever `MCP_LOG` says, because their debug output includes
-//! message bodies.
+//! `error` only, whatever `MCP_LOG` says: rmcp's warnings quote client-sent text (an unknown
+//! method's name, for one) and its debug output whole messages. What they would have said is in
+//! the request event's status anyway.
 
 use std::time::Instant;
 
@@ -21,11 +22,12 @@ use tracing_subscriber::{Layer, filter::Targets, layer::SubscriberExt, util::Sub
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// What the JSON-RPC envelope said, attached by the transport.
-#[derive(Debug, Clone, Default)]
+/// What the JSON-RPC envelope said, attached by the transport. Only names the server knows
+/// are kept; anything else a client sends is recorded as `other` (method) or `unknown` (tool).
+#[derive(Debug, Clone, Copy, Default)]
 pub struct RpcFacts {
-    pub method: Option<String>,
-    pub tool: Option<String>,
+    pub method: Option<&'static str>,
+    pub tool: Option<&'static str>,
 }
 
 /// Installs the JSON subscriber. Safe to call once per process.
@@ -33,7 +35,7 @@ pub fn init(level: Level) {
     let filter = Targets::new()
         .with_target(env!("CARGO_CRATE_NAME"), level)
         .with_target("handler", level)
-        .with_default(Level::WARN);
+        .with_default(Level::ERROR);
     let layer = tracing_subscriber::fmt::layer()
         .json()
         .flatten_event(true)
@@ -69,8 +71,8 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
         invocation_id = invocation_id.as_deref(),
         http_method = %http_method,
         path = %path,
-        rpc_method = rpc.and_then(|rpc| rpc.method.as_deref()),
-        tool = rpc.and_then(|rpc| rpc.tool.as_deref()),
+        rpc_method = rpc.and_then(|rpc| rpc.method),
+        tool = rpc.and_then(|rpc| rpc.tool),
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
     );

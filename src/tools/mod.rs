@@ -165,6 +165,7 @@ impl<T: Tool> ErasedTool for T {
 }
 
 struct Entry {
+    spec: &'static ToolSpec,
     definition: rmcp::model::Tool,
     tool: Box<dyn ErasedTool>,
 }
@@ -191,10 +192,16 @@ impl Registry {
                 .with_annotations(spec.annotations());
         self.by_name.insert(spec.name, self.entries.len());
         self.entries.push(Entry {
+            spec,
             definition,
             tool: Box::new(tool),
         });
         self
+    }
+
+    /// Every tool's name, in registration order.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.entries.iter().map(|entry| entry.spec.name).collect()
     }
 
     pub fn definition(&self, name: &str) -> Option<&rmcp::model::Tool> {

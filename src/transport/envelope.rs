@@ -17,7 +17,7 @@
 //! method and, for `tools/call`, the tool name) in the request extensions for the layers after
 //! it and in the response extensions for the request log.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, sync::Arc};
 
 use axum::{
     body::{Body, Bytes},
@@ -34,13 +34,43 @@ use super::SUPPORTED_PROTOCOL_VERSIONS;
 use crate::telemetry::RpcFacts;
 
 const PARSE_ERROR: i64 = -32700;
+const OTHER_METHOD: &str = "other";
+const UNKNOWN_TOOL: &str = "unknown";
 const INVALID_REQUEST: i64 = -32600;
 
 /// Limits applied before rmcp sees a request.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct EnvelopeRules {
     pub max_body_bytes: usize,
+    /// Names of the tools this server serves; any other name is recorded as unknown.
+    pub tool_names: Arc<[&'static str]>,
 }
+
+/// Client-to-server methods of MCP 2025-11-25; any other method is recorded as `other`.
+const KNOWN_METHODS: &[&str] = &[
+    "initialize",
+    "ping",
+    "tools/list",
+    "tools/call",
+    "resources/list",
+    "resources/templates/list",
+    "resources/read",
+    "resources/subscribe",
+    "resources/unsubscribe",
+    "prompts/list",
+    "prompts/get",
+    "completion/complete",
+    "logging/setLevel",
+    "tasks/get",
+    "tasks/result",
+    "tasks/list",
+    "tasks/cancel",
+    "notifications/initialized",
+    "notifications/cancelled",
+    "notifications/progress",
+    "notifications/roots/list_changed",
+    "notifications/tasks/status",
+];
 
 #[derive(Deserialize)]
 struct Envelope<'a> {
@@ -82,12 +112,12 @@ pub async fn check(State(rules): State<EnvelopeRules>, request: Request, next: N
         }
     };
 
-    let facts = match facts_of(&bytes) {
+    let facts = match facts_of(&bytes, &rules.tool_names) {
         Ok(facts) => facts,
         Err((code, message)) => return jsonrpc_error(StatusCode::BAD_REQUEST, code, message),
     };
     let mut request = Request::from_parts(parts, Body::from(bytes));
-    request.extensions_mut().insert(facts.clone());
+    request.extensions_mut().insert(facts);
     let mut response = next.run(request).await;
     response.extensions_mut().insert(facts);
     response
@@ -129,7 +159,7 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
 /// Why a body was refused: a JSON-RPC error code and its message.
 type Refusal = (i64, &'static str);
 
-fn facts_of(bytes: &Bytes) -> Result<RpcFacts, Refusal> {
+fn facts_of(bytes: &Bytes, tool_names: &[&'static str]) -> Result<RpcFacts, Refusal> {
     let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
     if first == Some(&b'[') {
         return Err((
@@ -147,30 +177,29 @@ fn facts_of(bytes: &Bytes) -> Result<RpcFacts, Refusal> {
             (PARSE_ERROR, "Parse error: the body is not valid JSON.")
         }
     })?;
-    let tool = match (envelope.method.as_deref(), envelope.params) {
-        (Some("tools/call"), Some(params)) => serde_json::from_str::<CallParams>(params.get())
-            .ok()
-            .map(|params| loggable(&params.name)),
+    // Names come from the client and end up in logs and authorization decisions: only names
+    // this server knows are kept verbatim.
+    let method = envelope.method.as_deref().map(|method| {
+        KNOWN_METHODS
+            .iter()
+            .find(|known| **known == method)
+            .map_or(OTHER_METHOD, |known| *known)
+    });
+    let tool = match (method, envelope.params) {
+        (Some("tools/call"), Some(params)) => Some(
+            serde_json::from_str::<CallParams>(params.get())
+                .ok()
+                .and_then(|params| {
+                    tool_names
+                        .iter()
+                        .find(|known| **known == params.name)
+                        .copied()
+                })
+                .unwrap_or(UNKNOWN_TOOL),
+        ),
         _ => None,
     };
-    Ok(RpcFacts {
-        method: envelope.method.as_deref().map(loggable),
-        tool,
-    })
-}
-
-/// Method and tool names come from the client and end up in logs: keep the ones that look
-/// like names (SEP-986 characters plus `/`), replace anything else.
-fn loggable(name: &str) -> String {
-    let looks_like_a_name = (1..=128).contains(&name.len())
-        && name
-            .bytes()
-            .all(|byte| byte.is_ascii_alphanumeric() || b"_.-/".contains(&byte));
-    if looks_like_a_name {
-        name.to_owned()
-    } else {
-        "<invalid name>".to_owned()
-    }
+    Ok(RpcFacts { method, tool })
 }
 
 fn too_large(limit: usize) -> Response {

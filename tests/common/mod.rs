@@ -1,0 +1,248 @@
+//! Shared test harness: spawn the real `handler` binary the way the Azure Functions host does
+//! (a port in `FUNCTIONS_CUSTOMHANDLER_PORT`, `GET /` polled until it answers), then talk HTTP.
+#![allow(dead_code)] // each test crate uses a different part of the harness
+
+use std::{
+    io::{BufRead, BufReader},
+    net::TcpListener,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+use serde_json::{Value, json};
+
+pub const HANDLER: &str = env!("CARGO_BIN_EXE_handler");
+pub const LATEST: &str = "2025-11-25";
+
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A free loopback port (the OS picks it; the race with other tests is harmless in practice).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Lines the process wrote, in order, per stream.
+#[derive(Clone, Default)]
+pub struct Output {
+    pub stdout: Arc<Mutex<Vec<String>>>,
+    pub stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Output {
+    pub fn stdout(&self) -> Vec<String> {
+        self.stdout.lock().unwrap().clone()
+    }
+    pub fn stderr(&self) -> Vec<String> {
+        self.stderr.lock().unwrap().clone()
+    }
+    pub fn all(&self) -> String {
+        let mut text = self.stdout().join("\n");
+        text.push('\n');
+        text.push_str(&self.stderr().join("\n"));
+        text
+    }
+    /// Waits (bounded) until an event matching `predicate` was written, and returns it.
+    pub fn wait_for_event(&self, predicate: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Some(event) = self.events().into_iter().find(|event| predicate(event)) {
+                return event;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no matching event in:\n{}",
+                self.all()
+            );
+            thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// The JSON events on stdout.
+    pub fn events(&self) -> Vec<Value> {
+        self.stdout()
+            .iter()
+            .filter_map(|line| serde_json::from_str(line).ok())
+            .collect()
+    }
+}
+
+fn capture(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            match line {
+                Ok(line) => into.lock().unwrap().push(line),
+                Err(_) => break,
+            }
+        }
+    });
+}
+
+/// The handler process; killed when dropped.
+pub struct Handler {
+    child: Child,
+    pub port: u16,
+    pub output: Output,
+}
+
+impl Handler {
+    /// Starts `handler` with exactly `env` (plus the port), as the host would, and waits until
+    /// `GET /` answers.
+    pub fn spawn(env: &[(&str, &str)]) -> Handler {
+        let port = free_port();
+        let mut handler = Self::start(env, Some(port));
+        handler.port = port;
+        handler.wait_ready();
+        handler
+    }
+
+    /// Starts `handler` without waiting for anything.
+    pub fn start(env: &[(&str, &str)], port: Option<u16>) -> Handler {
+        let mut command = Command::new(HANDLER);
+        command
+            .env_clear()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(port) = port {
+            command.env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string());
+        }
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("handler binary starts");
+        let output = Output::default();
+        capture(child.stdout.take().unwrap(), output.stdout.clone());
+        capture(child.stderr.take().unwrap(), output.stderr.clone());
+        Handler {
+            child,
+            port: port.unwrap_or_default(),
+            output,
+        }
+    }
+
+    /// Polls `GET /` every 25 ms, as the Functions host does.
+    pub fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!(
+                    "handler exited with {status} before it was ready:\n{}",
+                    self.output.all()
+                );
+            }
+            if probe_root(self.port).is_some() {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "handler never answered GET /:\n{}",
+                self.output.all()
+            );
+            thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn mcp_url(&self) -> String {
+        self.url("/mcp")
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([format!("-{signal}"), self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Waits for the process to exit (liveness bound only; not a timing assertion).
+    pub fn wait_exit(&mut self, within: Duration) -> ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Give the capture threads a moment to drain the pipes.
+                thread::sleep(Duration::from_millis(50));
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "handler still running after {within:?}:\n{}",
+                self.output.all()
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Handler {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One raw `GET /` over a fresh connection, as the host's readiness poll does: the status code,
+/// or `None` while nothing listens.
+pub fn probe_root(port: u16) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).ok()?;
+    std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
+}
+
+/// JSON-RPC request body.
+pub fn rpc(id: u64, method: &str, params: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
+}
+
+pub fn initialize(version: &str) -> Value {
+    rpc(
+        1,
+        "initialize",
+        json!({
+            "protocolVersion": version,
+            "capabilities": {},
+            "clientInfo": { "name": "tests", "version": "0" }
+        }),
+    )
+}
+
+/// A POST to `/mcp` with the headers every MCP client sends.
+pub fn mcp_post(client: &::reqwest::Client, url: &str) -> ::reqwest::RequestBuilder {
+    client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+}
+
+/// Path to a tool the test command installs (`scripts/test`); a clear failure if it is missing.
+pub fn installed_tool(relative: &str) -> PathBuf {
+    let path = repo_root().join(relative);
+    assert!(
+        path.exists(),
+        "{} is missing: run ./scripts/test once, it installs the test clients",
+        path.display()
+    );
+    path
+}
