@@ -1,0 +1,177 @@
+extension microsoftGraphV1
+
+// The server's Entra app registration, through the Microsoft Graph Bicep extension.
+// - It is the audience of every token clients send (MCP_CLIENT_ID, MCP_APP_ID_URI).
+// - It is the confidential client of the on-behalf-of exchange, and its only credential is a
+//   federated identity credential that trusts the handler's user-assigned identity: the app has
+//   no secret and no certificate, so there is nothing to leak or rotate.
+// - It asks Microsoft Graph for exactly the delegated permissions the tools use.
+// Graph resources live in the tenant, not in the resource group: `azd down` does not delete
+// them (docs/DEPLOY.md, "Tearing down").
+
+@description('Immutable unique name of the app registration (the Graph extension upserts on it).')
+param uniqueName string
+
+@description('Display name shown in consent prompts and the Entra admin center.')
+param displayName string
+
+@description('Name of the delegated scope every user token must carry.')
+param requiredScopeName string
+
+@description('Custom domain that fronts APIM (for example mcp.contoso.com); empty for none. Must be a verified domain of the tenant.')
+param customDomainHostName string
+
+@description('Client app ids pre-authorized for the delegated scope (no consent prompt), for example VS Code.')
+param preAuthorizedClientAppIds array
+
+@description('Grant tenant-wide admin consent for the Graph permissions (needs Cloud Application Administrator or higher).')
+param grantAdminConsent bool
+
+@description('Require users and apps to be assigned to the app before Entra issues them a token for it.')
+param appRoleAssignmentRequired bool
+
+@description('Principal (object) id of the handler identity, trusted as the federated credential.')
+param federatedIdentityPrincipalId string
+
+var graphAppId = '00000003-0000-0000-c000-000000000000'
+
+// Least privilege for the tools (graph notes §1): get_my_profile reads /me (User.Read) and the
+// mailbox time zone (MailboxSettings.Read). Ids are the delegated permission ids of Microsoft
+// Graph; a new tool that needs more adds it here and says why.
+var graphDelegatedPermissions = [
+  {
+    id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d'
+    value: 'User.Read'
+  }
+  {
+    id: '87f447af-9fa4-4c32-9dfa-4a57a73d18ce'
+    value: 'MailboxSettings.Read'
+  }
+]
+var graphDelegatedScopeNames = [for permission in graphDelegatedPermissions: permission.value]
+
+// Stable ids: Entra refuses to change a scope or role id while it is enabled, so derive them from
+// names that do not change between deployments.
+var userScopeId = guid(uniqueName, 'oauth2PermissionScope', requiredScopeName)
+var operatorRoleId = guid(uniqueName, 'appRole', 'MCP.Operator')
+
+var appIdUriOnCustomDomain = 'https://${customDomainHostName}/mcp'
+
+var preAuthorizedApplications = [for clientAppId in preAuthorizedClientAppIds: {
+  appId: clientAppId
+  delegatedPermissionIds: [
+    userScopeId
+  ]
+}]
+
+var api = {
+  // v2 tokens: aud is always the client id GUID and iss is the v2 issuer the handler expects.
+  requestedAccessTokenVersion: 2
+  oauth2PermissionScopes: [
+    {
+      id: userScopeId
+      value: requiredScopeName
+      type: 'User'
+      isEnabled: true
+      adminConsentDisplayName: 'Use the Microsoft 365 MCP server'
+      adminConsentDescription: 'Lets the app call the Microsoft 365 MCP server on behalf of the signed-in user. The server reads only what its tools need.'
+      userConsentDisplayName: 'Use the Microsoft 365 MCP server for you'
+      userConsentDescription: 'Lets the app call the Microsoft 365 MCP server on your behalf.'
+    }
+  ]
+  preAuthorizedApplications: preAuthorizedApplications
+}
+
+var appRoles = [
+  {
+    id: operatorRoleId
+    value: 'MCP.Operator'
+    displayName: 'MCP operator'
+    description: 'Operate the MCP server: diagnostics tools.'
+    allowedMemberTypes: [
+      'User'
+      'Application'
+    ]
+    isEnabled: true
+  }
+]
+
+var graphResourceAccess = [for permission in graphDelegatedPermissions: {
+  id: permission.id
+  type: 'Scope'
+}]
+
+var requiredResourceAccess = [
+  {
+    resourceAppId: graphAppId
+    resourceAccess: graphResourceAccess
+  }
+]
+
+resource app 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: uniqueName
+  displayName: displayName
+  signInAudience: 'AzureADMyOrg'
+  isFallbackPublicClient: false
+  api: api
+  appRoles: appRoles
+  requiredResourceAccess: requiredResourceAccess
+}
+
+// Second pass over the same app: an api://<appId> identifier URI needs the appId, which exists
+// only after the first pass. With a custom domain, the MCP URL itself is an identifier URI too, so
+// a client that sends RFC 8707 resource=<MCP URL> gets a token instead of AADSTS9010010.
+resource appWithIdentifierUris 'Microsoft.Graph/applications@v1.0' = {
+  uniqueName: app.uniqueName
+  displayName: displayName
+  signInAudience: 'AzureADMyOrg'
+  isFallbackPublicClient: false
+  api: api
+  appRoles: appRoles
+  requiredResourceAccess: requiredResourceAccess
+  identifierUris: empty(customDomainHostName) ? [
+    'api://${app.appId}'
+  ] : [
+    'api://${app.appId}'
+    appIdUriOnCustomDomain
+  ]
+}
+
+// The app's only credential: tokens of the handler's user-assigned identity for the token-exchange
+// audience (Graph Bicep runs in the public cloud only, hence the fixed audience).
+resource handlerIdentityCredential 'Microsoft.Graph/applications/federatedIdentityCredentials@v1.0' = {
+  name: '${appWithIdentifierUris.uniqueName}/mcp-handler-managed-identity'
+  description: 'The MCP handler user-assigned managed identity (on-behalf-of client assertion).'
+  issuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+  subject: federatedIdentityPrincipalId
+  audiences: [
+    'api://AzureADTokenExchange'
+  ]
+}
+
+resource servicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' = {
+  appId: app.appId
+  appRoleAssignmentRequired: appRoleAssignmentRequired
+}
+
+resource graphServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' existing = {
+  appId: graphAppId
+}
+
+// Optional tenant-wide consent for exactly the Graph permissions above, so users are not asked
+// (VS Code shows no consent prompt of its own, auth notes §5).
+resource graphAdminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantAdminConsent) {
+  clientId: servicePrincipal.id
+  resourceId: graphServicePrincipal.id
+  consentType: 'AllPrincipals'
+  scope: join(graphDelegatedScopeNames, ' ')
+}
+
+var appIdUri = empty(customDomainHostName) ? 'api://${appWithIdentifierUris.appId}' : appIdUriOnCustomDomain
+
+output appId string = appWithIdentifierUris.appId
+output appObjectId string = appWithIdentifierUris.id
+output servicePrincipalId string = servicePrincipal.id
+output appIdUri string = appIdUri
+output requiredScopeName string = requiredScopeName
+output fullRequiredScope string = '${appIdUri}/${requiredScopeName}'

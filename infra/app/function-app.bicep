@@ -1,0 +1,211 @@
+// The handler: a Flex Consumption (Linux) function app running the `handler` binary as a custom
+// handler. host.json (configurationProfile mcp-custom-handler, anonymous authorization level)
+// routes every request to the binary; authorization is the handler's own (gateway proof, then
+// Entra token validation), so no function, host or master key is ever used or handed out.
+
+@description('Azure region.')
+param location string
+
+@description('Tags for every resource.')
+param tags object
+
+@description('azd service name; azd finds the app to deploy to by this tag.')
+param serviceName string
+
+@description('Flex Consumption plan name.')
+param planName string
+
+@description('Function app name.')
+param functionAppName string
+
+@description('Memory per instance in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+@description('Upper bound on instances the plan scales out to.')
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@description('Spread instances across availability zones (only in regions where Flex Consumption offers zones).')
+param zoneRedundant bool
+
+@description('Resource id of the handler identity.')
+param identityId string
+
+@description('Client id of the handler identity.')
+param identityClientId string
+
+@description('Blob endpoint of the host storage account.')
+param storageBlobEndpoint string
+
+@description('Container that holds the deployment package.')
+param deploymentContainerName string
+
+@description('Application Insights connection string (no key: local auth is disabled).')
+param applicationInsightsConnectionString string
+
+@description('Subnet for outbound VNet integration; empty without the VNet option.')
+param virtualNetworkSubnetId string
+
+@description('Entra tenant that issues the tokens the handler accepts.')
+param tenantId string
+
+@description('App id (client id) of the server app registration.')
+param clientId string
+
+@description('Identifier URI of the server app registration.')
+param appIdUri string
+
+@description('Public MCP URL clients use (APIM or custom domain + /mcp).')
+param publicUrl string
+
+@description('Delegated scope every user token must carry.')
+param requiredScope string
+
+@description('Comma-separated client app ids allowed to call; empty allows any client of the tenant.')
+param allowedClientApps string
+
+@description('Comma-separated app roles that admit app-only callers; empty admits none.')
+param allowedAppRoles string
+
+@description('Key Vault URI.')
+param keyVaultUri string
+
+@description('Header APIM adds with the gateway proof.')
+param gatewayProofHeaderName string
+
+@description('Key Vault secret that holds the gateway proof.')
+param gatewayProofSecretName string
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_225: Zone redundancy is a parameter (zoneRedundant): not every Flex Consumption region offers zones.
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+    zoneRedundant: zoneRedundant
+  }
+}
+
+resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
+  // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero per request; always-ready instances are a cost decision, not a failover setting.
+  // checkov:skip=CKV_AZURE_213: Flex Consumption has no App Service health check; the Functions host polls the handler's GET / for readiness.
+  // checkov:skip=CKV_AZURE_17: Client certificates do not fit MCP clients (bearer tokens); APIM proves itself with the Key Vault gateway proof instead.
+  // checkov:skip=CKV_AZURE_222: Public network access stays on: APIM tiers without VNet integration reach the app over the internet; the gateway proof and token validation gate every request.
+  name: functionAppName
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    clientCertEnabled: false
+    publicNetworkAccess: 'Enabled'
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      scmMinTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      http20Enabled: true
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storageBlobEndpoint}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        instanceMemoryMB: instanceMemoryMB
+        maximumInstanceCount: maximumInstanceCount
+      }
+      // The binary is self-contained: the custom runtime, no language stack (hosting notes §6).
+      runtime: {
+        name: 'custom'
+        version: '1.0'
+      }
+    }
+  }
+}
+
+// Every setting the handler requires in Azure, the platform settings it runs on, and nothing
+// else (tests/infra/test_app_settings.py compares this list with `handler --help`).
+// Not set on purpose: GRAPH_BASE_URL, MCP_AUTHORITY_HOST, MCP_ACCEPT_V1_TOKENS, MCP_LISTEN_ADDR,
+// MCP_ALLOWED_ORIGINS, MCP_SHUTDOWN_GRACE_SECONDS, MCP_LOG (their defaults fit Azure public
+// cloud), MCP_GATEWAY_PROOF (local development only: in Azure the proof comes from Key Vault).
+resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
+  // checkov's App Service checks below read site settings (config 'web') and misfire on this
+  // 'appsettings' resource; each is satisfied or skipped on the site resource above.
+  // checkov:skip=CKV_AZURE_13: False positive (appsettings). Easy Auth stays off: the handler validates every Entra token itself.
+  // checkov:skip=CKV_AZURE_63: False positive (appsettings); HTTP logs of Flex apps go to App Insights.
+  // checkov:skip=CKV_AZURE_65: False positive (appsettings); detailed errors stay off (default).
+  // checkov:skip=CKV_AZURE_66: False positive (appsettings); request tracing is App Insights'.
+  // checkov:skip=CKV_AZURE_80: False positive: no .NET Framework, the handler is a Rust binary.
+  // checkov:skip=CKV_AZURE_88: False positive: Flex Consumption has no Azure Files content share.
+  // checkov:skip=CKV_AZURE_222: False positive (appsettings); see the site resource.
+  parent: functionApp
+  name: 'appsettings'
+  properties: {
+    MCP_TENANT_ID: tenantId
+    MCP_CLIENT_ID: clientId
+    MCP_APP_ID_URI: appIdUri
+    MCP_PUBLIC_URL: publicUrl
+    MCP_REQUIRED_SCOPE: requiredScope
+    MCP_ALLOWED_CLIENT_APPS: allowedClientApps
+    MCP_ALLOWED_APP_ROLES: allowedAppRoles
+    MCP_ALLOWED_HOSTS: functionApp.properties.defaultHostName
+    MANAGED_IDENTITY_CLIENT_ID: identityClientId
+    KEY_VAULT_URL: keyVaultUri
+    MCP_GATEWAY_PROOF_HEADER: gatewayProofHeaderName
+    MCP_GATEWAY_PROOF_SECRET_NAME: gatewayProofSecretName
+    AzureWebJobsStorage__credential: 'managedidentity'
+    AzureWebJobsStorage__clientId: identityClientId
+    AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
+    APPLICATIONINSIGHTS_CONNECTION_STRING: applicationInsightsConnectionString
+    APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+    AzureWebJobsFeatureFlags: 'EnableMcpCustomHandlerPreview'
+  }
+}
+
+// No publishing with basic (username/password) credentials: azd deploys with an Entra token.
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: functionApp
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+output functionAppName string = functionApp.name
+output functionAppDefaultHostName string = functionApp.properties.defaultHostName

@@ -1,0 +1,162 @@
+// Key Vault for what must be secret and is not an identity: the gateway proof APIM adds to every
+// request and the handler checks. RBAC mode (no access policies), purge protection and soft
+// delete on. Two readers, each with Key Vault Secrets User and nothing more:
+// - the handler's identity, on this vault (it owns the vault's secrets);
+// - APIM's identity, on the gateway-proof secret only (and on the custom-domain certificate's
+//   secret when one is configured).
+// Nobody gets write access through this template: the deployment itself (ARM, control plane)
+// creates the secret, so no human or workload needs Key Vault Secrets Officer.
+
+@description('Azure region.')
+param location string
+
+@description('Tags for every resource.')
+param tags object
+
+@description('Key Vault name (3-24 characters).')
+@minLength(3)
+@maxLength(24)
+param keyVaultName string
+
+@description('Public network access to the vault. Disabled requires the VNet option and an APIM tier that can reach the private endpoint.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string
+
+@description('Soft-delete retention in days. Cannot be changed after the vault is created.')
+@minValue(7)
+@maxValue(90)
+param softDeleteRetentionInDays int
+
+@description('Log Analytics workspace that receives the vault audit log.')
+param logAnalyticsId string
+
+@description('Principal (object) id of the handler identity.')
+param functionPrincipalId string
+
+@description('Principal (object) id of the API Management identity.')
+param apimPrincipalId string
+
+@description('Name of the secret that holds the gateway proof.')
+param gatewayProofSecretName string
+
+@description('Version of the gateway-proof secret already in use; empty creates a new version.')
+param gatewayProofVersion string
+
+@description('Name of the secret behind an imported custom-domain certificate; empty when there is none.')
+param customDomainCertificateSecretName string
+
+// Key Vault Secrets User: read secret values, nothing else.
+var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
+var createGatewayProof = empty(gatewayProofVersion)
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_109: Firewall default is a parameter (publicNetworkAccess): APIM v2 without VNet integration reads the named value over the public endpoint, with RBAC as the gate.
+  // checkov:skip=CKV_AZURE_189: Public network access is a parameter for the same reason; DEPLOY.md says when to disable it.
+  name: keyVaultName
+  location: location
+  tags: tags
+  properties: {
+    tenantId: tenant().tenantId
+    sku: {
+      family: 'A'
+      name: 'standard'
+    }
+    enableRbacAuthorization: true
+    enableSoftDelete: true
+    softDeleteRetentionInDays: softDeleteRetentionInDays
+    enablePurgeProtection: true
+    enabledForDeployment: false
+    enabledForDiskEncryption: false
+    enabledForTemplateDeployment: false
+    publicNetworkAccess: publicNetworkAccess
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
+    }
+  }
+}
+
+// The gateway proof is written (in its own module, see gateway-proof-secret.bicep) only when no
+// version is in use yet: first deployment, or an explicit rotation. Otherwise every `azd up` would
+// rotate it. See docs/DEPLOY.md, "Rotating the gateway secret".
+module newGatewayProof 'gateway-proof-secret.bicep' = if (createGatewayProof) {
+  name: 'gateway-proof-secret'
+  params: {
+    keyVaultName: vault.name
+    secretName: gatewayProofSecretName
+  }
+}
+
+resource gatewayProofExisting 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: gatewayProofSecretName
+}
+
+resource functionSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, functionPrincipalId, keyVaultSecretsUserRoleId)
+  scope: vault
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+  }
+}
+
+// Scoped to the one secret, not the vault: APIM cannot read anything else the handler keeps here.
+resource apimGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, gatewayProofSecretName, apimPrincipalId, keyVaultSecretsUserRoleId)
+  scope: gatewayProofExisting
+  properties: {
+    principalId: apimPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+  }
+  dependsOn: [
+    newGatewayProof
+  ]
+}
+
+resource customDomainCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = if (!empty(customDomainCertificateSecretName)) {
+  parent: vault
+  name: customDomainCertificateSecretName
+}
+
+resource apimCertificateReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(customDomainCertificateSecretName)) {
+  name: guid(vault.id, customDomainCertificateSecretName, apimPrincipalId, keyVaultSecretsUserRoleId)
+  scope: customDomainCertificate
+  properties: {
+    principalId: apimPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+  }
+}
+
+resource auditLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
+  name: 'audit-to-log-analytics'
+  scope: vault
+  properties: {
+    workspaceId: logAnalyticsId
+    logs: [
+      {
+        category: 'AuditEvent'
+        enabled: true
+      }
+    ]
+  }
+}
+
+// A versioned URI pins APIM's named value to exactly this version: a rotation reaches APIM in the
+// same deployment that creates the new version, instead of up to four hours later.
+var gatewayProofUriWithVersion = createGatewayProof ? newGatewayProof!.outputs.uriWithVersion : '${vault.properties.vaultUri}secrets/${gatewayProofSecretName}/${gatewayProofVersion}'
+
+output keyVaultId string = vault.id
+output keyVaultName string = vault.name
+output keyVaultUri string = vault.properties.vaultUri
+// Identifiers only, never the value. A module's outputs exist only once all of its resources,
+// role assignments included, are deployed: consumers (the APIM named values) wait for them.
+output gatewayProofUriWithVersion string = gatewayProofUriWithVersion
+output gatewayProofVersion string = last(split(gatewayProofUriWithVersion, '/'))
+output customDomainCertificateUri string = empty(customDomainCertificateSecretName) ? '' : '${vault.properties.vaultUri}secrets/${customDomainCertificateSecretName}'

@@ -1,0 +1,95 @@
+// Host storage for the Functions runtime and the Flex Consumption deployment package.
+// Shared-key access is off: the only way in is an Entra token, and the only principal with a
+// data role is the handler's identity (AzureWebJobsStorage__credential=managedidentity).
+
+@description('Azure region.')
+param location string
+
+@description('Tags for every resource.')
+param tags object
+
+@description('Storage account name (3-24 lowercase letters and digits).')
+@minLength(3)
+@maxLength(24)
+param storageAccountName string
+
+@description('Blob container that holds the deployment package azd uploads.')
+param deploymentContainerName string
+
+@description('Principal (object) id of the handler identity.')
+param functionPrincipalId string
+
+@description('True when the function app reaches storage through a private endpoint only.')
+param privateNetworking bool
+
+// Storage Blob Data Owner: the role the Functions host documents for AzureWebJobsStorage with an
+// identity (it creates its own containers and takes blob leases). Blob only: no queue or table
+// triggers exist, so no queue or table role is granted.
+var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  // checkov:skip=CKV_AZURE_206: LRS on purpose: the account holds only rebuildable host state and a package azd re-uploads on every deploy.
+  // checkov:skip=CKV_AZURE_43: The name is a parameter; main.bicep builds it as 'st' + uniqueString (15 lowercase characters) and the decorators bound its length.
+  // checkov:skip=CKV_AZURE_35: Default action is a parameter: Deny with the VNet option; without it the Flex app reaches storage publicly, shared keys are off, Entra only.
+  // checkov:skip=CKV_AZURE_59: Public network access is a parameter: without the optional VNet the Flex app reaches storage over its public endpoint, Entra-only.
+  name: storageAccountName
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: 'Standard_LRS'
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowSharedKeyAccess: false
+    allowBlobPublicAccess: false
+    allowCrossTenantReplication: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    dnsEndpointType: 'Standard'
+    publicNetworkAccess: privateNetworking ? 'Disabled' : 'Enabled'
+    networkAcls: {
+      bypass: privateNetworking ? 'None' : 'AzureServices'
+      defaultAction: privateNetworking ? 'Deny' : 'Allow'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: storage
+  name: 'default'
+  properties: {
+    deleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+    containerDeleteRetentionPolicy: {
+      enabled: true
+      days: 7
+    }
+  }
+}
+
+resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
+  parent: blobService
+  name: deploymentContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, functionPrincipalId, storageBlobDataOwnerRoleId)
+  scope: storage
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataOwnerRoleId)
+  }
+}
+
+output storageAccountId string = storage.id
+output storageAccountName string = storage.name
+output blobEndpoint string = storage.properties.primaryEndpoints.blob
+output deploymentContainerName string = deploymentContainer.name

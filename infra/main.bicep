@@ -1,0 +1,354 @@
+// Microsoft 365 MCP server on Azure: a Rust custom handler on Flex Consumption behind API
+// Management, with Entra ID for every identity and Key Vault for the one shared secret.
+// docs/DEPLOY.md explains what each resource is for; one module per concern under infra/app/.
+targetScope = 'subscription'
+
+// ---------------------------------------------------------------------------------------------
+// azd environment
+// ---------------------------------------------------------------------------------------------
+
+@minLength(1)
+@maxLength(64)
+@description('azd environment name; used in the resource group name and to derive unique names.')
+param environmentName string
+
+@minLength(1)
+@description('Region for every resource. Flex Consumption and the APIM tier must be available there.')
+@metadata({
+  azd: {
+    type: 'location'
+  }
+})
+param location string
+
+// ---------------------------------------------------------------------------------------------
+// Function app
+// ---------------------------------------------------------------------------------------------
+
+@description('Memory per Flex Consumption instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param functionInstanceMemoryMB int = 2048
+
+@description('Maximum instances the Flex Consumption app scales out to.')
+@minValue(40)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 100
+
+@description('Spread the function app across availability zones (only where Flex Consumption offers them).')
+param functionZoneRedundant bool = false
+
+// ---------------------------------------------------------------------------------------------
+// Entra app registration and authorization
+// ---------------------------------------------------------------------------------------------
+
+@description('Display name of the server app registration.')
+param appDisplayName string = 'Microsoft 365 MCP server (${environmentName})'
+
+@description('Delegated scope every user token must carry (MCP_REQUIRED_SCOPE).')
+param requiredScopeName string = 'user_impersonation'
+
+@description('Comma-separated client app ids allowed to call (MCP_ALLOWED_CLIENT_APPS); empty allows any client of the tenant.')
+param allowedClientApps string = ''
+
+@description('Comma-separated app roles that admit app-only callers (MCP_ALLOWED_APP_ROLES), for example MCP.Operator; empty admits none.')
+param allowedAppRoles string = ''
+
+@description('Comma-separated client app ids pre-authorized for the delegated scope. VS Code is aebc6443-996d-45c2-90f0-388ff96faa56.')
+param preAuthorizedClientAppIds string = ''
+
+@description('Grant tenant-wide admin consent for the Graph permissions (deployer needs Cloud Application Administrator or higher).')
+param grantAdminConsent bool = false
+
+@description('Require assignment to the app before Entra issues a token for it.')
+param appRoleAssignmentRequired bool = false
+
+// ---------------------------------------------------------------------------------------------
+// API Management
+// ---------------------------------------------------------------------------------------------
+
+@description('API Management tier; only tiers that support MCP APIs.')
+@allowed([
+  'BasicV2'
+  'StandardV2'
+  'PremiumV2'
+  'Developer'
+  'Basic'
+  'Standard'
+  'Premium'
+])
+param apimSku string = 'BasicV2'
+
+@description('API Management publisher e-mail (required by API Management; azd asks for it).')
+param apimPublisherEmail string
+
+@description('API Management publisher name.')
+param apimPublisherName string = 'Microsoft 365 MCP server'
+
+@description('Requests each caller (tid:oid) may make per period.')
+@minValue(1)
+param rateLimitCalls int = 120
+
+@description('Rate-limit period in seconds (at most 300).')
+@minValue(1)
+@maxValue(300)
+param rateLimitPeriodSeconds int = 60
+
+@description('Custom domain that fronts APIM, for example mcp.contoso.com (a verified domain of the tenant); empty for none.')
+param customDomainHostName string = ''
+
+@description('Name of the Key Vault certificate (imported into this deployment\'s vault) for the custom domain.')
+param customDomainCertificateName string = ''
+
+// ---------------------------------------------------------------------------------------------
+// Key Vault and the gateway proof
+// ---------------------------------------------------------------------------------------------
+
+@description('Public network access to Key Vault. Disabled needs vnetEnabled and an APIM tier with VNet integration.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param keyVaultPublicNetworkAccess string = 'Enabled'
+
+@description('Key Vault soft-delete retention in days (fixed once the vault exists).')
+@minValue(7)
+@maxValue(90)
+param keyVaultSoftDeleteRetentionDays int = 90
+
+@description('Gateway-proof secret version in use (an output of the previous deployment, kept in the azd environment). Empty creates a new version: first deployment or rotation.')
+param gatewayProofVersion string = ''
+
+// The value itself is never a parameter here: gateway-proof-secret.bicep generates it inside Azure.
+
+// ---------------------------------------------------------------------------------------------
+// Network and monitoring
+// ---------------------------------------------------------------------------------------------
+
+@description('Create a VNet: outbound integration for the function app and private endpoints for storage and Key Vault.')
+param vnetEnabled bool = false
+
+@description('Days Log Analytics keeps logs.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+// ---------------------------------------------------------------------------------------------
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+}
+var serviceName = 'mcp'
+
+// The handler's contract (docs/DEPLOY.md, "App settings"): APIM sends the proof in this header,
+// Key Vault keeps it under this name.
+var gatewayProofHeaderName = 'x-mcp-gateway-proof'
+var gatewayProofSecretName = 'mcp-gateway-proof'
+
+var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
+var deploymentContainerName = 'app-package-${take(functionAppName, 32)}'
+var apimName = '${abbrs.apiManagementService}${resourceToken}'
+
+// Lists are passed without spaces so the handler and the APIM policy compare ids exactly.
+var allowedClientAppsList = replace(allowedClientApps, ' ', '')
+var allowedAppRolesList = replace(allowedAppRoles, ' ', '')
+var preAuthorizedClientAppIdList = empty(trim(preAuthorizedClientAppIds)) ? [] : split(replace(preAuthorizedClientAppIds, ' ', ''), ',')
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: '${abbrs.resourcesResourceGroups}${environmentName}'
+  location: location
+  tags: tags
+}
+
+module identities 'app/identity.bicep' = {
+  name: 'identities'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    functionIdentityName: '${abbrs.managedIdentityUserAssignedIdentities}func-${resourceToken}'
+    apimIdentityName: '${abbrs.managedIdentityUserAssignedIdentities}apim-${resourceToken}'
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    logAnalyticsName: '${abbrs.operationalInsightsWorkspaces}${resourceToken}'
+    applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
+    retentionInDays: logRetentionDays
+    publisherPrincipalId: identities.outputs.functionIdentityPrincipalId
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    storageAccountName: '${abbrs.storageStorageAccounts}${resourceToken}'
+    deploymentContainerName: deploymentContainerName
+    functionPrincipalId: identities.outputs.functionIdentityPrincipalId
+    privateNetworking: vnetEnabled
+  }
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'key-vault'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    keyVaultName: '${abbrs.keyVaultVaults}${resourceToken}'
+    publicNetworkAccess: keyVaultPublicNetworkAccess
+    softDeleteRetentionInDays: keyVaultSoftDeleteRetentionDays
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+    functionPrincipalId: identities.outputs.functionIdentityPrincipalId
+    apimPrincipalId: identities.outputs.apimIdentityPrincipalId
+    gatewayProofSecretName: gatewayProofSecretName
+    gatewayProofVersion: gatewayProofVersion
+    customDomainCertificateSecretName: customDomainCertificateName
+  }
+}
+
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    vnetName: '${abbrs.networkVirtualNetworks}${resourceToken}'
+    nsgNamePrefix: '${abbrs.networkNetworkSecurityGroups}${resourceToken}-'
+  }
+}
+
+module privateEndpoints 'app/private-endpoints.bicep' = if (vnetEnabled) {
+  name: 'private-endpoints'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    vnetId: network!.outputs.vnetId
+    subnetId: network!.outputs.privateEndpointSubnetId
+    namePrefix: '${abbrs.networkPrivateEndpoints}${resourceToken}-'
+    storageAccountId: storage.outputs.storageAccountId
+    keyVaultId: keyVault.outputs.keyVaultId
+  }
+}
+
+module entraApp 'app/entra-app.bicep' = {
+  name: 'entra-app'
+  scope: rg
+  params: {
+    uniqueName: 'mcp-m365-${environmentName}-${resourceToken}'
+    displayName: appDisplayName
+    requiredScopeName: requiredScopeName
+    customDomainHostName: customDomainHostName
+    preAuthorizedClientAppIds: preAuthorizedClientAppIdList
+    grantAdminConsent: grantAdminConsent
+    appRoleAssignmentRequired: appRoleAssignmentRequired
+    federatedIdentityPrincipalId: identities.outputs.functionIdentityPrincipalId
+  }
+}
+
+module apim 'app/apim.bicep' = {
+  name: 'apim'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    apimName: apimName
+    sku: apimSku
+    publisherEmail: apimPublisherEmail
+    publisherName: apimPublisherName
+    identityId: identities.outputs.apimIdentityId
+    identityClientId: identities.outputs.apimIdentityClientId
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+    customDomainHostName: customDomainHostName
+    customDomainCertificateUri: keyVault.outputs.customDomainCertificateUri
+  }
+}
+
+// What clients use: the custom domain when there is one (it is also the identifier URI, see
+// entra-app.bicep), otherwise the APIM gateway. No trailing slash.
+var publicOrigin = empty(customDomainHostName) ? apim.outputs.gatewayUrl : 'https://${customDomainHostName}'
+var publicMcpUrl = '${publicOrigin}/mcp'
+var resourceMetadataUrl = '${publicOrigin}/.well-known/oauth-protected-resource/mcp'
+
+module functionApp 'app/function-app.bicep' = {
+  name: 'function-app'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    serviceName: serviceName
+    planName: '${abbrs.webServerFarms}${resourceToken}'
+    functionAppName: functionAppName
+    instanceMemoryMB: functionInstanceMemoryMB
+    maximumInstanceCount: functionMaximumInstanceCount
+    zoneRedundant: functionZoneRedundant
+    identityId: identities.outputs.functionIdentityId
+    identityClientId: identities.outputs.functionIdentityClientId
+    storageBlobEndpoint: storage.outputs.blobEndpoint
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    virtualNetworkSubnetId: vnetEnabled ? network!.outputs.appSubnetId : ''
+    tenantId: tenant().tenantId
+    clientId: entraApp.outputs.appId
+    appIdUri: entraApp.outputs.appIdUri
+    publicUrl: publicMcpUrl
+    requiredScope: requiredScopeName
+    allowedClientApps: allowedClientAppsList
+    allowedAppRoles: allowedAppRolesList
+    keyVaultUri: keyVault.outputs.keyVaultUri
+    gatewayProofHeaderName: gatewayProofHeaderName
+    gatewayProofSecretName: gatewayProofSecretName
+  }
+}
+
+module mcpApi 'app/apim-mcp-api.bicep' = {
+  name: 'apim-mcp-api'
+  scope: rg
+  params: {
+    apimName: apim.outputs.apimName
+    functionAppHostName: functionApp.outputs.functionAppDefaultHostName
+    tenantId: tenant().tenantId
+    clientId: entraApp.outputs.appId
+    appIdUri: entraApp.outputs.appIdUri
+    requiredScope: requiredScopeName
+    allowedClientApps: allowedClientAppsList
+    allowedAppRoles: allowedAppRolesList
+    resourceMetadataUrl: resourceMetadataUrl
+    gatewayProofUriWithVersion: keyVault.outputs.gatewayProofUriWithVersion
+    identityClientId: identities.outputs.apimIdentityClientId
+    rateLimitCalls: rateLimitCalls
+    rateLimitPeriodSeconds: rateLimitPeriodSeconds
+  }
+}
+
+// Outputs land in the azd environment (.azure/<env>/.env). None of them is a secret.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.functionAppName
+output AZURE_APIM_NAME string = apim.outputs.apimName
+output AZURE_KEY_VAULT_NAME string = keyVault.outputs.keyVaultName
+output MCP_PUBLIC_URL string = publicMcpUrl
+output MCP_RESOURCE_METADATA_URL string = resourceMetadataUrl
+output MCP_CLIENT_ID string = entraApp.outputs.appId
+output MCP_APP_ID_URI string = entraApp.outputs.appIdUri
+output MCP_SCOPE string = entraApp.outputs.fullRequiredScope
+output MCP_SERVICE_PRINCIPAL_ID string = entraApp.outputs.servicePrincipalId
+output MANAGED_IDENTITY_CLIENT_ID string = identities.outputs.functionIdentityClientId
+// The version (not the value) of the gateway proof in use. Fed back as gatewayProofVersion
+// on the next provision so the secret is not rotated by every `azd up`.
+output MCP_GATEWAY_PROOF_VERSION string = keyVault.outputs.gatewayProofVersion

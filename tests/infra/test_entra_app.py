@@ -1,0 +1,114 @@
+"""The Entra app registration: one delegated scope, one app role, exactly the Graph permissions
+the tools need, v2 tokens, a federated credential trusting the handler's managed identity and no
+other credential, a service principal, optional admin consent and pre-authorized clients."""
+
+from __future__ import annotations
+
+import json
+
+import bicep_ast
+from infra_support import INFRA, REPO_ROOT, bicep
+
+GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
+VS_CODE_CLIENT_ID = "aebc6443-996d-45c2-90f0-388ff96faa56"
+
+
+def entra() -> bicep_ast.BicepFile:
+    return bicep("app/entra-app.bicep")
+
+
+def applications() -> list[bicep_ast.Resource]:
+    return entra().resources_of_type("Microsoft.Graph/applications")
+
+
+def test_graph_extension_is_declared_and_pinned():
+    assert entra().source.startswith("extension microsoftGraphV1\n")
+    config = json.loads((INFRA / "bicepconfig.json").read_text())
+    reference = config["extensions"]["microsoftGraphV1"]
+    assert reference.startswith("br:mcr.microsoft.com/bicep/extensions/microsoftgraph/v1.0:")
+    assert not reference.endswith(":latest")
+
+
+def test_graph_permissions_are_exactly_user_read_and_mailbox_settings_read():
+    permissions = entra().variables["graphDelegatedPermissions"].value
+    assert {p["value"]: p["id"] for p in permissions} == {
+        "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
+        "MailboxSettings.Read": "87f447af-9fa4-4c32-9dfa-4a57a73d18ce",
+    }
+    access = entra().variables["requiredResourceAccess"].value
+    assert len(access) == 1 and access[0]["resourceAppId"] == bicep_ast.Expr("graphAppId")
+    assert entra().variables["graphAppId"].value == GRAPH_APP_ID
+    assert access[0]["resourceAccess"] == bicep_ast.Expr("graphResourceAccess")
+    resource_access = entra().variables["graphResourceAccess"].value
+    assert resource_access.refers_to("graphDelegatedPermissions")
+    assert "type: 'Scope'" in resource_access.text and "'Role'" not in resource_access.text, "delegated permissions only"
+    for app in applications():
+        assert app.body["requiredResourceAccess"] == bicep_ast.Expr("requiredResourceAccess")
+
+
+def test_api_issues_v2_tokens_with_one_user_scope():
+    api = entra().variables["api"].value
+    assert api["requestedAccessTokenVersion"] == 2
+    (scope,) = api["oauth2PermissionScopes"]
+    assert scope["value"] == bicep_ast.Expr("requiredScopeName")
+    assert scope["type"] == "User"
+    assert scope["isEnabled"] is True
+    assert scope["id"] == bicep_ast.Expr("userScopeId")
+    assert bicep("main.bicep").params["requiredScopeName"].value == "user_impersonation"
+
+
+def test_operator_app_role_admits_users_and_applications():
+    (role,) = entra().variables["appRoles"].value
+    assert role["value"] == "MCP.Operator"
+    assert role["allowedMemberTypes"] == ["User", "Application"]
+    assert "diagnostics" in role["description"]
+    assert role["isEnabled"] is True
+
+
+def test_app_has_no_secret_or_certificate():
+    for app in applications():
+        assert set(app.body).isdisjoint({"passwordCredentials", "keyCredentials", "web"}), app.symbol
+        assert app.body["signInAudience"] == "AzureADMyOrg"
+        assert app.body["isFallbackPublicClient"] is False
+    assert "passwordCredentials" not in entra().source and "keyCredentials" not in entra().source
+
+
+def test_identifier_uris_are_api_app_id_and_the_custom_domain_mcp_url():
+    second_pass = entra().resource("appWithIdentifierUris")
+    assert second_pass.body["uniqueName"] == bicep_ast.Expr("app.uniqueName")
+    uris = second_pass.body["identifierUris"].text
+    assert "'api://${app.appId}'" in uris and "appIdUriOnCustomDomain" in uris
+    assert entra().variables["appIdUriOnCustomDomain"].value == bicep_ast.Expr("'https://${customDomainHostName}/mcp'")
+
+
+def test_federated_credential_trusts_the_handler_identity():
+    (credential,) = entra().resources_of_type("Microsoft.Graph/applications/federatedIdentityCredentials")
+    body = credential.body
+    assert body["issuer"] == bicep_ast.Expr("'${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'")
+    assert body["subject"] == bicep_ast.Expr("federatedIdentityPrincipalId")
+    assert body["audiences"] == ["api://AzureADTokenExchange"]
+
+
+def test_service_principal_and_optional_admin_consent():
+    (service_principal, graph) = sorted(entra().resources_of_type("Microsoft.Graph/servicePrincipals"), key=lambda r: r.existing)
+    assert service_principal.body["appId"] == bicep_ast.Expr("app.appId")
+    assert graph.existing and graph.body["appId"] == bicep_ast.Expr("graphAppId")
+    (grant,) = entra().resources_of_type("Microsoft.Graph/oauth2PermissionGrants")
+    assert grant.condition == "(grantAdminConsent)"
+    assert grant.body == {
+        "clientId": bicep_ast.Expr("servicePrincipal.id"),
+        "resourceId": bicep_ast.Expr("graphServicePrincipal.id"),
+        "consentType": "AllPrincipals",
+        "scope": bicep_ast.Expr("join(graphDelegatedScopeNames, ' ')"),
+    }
+    assert bicep("main.bicep").params["grantAdminConsent"].value is False
+
+
+def test_pre_authorized_clients_come_from_a_parameter_that_defaults_to_none():
+    assert entra().variables["api"].value["preAuthorizedApplications"] == bicep_ast.Expr("preAuthorizedApplications")
+    pre_authorized = entra().variables["preAuthorizedApplications"].value
+    assert pre_authorized.refers_to("preAuthorizedClientAppIds") and pre_authorized.refers_to("userScopeId")
+    main = bicep("main.bicep")
+    assert main.params["preAuthorizedClientAppIds"].value == ""
+    assert any(VS_CODE_CLIENT_ID in d for d in main.params["preAuthorizedClientAppIds"].decorators)
+    assert VS_CODE_CLIENT_ID in (REPO_ROOT / "docs" / "DEPLOY.md").read_text()
