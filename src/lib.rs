@@ -9,6 +9,9 @@
 //!   graceful shutdown.
 //! - [`app`]: the HTTP routes and the tower layers in front of them, in request order.
 //! - [`telemetry`]: one JSON line per request on stdout, never a token or a body.
+//! - [`inbound_auth`]: the gateway proof, in-process validation of every Entra ID token, the
+//!   [`inbound_auth::Caller`] it yields, per-tool authorization, 401/403 challenges and the
+//!   protected-resource metadata.
 //! - [`transport`]: MCP Streamable HTTP (rmcp, stateless, JSON responses) and the envelope
 //!   rules in front of it (body size, parse errors, batches, protocol versions).
 //! - [`tools`]: one file per tool family and the registry that serves them.
@@ -19,6 +22,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod hosting;
+pub mod inbound_auth;
 pub mod telemetry;
 pub mod tools;
 pub mod transport;

@@ -3,8 +3,10 @@
 //!
 //! Each HTTP request produces exactly one `request` event, written by [`request_log`] after
 //! the response is known. Layers further in do not log on their own: they attach *facts* to the
-//! response (such as [`RpcFacts`]) and this layer writes them together, so one line carries the
-//! request id, JSON-RPC method, tool, status and latency.
+//! response ([`RpcFacts`], [`AuthFacts`]) and this layer writes them together, so one line
+//! carries the request id, JSON-RPC method, tool, status and latency, and the audit facts: the
+//! outcome (accepted, or rejected with a reason code) and the caller's tenant, object and client
+//! application ids. That line is the audit event.
 //!
 //! What is never written: header values (the `Authorization` header above all), the query
 //! string (a token may hide there), request and response bodies. Third-party crates log at
@@ -28,6 +30,42 @@ pub struct RequestId(pub String);
 pub struct RpcFacts {
     pub method: Option<&'static str>,
     pub tool: Option<&'static str>,
+}
+
+/// Who a request came from, as far as it is known: only from a token whose signature and
+/// claims were verified.
+#[derive(Debug, Clone)]
+pub struct CallerIdentity {
+    pub tenant_id: String,
+    pub object_id: String,
+    pub client_app_id: String,
+}
+
+/// The audit facts: whether the request was let in, why not, and who it was.
+#[derive(Debug, Clone)]
+pub struct AuthFacts {
+    pub accepted: bool,
+    /// A stable reason code when refused (`expired`, `missing_scope`, ...).
+    pub reason: Option<&'static str>,
+    pub caller: Option<CallerIdentity>,
+}
+
+impl AuthFacts {
+    pub fn accepted(caller: CallerIdentity) -> Self {
+        Self {
+            accepted: true,
+            reason: None,
+            caller: Some(caller),
+        }
+    }
+
+    pub fn refused(reason: &'static str, caller: Option<CallerIdentity>) -> Self {
+        Self {
+            accepted: false,
+            reason: Some(reason),
+            caller,
+        }
+    }
 }
 
 /// Installs the JSON subscriber. Safe to call once per process.
@@ -64,6 +102,8 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
 
     let rpc = response.extensions().get::<RpcFacts>();
+    let auth = response.extensions().get::<AuthFacts>();
+    let caller = auth.and_then(|auth| auth.caller.as_ref());
     tracing::info!(
         target: concat!(env!("CARGO_CRATE_NAME"), "::request"),
         message = "request",
@@ -73,6 +113,11 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
         path = %path,
         rpc_method = rpc.and_then(|rpc| rpc.method),
         tool = rpc.and_then(|rpc| rpc.tool),
+        outcome = auth.map(|auth| if auth.accepted { "accepted" } else { "rejected" }),
+        reason = auth.and_then(|auth| auth.reason),
+        tid = caller.map(|caller| caller.tenant_id.as_str()),
+        oid = caller.map(|caller| caller.object_id.as_str()),
+        azp = caller.map(|caller| caller.client_app_id.as_str()),
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
     );

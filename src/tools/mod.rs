@@ -25,7 +25,10 @@ use serde::{Serialize, de::DeserializeOwned};
 
 pub use server_info::ServerInfo;
 
-use crate::telemetry::RequestId;
+use crate::{
+    inbound_auth::{Access, Caller, ToolAccess},
+    telemetry::RequestId,
+};
 
 /// What calling a tool does to the caller's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,18 +52,6 @@ pub struct ToolSpec {
     pub access: Access,
     /// Delegated Microsoft Graph permissions the tool's calls need; empty for local tools.
     pub graph_scopes: &'static [&'static str],
-}
-
-/// What a caller must hold for a tool, on top of being accepted by the server at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Any caller the server accepted, user or application.
-    AnyCaller,
-    /// A signed-in user whose token carries these delegated scopes of this API. Tools that act
-    /// on a user's behalf in Graph need a user: an application has no one to act for.
-    User { scopes: &'static [&'static str] },
-    /// A caller holding this app role (a user assigned to it, or an application granted it).
-    AppRole(&'static str),
 }
 
 impl ToolSpec {
@@ -99,6 +90,9 @@ impl ToolError {
 #[derive(Debug, Clone)]
 pub struct ToolContext {
     pub request_id: Option<RequestId>,
+    /// The authenticated caller. Always present behind the authentication layer; a request
+    /// without one sees no tools and can call none.
+    pub caller: Option<Arc<Caller>>,
     /// The protocol version in force for this request (negotiated, or from the header).
     pub protocol_version: ProtocolVersion,
 }
@@ -108,6 +102,7 @@ impl ToolContext {
         let parts = context.extensions.get::<http::request::Parts>();
         Self {
             request_id: parts.and_then(|parts| parts.extensions.get::<RequestId>().cloned()),
+            caller: parts.and_then(|parts| parts.extensions.get::<Arc<Caller>>().cloned()),
             protocol_version: context
                 .protocol_version()
                 .unwrap_or(ProtocolVersion::V_2025_03_26),
@@ -208,10 +203,11 @@ impl Registry {
         self.entry(name).map(|entry| &entry.definition)
     }
 
-    /// The tools a request may see.
-    pub fn visible_to(&self, _ctx: &ToolContext) -> Vec<rmcp::model::Tool> {
+    /// The tools this request's caller may call, and only those.
+    pub fn visible_to(&self, ctx: &ToolContext) -> Vec<rmcp::model::Tool> {
         self.entries
             .iter()
+            .filter(|entry| permits(ctx, entry.spec.access))
             .map(|entry| entry.definition.clone())
             .collect()
     }
@@ -223,18 +219,33 @@ impl Registry {
         ctx: &ToolContext,
         arguments: JsonObject,
     ) -> Result<CallToolResult, ErrorData> {
-        let entry = self.entry(name).ok_or_else(|| {
-            ErrorData::invalid_params(
-                "Unknown tool. Call tools/list for the tools available to you.",
-                None,
-            )
-        })?;
+        // A tool the caller may not use is as unknown as one that does not exist. The HTTP layer
+        // already answered such calls with a 403 challenge; this holds even if it did not.
+        let entry = self
+            .entry(name)
+            .filter(|entry| permits(ctx, entry.spec.access))
+            .ok_or_else(|| {
+                ErrorData::invalid_params(
+                    "Unknown tool. Call tools/list for the tools available to you.",
+                    None,
+                )
+            })?;
         Ok(entry.tool.call(ctx, arguments).await)
     }
 
     fn entry(&self, name: &str) -> Option<&Entry> {
         self.by_name.get(name).map(|&index| &self.entries[index])
     }
+}
+
+impl ToolAccess for Registry {
+    fn access_for(&self, tool: &str) -> Option<Access> {
+        self.entry(tool).map(|entry| entry.spec.access)
+    }
+}
+
+fn permits(ctx: &ToolContext, access: Access) -> bool {
+    ctx.caller.as_ref().is_some_and(|caller| caller.may(access))
 }
 
 /// The registry of every tool this build ships.

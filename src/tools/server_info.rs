@@ -6,7 +6,8 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{Access, Effect, Tool, ToolContext, ToolError, ToolSpec};
+use super::{Effect, Tool, ToolContext, ToolError, ToolSpec};
+use crate::inbound_auth::Access;
 use crate::transport::{SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
 
 pub struct ServerInfo;

@@ -8,6 +8,11 @@ use std::{fmt, net::SocketAddr, time::Duration};
 
 use url::Url;
 
+mod auth;
+
+pub(crate) use auth::normalize_guid;
+pub use auth::{AuthConfig, GatewayProofConfig};
+
 /// One documented setting.
 pub struct Setting {
     pub name: &'static str,
@@ -15,6 +20,9 @@ pub struct Setting {
     pub default: &'static str,
     pub help: &'static str,
 }
+
+/// The `default` of a setting the server cannot run without.
+pub const REQUIRED: &str = "(required)";
 
 /// Every setting the handler reads, in the order `--help` shows them.
 pub const SETTINGS: &[Setting] = &[
@@ -30,7 +38,7 @@ pub const SETTINGS: &[Setting] = &[
     },
     Setting {
         name: "MCP_PUBLIC_URL",
-        default: "http://<listen address>/mcp",
+        default: "required under the Functions host; otherwise http://<listen address>/mcp",
         help: "URL clients use to reach the MCP endpoint (the APIM URL in Azure). Its host is \
                allowed in the Host header and its origin in the Origin header.",
     },
@@ -44,6 +52,64 @@ pub const SETTINGS: &[Setting] = &[
         default: "the MCP_PUBLIC_URL origin",
         help: "Extra comma-separated browser origins to accept (scheme://host:port, port may \
                be *). Requests without Origin are always accepted.",
+    },
+    Setting {
+        name: "MCP_TENANT_ID",
+        default: REQUIRED,
+        help: "Entra tenant (GUID) whose tokens are accepted.",
+    },
+    Setting {
+        name: "MCP_CLIENT_ID",
+        default: REQUIRED,
+        help: "Client id (GUID) of this server's app registration: the token audience.",
+    },
+    Setting {
+        name: "MCP_APP_ID_URI",
+        default: REQUIRED,
+        help: "Identifier URI of the app registration (api://... or https://...): also accepted \
+               as audience, and the prefix of the scopes clients request.",
+    },
+    Setting {
+        name: "MCP_REQUIRED_SCOPE",
+        default: "user_impersonation",
+        help: "Delegated scope every user token must carry.",
+    },
+    Setting {
+        name: "MCP_ALLOWED_CLIENT_APPS",
+        default: "empty: any client application of the tenant",
+        help: "Comma-separated client ids (GUIDs) of the applications allowed to call (azp/appid).",
+    },
+    Setting {
+        name: "MCP_ALLOWED_APP_ROLES",
+        default: "empty: app-only tokens are refused",
+        help: "Comma-separated app roles that admit app-only callers (tokens without a user).",
+    },
+    Setting {
+        name: "MCP_ACCEPT_V1_TOKENS",
+        default: "false",
+        help: "Also accept v1 tokens (issuer https://sts.windows.net/<tenant>/).",
+    },
+    Setting {
+        name: "MCP_AUTHORITY_HOST",
+        default: "https://login.microsoftonline.com",
+        help: "Entra authority host; change it for sovereign clouds.",
+    },
+    Setting {
+        name: "MCP_JWKS_REFRESH_COOLDOWN_SECONDS",
+        default: "300",
+        help: "Least time between two signing-key refreshes caused by an unknown key id.",
+    },
+    Setting {
+        name: "MCP_GATEWAY_PROOF_HEADER",
+        default: "unset: no gateway proof is required",
+        help: "Header the gateway (APIM) adds to every request; when set, requests without the \
+               expected value are refused before token validation.",
+    },
+    Setting {
+        name: "MCP_GATEWAY_PROOF",
+        default: "unset",
+        help: "Local development only: the expected gateway proof value, or `current,previous` \
+               during a rotation.",
     },
     Setting {
         name: "MCP_SHUTDOWN_GRACE_SECONDS",
@@ -77,6 +143,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     pub shutdown_grace: Duration,
     pub log_level: tracing::Level,
+    pub auth: AuthConfig,
 }
 
 /// A setting that could not be used, and how to fix it.
@@ -161,6 +228,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A setting that must be present: its absence is a problem.
+    pub(crate) fn required(&mut self, name: &'static str, fix: &str) -> Option<String> {
+        let value = self.raw(name);
+        if value.is_none() {
+            self.problem(name, "is not set", fix);
+        }
+        value
+    }
+
     pub(crate) fn list(&self, name: &str) -> Vec<String> {
         self.raw(name)
             .map(|value| {
@@ -228,15 +304,24 @@ impl Config {
             ),
         };
 
-        let public_url = reader
-            .parse(
-                "MCP_PUBLIC_URL",
-                "use the absolute URL of the MCP endpoint, for example https://mcp.contoso.com/mcp",
-                parse_public_url,
-            )
-            .unwrap_or_else(|| {
+        let public_url_fix =
+            "use the absolute URL of the MCP endpoint, for example https://mcp.contoso.com/mcp";
+        let public_url = match reader.parse("MCP_PUBLIC_URL", public_url_fix, parse_public_url) {
+            Some(url) => url,
+            None => {
+                // Behind the host, a loopback default would be advertised to every client.
+                if listen_source == ListenSource::FunctionsHost
+                    && reader.raw("MCP_PUBLIC_URL").is_none()
+                {
+                    reader.problem(
+                        "MCP_PUBLIC_URL",
+                        "is not set, and under the Functions host no default can be right",
+                        public_url_fix,
+                    );
+                }
                 Url::parse(&format!("http://{listen}/mcp")).expect("listen address forms a URL")
-            });
+            }
+        };
 
         let mut allowed_hosts: Vec<String> =
             LOOPBACK_HOSTS.iter().map(|host| host.to_string()).collect();
@@ -302,7 +387,10 @@ impl Config {
             )
             .unwrap_or(tracing::Level::INFO);
 
+        let auth = auth::read(&mut reader);
+
         reader.finish(Config {
+            auth,
             listen,
             listen_source,
             public_url,
@@ -387,12 +475,32 @@ mod tests {
 
     use super::*;
 
-    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    const AUTH: [(&str, &str); 3] = [
+        ("MCP_TENANT_ID", "72F988BF-86F1-41AF-91AB-2D7CD011DB47"),
+        ("MCP_CLIENT_ID", "00000000-1111-2222-3333-444444444444"),
+        (
+            "MCP_APP_ID_URI",
+            "api://00000000-1111-2222-3333-444444444444",
+        ),
+    ];
+
+    fn read_exactly(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(&move |name| map.get(name).cloned())
+    }
+
+    /// Reads `pairs` on top of a valid set of required settings.
+    fn read(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut all = AUTH.to_vec();
+        all.extend_from_slice(pairs);
+        read_exactly(&all)
+    }
+
+    fn problem_settings(error: &ConfigError) -> Vec<&'static str> {
+        error.problems.iter().map(|p| p.setting).collect()
     }
 
     #[test]
@@ -416,6 +524,7 @@ mod tests {
         let config = read(&[
             ("FUNCTIONS_CUSTOMHANDLER_PORT", "4567"),
             ("MCP_LISTEN_ADDR", "127.0.0.1:9000"),
+            ("MCP_PUBLIC_URL", "https://mcp.contoso.com/mcp"),
         ])
         .unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:4567");
@@ -464,9 +573,8 @@ mod tests {
             ("MCP_LOG", "loud"),
         ])
         .unwrap_err();
-        let settings: Vec<_> = error.problems.iter().map(|p| p.setting).collect();
         assert_eq!(
-            settings,
+            problem_settings(&error),
             vec![
                 "FUNCTIONS_CUSTOMHANDLER_PORT",
                 "MCP_PUBLIC_URL",
@@ -497,5 +605,84 @@ mod tests {
         let mut documented: Vec<String> = SETTINGS.iter().map(|s| s.name.to_owned()).collect();
         documented.sort();
         assert_eq!(asked, documented);
+    }
+
+    #[test]
+    fn auth_settings_are_normalized_and_derive_issuer_and_scopes() {
+        let config = read(&[(
+            "MCP_ALLOWED_CLIENT_APPS",
+            "AEBC6443-996D-45C2-90F0-388FF96FAA56",
+        )])
+        .unwrap();
+        let auth = &config.auth;
+        assert_eq!(auth.tenant_id, "72f988bf-86f1-41af-91ab-2d7cd011db47");
+        assert_eq!(
+            auth.v2_issuer(),
+            "https://login.microsoftonline.com/72f988bf-86f1-41af-91ab-2d7cd011db47/v2.0"
+        );
+        assert_eq!(
+            auth.full_scope(&auth.required_scope),
+            "api://00000000-1111-2222-3333-444444444444/user_impersonation"
+        );
+        assert_eq!(
+            auth.allowed_client_apps,
+            vec!["aebc6443-996d-45c2-90f0-388ff96faa56"]
+        );
+        assert!(auth.allowed_app_roles.is_empty());
+        assert!(!auth.accept_v1_tokens);
+        assert!(auth.gateway_proof.is_none());
+    }
+
+    #[test]
+    fn missing_and_malformed_auth_settings_are_reported_together() {
+        let error = read_exactly(&[
+            ("MCP_CLIENT_ID", "not-a-guid"),
+            ("MCP_APP_ID_URI", "api://contoso/"),
+            ("MCP_AUTHORITY_HOST", "http://login.example.com"),
+            ("MCP_ALLOWED_CLIENT_APPS", "vscode"),
+            ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![
+                "MCP_TENANT_ID",
+                "MCP_CLIENT_ID",
+                "MCP_APP_ID_URI",
+                "MCP_ALLOWED_CLIENT_APPS",
+                "MCP_AUTHORITY_HOST",
+                "MCP_GATEWAY_PROOF_HEADER",
+            ]
+        );
+        assert_eq!(error.problems[0].message, "is not set");
+    }
+
+    #[test]
+    fn a_gateway_proof_needs_its_header_and_a_long_value() {
+        let error = read(&[("MCP_GATEWAY_PROOF", "short")]).unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec!["MCP_GATEWAY_PROOF", "MCP_GATEWAY_PROOF"]
+        );
+        let config = read(&[
+            ("MCP_GATEWAY_PROOF_HEADER", "X-MCP-Gateway-Proof"),
+            (
+                "MCP_GATEWAY_PROOF",
+                "0123456789abcdef-current, 0123456789abcdef-previous",
+            ),
+        ])
+        .unwrap();
+        let proof = config.auth.gateway_proof.unwrap();
+        assert_eq!(proof.header.as_str(), "x-mcp-gateway-proof");
+        assert_eq!(
+            proof.values,
+            vec!["0123456789abcdef-current", "0123456789abcdef-previous"]
+        );
+    }
+
+    #[test]
+    fn under_the_functions_host_the_public_url_is_required() {
+        let error = read(&[("FUNCTIONS_CUSTOMHANDLER_PORT", "4567")]).unwrap_err();
+        assert_eq!(problem_settings(&error), vec!["MCP_PUBLIC_URL"]);
     }
 }

@@ -1,0 +1,252 @@
+//! Settings of inbound authorization: whose tokens are accepted, for which audience, with which
+//! scope, and the gateway proof.
+
+use std::time::Duration;
+
+use http::HeaderName;
+use url::Url;
+
+use super::{Reader, is_loopback_host};
+
+/// Who may call, as configured.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    /// Lower-case GUID.
+    pub tenant_id: String,
+    /// Lower-case GUID of this server's app registration.
+    pub client_id: String,
+    /// Identifier URI, without a trailing slash.
+    pub app_id_uri: String,
+    /// Short scope name, e.g. `user_impersonation`.
+    pub required_scope: String,
+    /// Lower-case GUIDs; empty admits every client application of the tenant.
+    pub allowed_client_apps: Vec<String>,
+    /// Empty refuses every app-only token.
+    pub allowed_app_roles: Vec<String>,
+    pub accept_v1_tokens: bool,
+    /// Scheme and host (and port), no path, no trailing slash.
+    pub authority_host: Url,
+    pub jwks_refresh_cooldown: Duration,
+    pub gateway_proof: Option<GatewayProofConfig>,
+}
+
+impl AuthConfig {
+    /// The v2 issuer and authority: `{authority}/{tenant}/v2.0`.
+    pub fn v2_issuer(&self) -> String {
+        format!(
+            "{}/{}/v2.0",
+            self.authority_host.as_str().trim_end_matches('/'),
+            self.tenant_id
+        )
+    }
+
+    /// A scope in the form clients request it: `{app id uri}/{name}`.
+    pub fn full_scope(&self, name: &str) -> String {
+        format!("{}/{name}", self.app_id_uri)
+    }
+}
+
+/// The header APIM adds and the values it may carry.
+#[derive(Debug, Clone)]
+pub struct GatewayProofConfig {
+    pub header: HeaderName,
+    /// Current value first, then the previous one during a rotation.
+    pub values: Vec<String>,
+}
+
+const GUID_FIX: &str = "use the GUID shown on the app registration's Overview page in Entra ID";
+const MIN_PROOF_LENGTH: usize = 16;
+
+pub(super) fn read(reader: &mut Reader) -> AuthConfig {
+    let tenant_id = guid(
+        reader,
+        "MCP_TENANT_ID",
+        "use your Entra tenant id (a GUID), for example from `az account show --query tenantId`",
+    );
+    let client_id = guid(reader, "MCP_CLIENT_ID", GUID_FIX);
+    let app_id_uri = reader
+        .required(
+            "MCP_APP_ID_URI",
+            "use the app registration's Application ID URI, for example api://<client id>",
+        )
+        .and_then(|value| match parse_app_id_uri(&value) {
+            Ok(uri) => Some(uri),
+            Err(why) => {
+                reader.problem(
+                    "MCP_APP_ID_URI",
+                    why,
+                    "use an api:// or https:// URI without a trailing slash",
+                );
+                None
+            }
+        });
+
+    let required_scope = reader
+        .parse(
+            "MCP_REQUIRED_SCOPE",
+            "use the short name of a delegated scope the app registration exposes",
+            |value| {
+                if value
+                    .bytes()
+                    .all(|byte| byte.is_ascii_alphanumeric() || b"._-".contains(&byte))
+                {
+                    Ok(value.to_owned())
+                } else {
+                    Err(format!(
+                        "`{value}` is not a scope name (letters, digits, `.`, `_`, `-`)"
+                    ))
+                }
+            },
+        )
+        .unwrap_or_else(|| "user_impersonation".to_owned());
+
+    let mut allowed_client_apps = Vec::new();
+    for app in reader.list("MCP_ALLOWED_CLIENT_APPS") {
+        match normalize_guid(&app) {
+            Some(app) => allowed_client_apps.push(app),
+            None => reader.problem(
+                "MCP_ALLOWED_CLIENT_APPS",
+                format!("`{app}` is not a client id (GUID)"),
+                "list the client ids of the allowed applications, comma-separated",
+            ),
+        }
+    }
+    let allowed_app_roles = reader.list("MCP_ALLOWED_APP_ROLES");
+
+    let accept_v1_tokens = reader
+        .parse("MCP_ACCEPT_V1_TOKENS", "use true or false", |value| {
+            value
+                .parse::<bool>()
+                .map_err(|_| format!("`{value}` is not true or false"))
+        })
+        .unwrap_or(false);
+
+    let authority_host = reader
+        .parse(
+            "MCP_AUTHORITY_HOST",
+            "use an https URL with no path, for example https://login.microsoftonline.us",
+            parse_authority_host,
+        )
+        .unwrap_or_else(|| {
+            Url::parse("https://login.microsoftonline.com").expect("default authority parses")
+        });
+
+    let jwks_refresh_cooldown = reader
+        .parse(
+            "MCP_JWKS_REFRESH_COOLDOWN_SECONDS",
+            "use a whole number of seconds from 1 to 3600",
+            |value| match value.parse::<u64>() {
+                Ok(seconds @ 1..=3600) => Ok(Duration::from_secs(seconds)),
+                _ => Err(format!(
+                    "`{value}` is not a number of seconds from 1 to 3600"
+                )),
+            },
+        )
+        .unwrap_or(Duration::from_secs(300));
+
+    let gateway_proof = read_gateway_proof(reader);
+
+    AuthConfig {
+        tenant_id: tenant_id.unwrap_or_default(),
+        client_id: client_id.unwrap_or_default(),
+        app_id_uri: app_id_uri.unwrap_or_default(),
+        required_scope,
+        allowed_client_apps,
+        allowed_app_roles,
+        accept_v1_tokens,
+        authority_host,
+        jwks_refresh_cooldown,
+        gateway_proof,
+    }
+}
+
+fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
+    let header = reader.parse(
+        "MCP_GATEWAY_PROOF_HEADER",
+        "use an HTTP header name, for example x-mcp-gateway-proof",
+        |value| {
+            HeaderName::from_bytes(value.as_bytes())
+                .map_err(|_| format!("`{value}` is not an HTTP header name"))
+        },
+    );
+    let values = reader.list("MCP_GATEWAY_PROOF");
+    if values.iter().any(|value| value.len() < MIN_PROOF_LENGTH) {
+        reader.problem(
+            "MCP_GATEWAY_PROOF",
+            format!("a value is shorter than {MIN_PROOF_LENGTH} characters"),
+            "use a long random value, the same one the gateway sends",
+        );
+    }
+    match (header, values.is_empty()) {
+        (Some(header), false) => Some(GatewayProofConfig { header, values }),
+        (Some(_), true) => {
+            reader.problem(
+                "MCP_GATEWAY_PROOF_HEADER",
+                "is set, but no expected value is configured",
+                "set MCP_GATEWAY_PROOF to the value the gateway sends",
+            );
+            None
+        }
+        (None, false) if reader.raw("MCP_GATEWAY_PROOF_HEADER").is_none() => {
+            reader.problem(
+                "MCP_GATEWAY_PROOF",
+                "is set, but MCP_GATEWAY_PROOF_HEADER does not say which header carries it",
+                "set MCP_GATEWAY_PROOF_HEADER, for example to x-mcp-gateway-proof",
+            );
+            None
+        }
+        _ => None,
+    }
+}
+
+fn guid(reader: &mut Reader, name: &'static str, fix: &str) -> Option<String> {
+    let value = reader.required(name, fix)?;
+    let guid = normalize_guid(&value);
+    if guid.is_none() {
+        reader.problem(name, format!("`{value}` is not a GUID"), fix);
+    }
+    guid
+}
+
+/// `8-4-4-4-12` hexadecimal digits, returned in lower case.
+pub(crate) fn normalize_guid(value: &str) -> Option<String> {
+    let groups: Vec<&str> = value.split('-').collect();
+    let shape_ok = groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(group, len)| group.len() == len && group.bytes().all(|b| b.is_ascii_hexdigit()));
+    shape_ok.then(|| value.to_ascii_lowercase())
+}
+
+fn parse_app_id_uri(value: &str) -> Result<String, String> {
+    let url = Url::parse(value).map_err(|_| format!("`{value}` is not a URI"))?;
+    let scheme_ok = match url.scheme() {
+        "api" | "https" => true,
+        "http" => is_loopback_host(&url),
+        _ => false,
+    };
+    if !scheme_ok {
+        return Err(format!("`{value}` must use api:// or https://"));
+    }
+    if value.ends_with('/') {
+        return Err(format!(
+            "`{value}` must not end with a slash: scopes are `<uri>/<scope>`"
+        ));
+    }
+    Ok(value.to_owned())
+}
+
+fn parse_authority_host(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|_| format!("`{value}` is not a URL"))?;
+    let secure = url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(&url));
+    if !secure {
+        return Err(format!(
+            "`{value}` must use https (plain http only for loopback)"
+        ));
+    }
+    if url.path() != "/" || url.query().is_some() {
+        return Err(format!("`{value}` must be a host without a path"));
+    }
+    Ok(url)
+}

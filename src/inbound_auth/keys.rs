@@ -1,0 +1,218 @@
+//! The tenant's token-signing keys, fetched from its OpenID metadata and cached.
+//!
+//! Entra publishes signing keys at the `jwks_uri` of
+//! `{authority}/{tenant}/v2.0/.well-known/openid-configuration` and rolls them without notice in
+//! emergencies. The cache follows Entra's guidance:
+//!
+//! - **Lazy**: nothing is fetched before the first token arrives, so start-up stays instant.
+//! - **Scheduled refresh**: keys older than a day are refreshed in the background while the
+//!   cached ones keep serving.
+//! - **Unknown `kid`**: one refresh, at most once per cooldown (default five minutes), so a
+//!   stream of tokens with made-up key ids cannot turn the server into a JWKS hammer.
+//! - **Single flight**: however many requests need a refresh, one fetch runs; the others wait for
+//!   it and then read its result.
+//! - **Last known good**: a failed refresh keeps the keys we have. With no keys at all, requests
+//!   are refused as *unavailable* (503), never accepted, and fetches are retried at most every
+//!   few seconds rather than once per request.
+//!
+//! Only RSA signature keys are kept; the URL in the metadata must be https (loopback http for
+//! local development), like the authority itself.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, RwLock},
+    time::{Duration, Instant},
+};
+
+use jsonwebtoken::{
+    DecodingKey,
+    jwk::{AlgorithmParameters, JwkSet, KeyAlgorithm, PublicKeyUse},
+};
+use serde::Deserialize;
+use url::Url;
+
+use crate::config::is_loopback_host;
+
+/// Keys older than this are refreshed in the background.
+const MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
+/// With no keys at all, the least time between two fetch attempts.
+pub const EMPTY_RETRY: Duration = Duration::from_secs(5);
+const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The answer for one key id.
+pub enum KeyLookup {
+    Found(Arc<DecodingKey>),
+    /// The issuer does not (or no longer) publish this key.
+    Unknown,
+    /// No keys are available: the issuer has not been reachable yet.
+    Unavailable,
+}
+
+#[derive(Default)]
+struct Cache {
+    keys: HashMap<String, Arc<DecodingKey>>,
+    fetched_at: Option<Instant>,
+    last_attempt: Option<Instant>,
+    /// Counts fetch attempts, so a waiter can tell that a refresh happened while it waited.
+    attempts: u64,
+}
+
+pub struct SigningKeys {
+    http: reqwest::Client,
+    discovery_url: String,
+    expected_issuer: String,
+    cooldown: Duration,
+    cache: RwLock<Cache>,
+    refresh: tokio::sync::Mutex<()>,
+}
+
+#[derive(Deserialize)]
+struct Discovery {
+    issuer: String,
+    jwks_uri: String,
+}
+
+impl SigningKeys {
+    pub fn new(
+        http: reqwest::Client,
+        expected_issuer: String,
+        cooldown: Duration,
+    ) -> Arc<SigningKeys> {
+        Arc::new(SigningKeys {
+            http,
+            discovery_url: format!("{expected_issuer}/.well-known/openid-configuration"),
+            expected_issuer,
+            cooldown,
+            cache: RwLock::default(),
+            refresh: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// The key with id `kid`, fetching or refreshing the set when the rules above allow.
+    pub async fn find(self: &Arc<Self>, kid: &str) -> KeyLookup {
+        let (found, stale, empty, attempts, since_attempt) = {
+            let cache = self.cache.read().expect("key cache lock");
+            (
+                cache.keys.get(kid).cloned(),
+                cache.fetched_at.is_none_or(|at| at.elapsed() > MAX_AGE),
+                cache.keys.is_empty(),
+                cache.attempts,
+                cache.last_attempt.map(|at| at.elapsed()),
+            )
+        };
+        if let Some(key) = found {
+            if stale {
+                let keys = Arc::clone(self);
+                tokio::spawn(async move { keys.refresh(attempts).await });
+            }
+            return KeyLookup::Found(key);
+        }
+        let may_fetch = if empty {
+            since_attempt.is_none_or(|elapsed| elapsed >= EMPTY_RETRY)
+        } else {
+            since_attempt.is_none_or(|elapsed| elapsed >= self.cooldown)
+        };
+        if may_fetch {
+            self.refresh(attempts).await;
+        }
+        let cache = self.cache.read().expect("key cache lock");
+        match cache.keys.get(kid) {
+            Some(key) => KeyLookup::Found(Arc::clone(key)),
+            None if cache.keys.is_empty() => KeyLookup::Unavailable,
+            None => KeyLookup::Unknown,
+        }
+    }
+
+    /// Fetches once for everyone who observed `seen_attempts`: a caller that waited while
+    /// another fetch ran uses that fetch's result instead of starting its own.
+    async fn refresh(&self, seen_attempts: u64) {
+        let _single_flight = self.refresh.lock().await;
+        {
+            let mut cache = self.cache.write().expect("key cache lock");
+            if cache.attempts != seen_attempts {
+                return;
+            }
+            cache.attempts += 1;
+            cache.last_attempt = Some(Instant::now());
+        }
+        match self.fetch().await {
+            Ok(keys) => {
+                tracing::info!(keys = keys.len(), "token signing keys refreshed");
+                let mut cache = self.cache.write().expect("key cache lock");
+                cache.keys = keys;
+                cache.fetched_at = Some(Instant::now());
+            }
+            Err(why) => {
+                tracing::warn!(%why, "token signing keys could not be refreshed; keeping the last known keys");
+            }
+        }
+    }
+
+    async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, String> {
+        let discovery: Discovery = self.get_json(&self.discovery_url).await?;
+        if discovery.issuer != self.expected_issuer {
+            return Err(format!(
+                "the OpenID metadata names issuer {} instead of {}: check MCP_AUTHORITY_HOST and MCP_TENANT_ID",
+                discovery.issuer, self.expected_issuer
+            ));
+        }
+        let jwks_uri = Url::parse(&discovery.jwks_uri)
+            .map_err(|_| "the OpenID metadata's jwks_uri is not a URL".to_owned())?;
+        if jwks_uri.scheme() != "https"
+            && !(jwks_uri.scheme() == "http" && is_loopback_host(&jwks_uri))
+        {
+            return Err("the OpenID metadata's jwks_uri is not https".to_owned());
+        }
+        let set: JwkSet = self.get_json(jwks_uri.as_str()).await?;
+        let keys: HashMap<_, _> = set
+            .keys
+            .iter()
+            .filter(|jwk| matches!(jwk.algorithm, AlgorithmParameters::RSA(_)))
+            .filter(|jwk| {
+                matches!(
+                    jwk.common.public_key_use,
+                    None | Some(PublicKeyUse::Signature)
+                )
+            })
+            .filter(|jwk| matches!(jwk.common.key_algorithm, None | Some(KeyAlgorithm::RS256)))
+            .filter_map(|jwk| {
+                let kid = jwk.common.key_id.clone()?;
+                let key = DecodingKey::from_jwk(jwk).ok()?;
+                Some((kid, Arc::new(key)))
+            })
+            .collect();
+        if keys.is_empty() {
+            return Err("the JWKS holds no RSA signing key".to_owned());
+        }
+        Ok(keys)
+    }
+
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        let response = self
+            .http
+            .get(url)
+            .timeout(FETCH_TIMEOUT)
+            .send()
+            .await
+            .map_err(|error| format!("GET {url} failed: {}", without_url(&error)))?;
+        if !response.status().is_success() {
+            return Err(format!("GET {url} answered {}", response.status()));
+        }
+        response
+            .json()
+            .await
+            .map_err(|_| format!("GET {url} did not return the expected JSON"))
+    }
+}
+
+/// reqwest's messages repeat the URL; the caller already names it.
+fn without_url(error: &reqwest::Error) -> String {
+    let kind = if error.is_timeout() {
+        "timed out"
+    } else if error.is_connect() {
+        "could not connect"
+    } else {
+        "request error"
+    };
+    kind.to_owned()
+}

@@ -1,0 +1,220 @@
+//! Inbound authorization: no request reaches a tool without a token this server validated
+//! itself, even behind APIM (which is the first wall, not the only one).
+//!
+//! In request order, as tower layers around `/mcp` (see [`crate::app`]):
+//!
+//! 1. [`gateway_proof`]: the request came through our gateway (when configured).
+//! 2. [`authenticate`]: the bearer token is an RS256 Entra token from the configured tenant, for
+//!    this API, carrying the required scope (users) or an admitted app role (applications),
+//!    from an allowed client application. The result is a [`Caller`] in the request extensions.
+//!    Every request and every method is authenticated: a session never stands in for a token.
+//! 3. [`authorize_tool`]: for `tools/call`, the caller holds what that tool declares it needs
+//!    ([`Access`]). Calling a tool the caller may not use is a 403 `insufficient_scope`
+//!    challenge naming the scopes that would allow it, so a client can step up; `tools/list`
+//!    shows each caller only the tools it may call, so a well-behaved client never gets there.
+//!
+//! [`metadata`] serves the protected-resource metadata document the challenges point to, and
+//! [`challenge`] shapes every refusal.
+
+pub mod challenge;
+pub mod gateway_proof;
+pub mod keys;
+pub mod metadata;
+pub mod token;
+
+use std::{fmt, sync::Arc};
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::Response,
+};
+
+use crate::{
+    config::Config,
+    telemetry::{AuthFacts, CallerIdentity, RpcFacts},
+};
+use challenge::Challenges;
+use keys::SigningKeys;
+use token::TokenValidator;
+
+/// The caller's access token, kept only for the on-behalf-of exchange. It never appears in
+/// `Debug` output, logs or responses.
+#[derive(Clone)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token itself, for the one place allowed to send it anywhere: the Entra token
+    /// endpoint, as the on-behalf-of assertion.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BearerToken(<redacted>)")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallerKind {
+    /// A delegated token: a signed-in user through a client application.
+    User,
+    /// An app-only token: an application acting as itself.
+    Application,
+}
+
+/// Who is calling, from a validated token. Identity is `tid` + `oid`, never a name or e-mail.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub tenant_id: String,
+    pub object_id: String,
+    /// `azp` (v2) or `appid` (v1): the client application.
+    pub client_app_id: String,
+    pub kind: CallerKind,
+    /// Delegated scopes of this API (`scp`), short names.
+    pub scopes: Vec<String>,
+    /// App roles of this API (`roles`).
+    pub roles: Vec<String>,
+    pub token: BearerToken,
+}
+
+impl Caller {
+    pub fn identity(&self) -> CallerIdentity {
+        CallerIdentity {
+            tenant_id: self.tenant_id.clone(),
+            object_id: self.object_id.clone(),
+            client_app_id: self.client_app_id.clone(),
+        }
+    }
+
+    /// Whether this caller may see and call a tool that needs `access`.
+    pub fn may(&self, access: Access) -> bool {
+        match access {
+            Access::AnyCaller => true,
+            Access::User { scopes } => {
+                self.kind == CallerKind::User
+                    && scopes
+                        .iter()
+                        .all(|scope| self.scopes.iter().any(|s| s == scope))
+            }
+            Access::AppRole(role) => self.roles.iter().any(|r| r == role),
+        }
+    }
+}
+
+/// What a caller must hold for a tool, on top of being accepted by the server at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Any caller the server accepted, user or application.
+    AnyCaller,
+    /// A signed-in user whose token carries these delegated scopes of this API (beyond the
+    /// required one). Tools that act in Graph on a user's behalf need a user: an application has
+    /// no one to act for.
+    User { scopes: &'static [&'static str] },
+    /// A caller holding this app role (a user assigned to it, or an application granted it).
+    AppRole(&'static str),
+}
+
+/// Looks up what a tool needs; implemented by the tool registry.
+pub trait ToolAccess: Send + Sync + 'static {
+    /// `None` for a name that is not a tool (the registry answers it as unknown).
+    fn access_for(&self, tool: &str) -> Option<Access>;
+}
+
+/// Everything the authentication layers share.
+pub struct InboundAuth {
+    validator: TokenValidator,
+    challenges: Challenges,
+}
+
+impl InboundAuth {
+    pub fn new(config: &Config, http: reqwest::Client) -> Arc<Self> {
+        let auth = Arc::new(config.auth.clone());
+        let keys = SigningKeys::new(http, auth.v2_issuer(), auth.jwks_refresh_cooldown);
+        Arc::new(Self {
+            validator: TokenValidator::new(auth, keys),
+            challenges: Challenges::new(config),
+        })
+    }
+}
+
+/// Validates the token; on success the [`Caller`] goes into the request extensions.
+pub async fn authenticate(
+    State(auth): State<Arc<InboundAuth>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    match auth.validator.validate(request.headers()).await {
+        Ok(caller) => {
+            let identity = caller.identity();
+            request.extensions_mut().insert(Arc::new(caller));
+            let mut response = next.run(request).await;
+            // A layer further in (tool authorization) may already have recorded a refusal.
+            if response.extensions().get::<AuthFacts>().is_none() {
+                response
+                    .extensions_mut()
+                    .insert(AuthFacts::accepted(identity));
+            }
+            response
+        }
+        Err((refusal, identity)) => {
+            let mut response = auth.challenges.refusal(refusal);
+            response
+                .extensions_mut()
+                .insert(AuthFacts::refused(refusal.code(), identity));
+            response
+        }
+    }
+}
+
+/// The state [`authorize_tool`] needs.
+#[derive(Clone)]
+pub struct ToolAuthorization {
+    pub auth: Arc<InboundAuth>,
+    pub tools: Arc<dyn ToolAccess>,
+}
+
+/// Refuses `tools/call` for a tool the caller may not use, with a step-up challenge.
+pub async fn authorize_tool(
+    State(state): State<ToolAuthorization>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let tool = request
+        .extensions()
+        .get::<RpcFacts>()
+        .filter(|rpc| rpc.method == Some("tools/call"))
+        .and_then(|rpc| rpc.tool);
+    let caller = request.extensions().get::<Arc<Caller>>().cloned();
+    let (Some(tool), Some(caller)) = (tool, caller) else {
+        return next.run(request).await;
+    };
+    let Some(access) = state.tools.access_for(tool) else {
+        return next.run(request).await;
+    };
+    if caller.may(access) {
+        return next.run(request).await;
+    }
+    let challenges = &state.auth.challenges;
+    let mut needed = vec![challenges.base_scope().to_owned()];
+    let description = match access {
+        Access::User { scopes } => {
+            needed.extend(scopes.iter().map(|scope| challenges.scope(scope)));
+            if caller.kind == CallerKind::Application {
+                "This tool acts on a user's behalf: call it with a token for a signed-in user."
+            } else {
+                "This tool needs a scope the access token does not carry."
+            }
+        }
+        Access::AppRole(_) => "This tool needs an app role the caller does not hold.",
+        Access::AnyCaller => unreachable!("every caller may use it"),
+    };
+    let mut response = challenges.insufficient_scope(&needed, description);
+    response.extensions_mut().insert(AuthFacts::refused(
+        "tool_not_permitted",
+        Some(caller.identity()),
+    ));
+    response
+}

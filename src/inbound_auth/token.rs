@@ -1,0 +1,308 @@
+//! From an `Authorization` header to a [`Caller`], or to the precise reason for refusing.
+//!
+//! The order of checks matters: everything that can be decided without cryptography (header
+//! shape, size, algorithm, forbidden header members) is decided first; then the key is chosen
+//! by `kid` from the tenant's own key set and never from anything the token says about where
+//! keys live (`jku`, `x5u`, `jwk`, `x5c` are refused outright, as is the header `nonce` that
+//! only Graph tokens carry); then jsonwebtoken verifies the RS256 signature and the standard
+//! claims; then the Entra-specific rules: tenant, caller type, scope or app role, client app.
+
+use std::sync::Arc;
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use http::{HeaderMap, header::AUTHORIZATION};
+use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
+use serde::Deserialize;
+
+use super::{
+    BearerToken, Caller, CallerKind,
+    keys::{KeyLookup, SigningKeys},
+};
+use crate::{
+    config::{AuthConfig, normalize_guid},
+    telemetry::CallerIdentity,
+};
+
+/// Entra tokens with many claims stay well under this; anything larger is not ours.
+pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
+/// Clock skew tolerated on `exp` and `nbf`.
+const LEEWAY_SECONDS: u64 = 60;
+/// Header members that point at keys outside the tenant's key set, and Graph's `nonce`.
+const FORBIDDEN_HEADER_MEMBERS: [&str; 5] = ["jku", "x5u", "jwk", "x5c", "nonce"];
+
+/// Why a request was not accepted. `code()` is the audit reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// No bearer token at all (a token in the query string or body does not count).
+    NoToken,
+    /// More than one `Authorization` header.
+    AmbiguousCredentials,
+    Invalid(Invalid),
+    /// Valid token, but it does not grant what is needed.
+    Insufficient(Insufficient),
+    /// The tenant's signing keys could not be fetched and none are cached.
+    KeysUnavailable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Invalid {
+    TooLarge,
+    Malformed,
+    UnsupportedAlgorithm,
+    ForbiddenHeader,
+    MissingKeyId,
+    UnknownKey,
+    BadSignature,
+    Expired,
+    NotYetValid,
+    MissingClaim,
+    WrongIssuer,
+    WrongAudience,
+    WrongTenant,
+    ClientNotAllowed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Insufficient {
+    MissingScope,
+    AppOnlyNotAllowed,
+}
+
+impl Refusal {
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::NoToken => "no_token",
+            Refusal::AmbiguousCredentials => "ambiguous_credentials",
+            Refusal::KeysUnavailable => "keys_unavailable",
+            Refusal::Insufficient(Insufficient::MissingScope) => "missing_scope",
+            Refusal::Insufficient(Insufficient::AppOnlyNotAllowed) => "app_only_not_allowed",
+            Refusal::Invalid(invalid) => match invalid {
+                Invalid::TooLarge => "token_too_large",
+                Invalid::Malformed => "malformed_token",
+                Invalid::UnsupportedAlgorithm => "unsupported_algorithm",
+                Invalid::ForbiddenHeader => "forbidden_header",
+                Invalid::MissingKeyId => "missing_kid",
+                Invalid::UnknownKey => "unknown_key",
+                Invalid::BadSignature => "bad_signature",
+                Invalid::Expired => "expired",
+                Invalid::NotYetValid => "not_yet_valid",
+                Invalid::MissingClaim => "missing_claim",
+                Invalid::WrongIssuer => "wrong_issuer",
+                Invalid::WrongAudience => "wrong_audience",
+                Invalid::WrongTenant => "wrong_tenant",
+                Invalid::ClientNotAllowed => "client_not_allowed",
+            },
+        }
+    }
+}
+
+/// A refusal, with the caller's identity when the token itself was genuine.
+pub type Refused = (Refusal, Option<CallerIdentity>);
+
+#[derive(Deserialize)]
+struct Header {
+    alg: Option<String>,
+    kid: Option<String>,
+    #[serde(flatten)]
+    rest: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    tid: Option<String>,
+    oid: Option<String>,
+    /// v2 tokens name the client application `azp`, v1 tokens `appid`.
+    azp: Option<String>,
+    appid: Option<String>,
+    scp: Option<String>,
+    #[serde(default)]
+    roles: Vec<String>,
+}
+
+/// Validates tokens for one configured API.
+pub struct TokenValidator {
+    config: Arc<AuthConfig>,
+    keys: Arc<SigningKeys>,
+    validation: Validation,
+}
+
+impl TokenValidator {
+    pub fn new(config: Arc<AuthConfig>, keys: Arc<SigningKeys>) -> Self {
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud"]);
+        let mut issuers = vec![config.v2_issuer()];
+        if config.accept_v1_tokens {
+            issuers.push(format!("https://sts.windows.net/{}/", config.tenant_id));
+        }
+        validation.set_issuer(&issuers);
+        // v2 tokens carry the client id; v1 tokens may carry the identifier URI instead.
+        validation.set_audience(&[config.client_id.as_str(), config.app_id_uri.as_str()]);
+        Self {
+            config,
+            keys,
+            validation,
+        }
+    }
+
+    pub async fn validate(&self, headers: &HeaderMap) -> Result<Caller, Refused> {
+        let token = bearer_token(headers).map_err(|refusal| (refusal, None))?;
+        let kid = self
+            .check_header(token)
+            .map_err(|invalid| (Refusal::Invalid(invalid), None))?;
+        let key = match self.keys.find(&kid).await {
+            KeyLookup::Found(key) => key,
+            KeyLookup::Unknown => return Err((Refusal::Invalid(Invalid::UnknownKey), None)),
+            KeyLookup::Unavailable => return Err((Refusal::KeysUnavailable, None)),
+        };
+        let claims = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
+            .map_err(|error| (Refusal::Invalid(classify(error.kind())), None))?
+            .claims;
+        self.caller_from(claims, token)
+    }
+
+    /// Decides what can be decided from the header alone; returns the key id.
+    fn check_header(&self, token: &str) -> Result<String, Invalid> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err(Invalid::TooLarge);
+        }
+        let mut segments = token.split('.');
+        let (Some(header), Some(_), Some(_), None) = (
+            segments.next(),
+            segments.next(),
+            segments.next(),
+            segments.next(),
+        ) else {
+            return Err(Invalid::Malformed);
+        };
+        let header: Header = URL_SAFE_NO_PAD
+            .decode(header)
+            .ok()
+            .and_then(|json| serde_json::from_slice(&json).ok())
+            .ok_or(Invalid::Malformed)?;
+        if header.alg.as_deref() != Some("RS256") {
+            return Err(Invalid::UnsupportedAlgorithm);
+        }
+        if FORBIDDEN_HEADER_MEMBERS
+            .iter()
+            .any(|member| header.rest.contains_key(*member))
+        {
+            return Err(Invalid::ForbiddenHeader);
+        }
+        header
+            .kid
+            .filter(|kid| !kid.is_empty() && kid.len() <= 256)
+            .ok_or(Invalid::MissingKeyId)
+    }
+
+    fn caller_from(&self, claims: Claims, token: &str) -> Result<Caller, Refused> {
+        let invalid = |invalid| (Refusal::Invalid(invalid), None);
+        let tenant_id = claims
+            .tid
+            .as_deref()
+            .and_then(normalize_guid)
+            .ok_or_else(|| invalid(Invalid::MissingClaim))?;
+        if tenant_id != self.config.tenant_id {
+            return Err(invalid(Invalid::WrongTenant));
+        }
+        let object_id = claims
+            .oid
+            .as_deref()
+            .and_then(normalize_guid)
+            .ok_or_else(|| invalid(Invalid::MissingClaim))?;
+        let client_app_id = claims
+            .azp
+            .as_deref()
+            .or(claims.appid.as_deref())
+            .and_then(normalize_guid)
+            .ok_or_else(|| invalid(Invalid::MissingClaim))?;
+        let identity = CallerIdentity {
+            tenant_id: tenant_id.clone(),
+            object_id: object_id.clone(),
+            client_app_id: client_app_id.clone(),
+        };
+        let config = &self.config;
+        if !config.allowed_client_apps.is_empty()
+            && !config.allowed_client_apps.contains(&client_app_id)
+        {
+            return Err((Refusal::Invalid(Invalid::ClientNotAllowed), Some(identity)));
+        }
+
+        let (kind, scopes) = match claims.scp {
+            Some(scp) => {
+                let scopes: Vec<String> = scp.split_whitespace().map(str::to_owned).collect();
+                if !scopes.contains(&config.required_scope) {
+                    return Err((
+                        Refusal::Insufficient(Insufficient::MissingScope),
+                        Some(identity),
+                    ));
+                }
+                (CallerKind::User, scopes)
+            }
+            None => {
+                let admitted = claims
+                    .roles
+                    .iter()
+                    .any(|role| config.allowed_app_roles.contains(role));
+                if !admitted {
+                    return Err((
+                        Refusal::Insufficient(Insufficient::AppOnlyNotAllowed),
+                        Some(identity),
+                    ));
+                }
+                (CallerKind::Application, Vec::new())
+            }
+        };
+        Ok(Caller {
+            tenant_id,
+            object_id,
+            client_app_id,
+            kind,
+            scopes,
+            roles: claims.roles,
+            token: BearerToken(token.to_owned()),
+        })
+    }
+}
+
+/// The bearer token from the one `Authorization` header (scheme case-insensitive).
+fn bearer_token(headers: &HeaderMap) -> Result<&str, Refusal> {
+    let mut values = headers.get_all(AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Err(Refusal::NoToken);
+    };
+    if values.next().is_some() {
+        return Err(Refusal::AmbiguousCredentials);
+    }
+    let value = value
+        .to_str()
+        .map_err(|_| Refusal::Invalid(Invalid::Malformed))?;
+    let (scheme, token) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        // Credentials of another scheme are not a bearer token.
+        return Err(Refusal::NoToken);
+    }
+    let token = token.trim_matches(' ');
+    let b64token = !token.is_empty()
+        && token
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"-._~+/=".contains(&byte));
+    if !b64token {
+        return Err(Refusal::Invalid(Invalid::Malformed));
+    }
+    Ok(token)
+}
+
+fn classify(kind: &ErrorKind) -> Invalid {
+    match kind {
+        ErrorKind::ExpiredSignature => Invalid::Expired,
+        ErrorKind::ImmatureSignature => Invalid::NotYetValid,
+        ErrorKind::InvalidIssuer => Invalid::WrongIssuer,
+        ErrorKind::InvalidAudience => Invalid::WrongAudience,
+        ErrorKind::MissingRequiredClaim(_) => Invalid::MissingClaim,
+        ErrorKind::InvalidSignature => Invalid::BadSignature,
+        ErrorKind::InvalidAlgorithm => Invalid::UnsupportedAlgorithm,
+        _ => Invalid::Malformed,
+    }
+}
