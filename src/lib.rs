@@ -17,10 +17,16 @@
 //! - [`tools`]: one file per tool family and the registry that serves them.
 //!
 //! [`config`] reads and validates every setting at start-up; [`cli`] parses the arguments.
+//!
+//! `devstack` (the `devstack` cargo feature, on by default and left out of the deployed build)
+//! holds local stand-ins for Entra ID and the other cloud services, speaking their real wire
+//! protocols, for `cargo run` and the integration tests.
 
 pub mod app;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "devstack")]
+pub mod devstack;
 pub mod hosting;
 pub mod inbound_auth;
 pub mod telemetry;
