@@ -10,6 +10,9 @@ pub enum Command {
     Serve,
     Help,
     Version,
+    /// Print a token from the running local Entra ID stand-in.
+    #[cfg(feature = "devstack")]
+    DevToken(crate::devstack::local::DevTokenRequest),
 }
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -17,6 +20,10 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         [] => Ok(Command::Serve),
         [flag] if flag == "--help" || flag == "-h" => Ok(Command::Help),
         [flag] if flag == "--version" || flag == "-V" => Ok(Command::Version),
+        #[cfg(feature = "devstack")]
+        [command, rest @ ..] if command == "dev-token" => {
+            crate::devstack::local::parse_dev_token(rest).map(Command::DevToken)
+        }
         [other, ..] => Err(format!(
             "unknown argument `{other}`; run `handler --help` for usage"
         )),
@@ -25,17 +32,31 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
 
 pub fn help() -> String {
     let mut text = format!(
-        "handler {version}: remote MCP server for Microsoft 365 data, run as an Azure Functions \
-         custom handler\n\n\
-         USAGE:\n  handler              serve MCP at /mcp\n  handler --help       this text\n  \
-         handler --version    the version\n\n\
-         SETTINGS (environment variables; in Azure, app settings):\n",
-        version = env!("CARGO_PKG_VERSION")
+        "handler {}: remote MCP server for Microsoft 365 data, run as an Azure Functions custom \
+         handler\n\nUSAGE:\n  handler              serve MCP at /mcp\n  \
+         handler --help       this text\n  handler --version    the version\n",
+        env!("CARGO_PKG_VERSION")
     );
-    for setting in SETTINGS {
+    #[cfg(feature = "devstack")]
+    let _ = writeln!(
+        text,
+        "  {}\n                       print a token from the local Entra ID stand-in",
+        crate::devstack::local::DEV_TOKEN_USAGE
+    );
+    text.push_str("\nSETTINGS (environment variables; in Azure, app settings):\n");
+    write_settings(&mut text, SETTINGS);
+    #[cfg(feature = "devstack")]
+    {
+        text.push_str("\nLOCAL DEVELOPMENT (this build includes the local stand-ins):\n");
+        write_settings(&mut text, crate::devstack::local::SETTINGS);
+    }
+    text
+}
+
+fn write_settings(text: &mut String, settings: &[crate::config::Setting]) {
+    for setting in settings {
         let _ = writeln!(text, "  {}", setting.name);
         let _ = writeln!(text, "      {}", setting.help);
         let _ = writeln!(text, "      default: {}", setting.default);
     }
-    text
 }

@@ -1,6 +1,6 @@
 //! `handler`: the executable the Azure Functions host starts.
 
-use std::process::ExitCode;
+use std::{collections::HashMap, process::ExitCode};
 
 use m365_mcp::{
     app,
@@ -39,13 +39,36 @@ fn main() -> ExitCode {
             println!("handler {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        #[cfg(feature = "devstack")]
+        Ok(Command::DevToken(request)) => {
+            return match m365_mcp::devstack::local::dev_token(&request) {
+                Ok(token) => {
+                    println!("{token}");
+                    ExitCode::SUCCESS
+                }
+                Err(message) => {
+                    eprintln!("{message}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Err(message) => {
             eprintln!("{message}");
             return ExitCode::from(2);
         }
     }
 
-    let config = match Config::from_env() {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    // Without a tenant, a build with the local stand-ins runs against them.
+    #[cfg(feature = "devstack")]
+    let (env, _devstack) = match m365_mcp::devstack::local::prepare(env) {
+        Ok(prepared) => (prepared.env, prepared.devstack),
+        Err(message) => {
+            eprintln!("the handler cannot start: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let config = match Config::from_lookup(&|name| env.get(name).cloned()) {
         Ok(config) => config,
         Err(error) => {
             eprintln!("{error}");
@@ -53,6 +76,13 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_level);
+    #[cfg(feature = "devstack")]
+    if let Some(devstack) = &_devstack {
+        eprintln!(
+            "{}",
+            m365_mcp::devstack::local::banner(devstack, config.public_url.as_str())
+        );
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -75,7 +105,7 @@ async fn serve(config: Config) -> std::io::Result<()> {
             format!("cannot listen on {}: {error}", config.listen),
         )
     })?;
-    let router = app::router(&config, tools::registry());
+    let router = app::router(&config, tools::registry(&config));
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

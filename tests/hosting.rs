@@ -11,11 +11,15 @@ use std::{
 };
 
 use common::*;
-use m365_mcp::config::SETTINGS;
+use m365_mcp::{
+    config::SETTINGS,
+    devstack::{Devstack, local},
+};
 
 #[test]
 fn listens_on_the_port_the_functions_host_assigns_and_answers_readiness() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
+    let handler = &server.handler;
     assert_eq!(probe_root(handler.port), Some(200));
     let ready = handler
         .output
@@ -28,9 +32,13 @@ fn listens_on_the_port_the_functions_host_assigns_and_answers_readiness() {
 
 #[test]
 fn without_the_host_port_it_listens_on_mcp_listen_addr() {
+    let devstack = Devstack::start("127.0.0.1:0".parse().unwrap()).unwrap();
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");
-    let mut handler = Handler::start(&[("MCP_LISTEN_ADDR", &listen)], None);
+    let mut env = devstack.handler_env();
+    env.push(("MCP_LISTEN_ADDR".into(), listen));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut handler = Handler::start(&env, None);
     handler.port = port;
     handler.wait_ready();
     assert_eq!(probe_root(port), Some(200));
@@ -39,8 +47,8 @@ fn without_the_host_port_it_listens_on_mcp_listen_addr() {
 #[test]
 fn the_host_port_wins_over_mcp_listen_addr() {
     let other = free_port();
-    let handler = Handler::spawn(&[("MCP_LISTEN_ADDR", &format!("127.0.0.1:{other}"))]);
-    assert_eq!(probe_root(handler.port), Some(200));
+    let server = TestServer::start_with(&[("MCP_LISTEN_ADDR", &format!("127.0.0.1:{other}"))]);
+    assert_eq!(probe_root(server.handler.port), Some(200));
     assert_eq!(probe_root(other), None, "MCP_LISTEN_ADDR must be ignored");
 }
 
@@ -53,6 +61,9 @@ fn every_configuration_problem_is_reported_at_once_with_a_fix() {
             ("MCP_ALLOWED_ORIGINS", "contoso.com"),
             ("MCP_SHUTDOWN_GRACE_SECONDS", "forever"),
             ("MCP_LOG", "loud"),
+            ("MCP_TENANT_ID", "contoso.onmicrosoft.com"),
+            ("MCP_APP_ID_URI", "api://m365-mcp/"),
+            ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
         ],
         None,
     );
@@ -60,13 +71,17 @@ fn every_configuration_problem_is_reported_at_once_with_a_fix() {
     assert_eq!(status.code(), Some(78), "EX_CONFIG");
     let stderr = handler.output.stderr().join("\n");
     assert!(
-        stderr.contains("5 configuration problem(s)"),
+        stderr.contains("9 configuration problem(s)"),
         "stderr:\n{stderr}"
     );
     for setting in [
         "FUNCTIONS_CUSTOMHANDLER_PORT",
         "MCP_PUBLIC_URL",
         "MCP_ALLOWED_ORIGINS",
+        "MCP_TENANT_ID",
+        "MCP_CLIENT_ID",
+        "MCP_APP_ID_URI",
+        "MCP_GATEWAY_PROOF_HEADER",
         "MCP_SHUTDOWN_GRACE_SECONDS",
         "MCP_LOG",
     ] {
@@ -75,7 +90,8 @@ fn every_configuration_problem_is_reported_at_once_with_a_fix() {
             "{setting} missing:\n{stderr}"
         );
     }
-    assert_eq!(stderr.matches("    fix: ").count(), 5, "{stderr}");
+    assert!(stderr.contains("  - MCP_CLIENT_ID: is not set"), "{stderr}");
+    assert_eq!(stderr.matches("    fix: ").count(), 9, "{stderr}");
     assert!(
         handler.output.stdout().is_empty(),
         "nothing served, nothing logged"
@@ -87,7 +103,7 @@ fn help_documents_every_setting() {
     let output = Command::new(HANDLER).arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for setting in SETTINGS {
+    for setting in SETTINGS.iter().chain(local::SETTINGS) {
         assert!(
             help.contains(&format!("\n  {}\n", setting.name)),
             "{} missing from --help",
@@ -96,6 +112,8 @@ fn help_documents_every_setting() {
         assert!(help.contains(setting.help.split_whitespace().next().unwrap()));
     }
     assert!(help.contains("USAGE"));
+    assert!(help.contains("handler dev-token"));
+    assert!(help.contains("\n      default: (required)\n"));
 }
 
 #[test]
@@ -107,7 +125,8 @@ fn unknown_arguments_are_refused() {
 }
 
 /// Sends the head of an MCP POST and half its body, leaving the request in flight.
-fn start_slow_request(port: u16) -> (TcpStream, Vec<u8>) {
+fn start_slow_request(server: &TestServer) -> (TcpStream, Vec<u8>) {
+    let port = server.handler.port;
     let body = serde_json::to_vec(&initialize(LATEST)).unwrap();
     let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
     stream
@@ -115,7 +134,9 @@ fn start_slow_request(port: u16) -> (TcpStream, Vec<u8>) {
         .unwrap();
     let head = format!(
         "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
-         Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+         Accept: application/json, text/event-stream\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\n\r\n",
+        server.token(),
         body.len()
     );
     stream.write_all(head.as_bytes()).unwrap();
@@ -127,8 +148,9 @@ fn start_slow_request(port: u16) -> (TcpStream, Vec<u8>) {
 
 #[test]
 fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
-    let mut handler = Handler::spawn(&[("MCP_SHUTDOWN_GRACE_SECONDS", "30")]);
-    let (mut stream, rest) = start_slow_request(handler.port);
+    let mut server = TestServer::start_with(&[("MCP_SHUTDOWN_GRACE_SECONDS", "30")]);
+    let (mut stream, rest) = start_slow_request(&server);
+    let handler = &mut server.handler;
     // Let the server read the head before the signal arrives.
     std::thread::sleep(Duration::from_millis(200));
     handler.signal("TERM");
@@ -149,8 +171,9 @@ fn sigterm_lets_an_in_flight_request_finish_then_exits_zero() {
 
 #[test]
 fn sigterm_shutdown_is_bounded_by_the_grace_period() {
-    let mut handler = Handler::spawn(&[("MCP_SHUTDOWN_GRACE_SECONDS", "1")]);
-    let (_stream, _never_sent) = start_slow_request(handler.port);
+    let mut server = TestServer::start_with(&[("MCP_SHUTDOWN_GRACE_SECONDS", "1")]);
+    let (_stream, _never_sent) = start_slow_request(&server);
+    let handler = &mut server.handler;
     std::thread::sleep(Duration::from_millis(200));
     handler.signal("TERM");
     // The stalled client never finishes; the process must still exit, and with 0.
@@ -170,11 +193,105 @@ fn sigterm_shutdown_is_bounded_by_the_grace_period() {
 #[test]
 fn the_readme_configuration_table_lists_every_setting() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    for setting in SETTINGS {
+    for setting in SETTINGS.iter().chain(local::SETTINGS) {
         assert!(
             readme.contains(&format!("| `{}` |", setting.name)),
             "README's configuration table misses {}",
             setting.name
         );
     }
+}
+
+#[test]
+fn without_a_tenant_local_mode_refuses_to_run_under_the_functions_host() {
+    // The host sets the port; nothing sets a tenant: this is a misconfigured deployment, and a
+    // local issuer that signs tokens for anyone must not start.
+    let mut handler = Handler::start(&[], Some(free_port()));
+    let status = handler.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(78));
+    let stderr = handler.output.stderr().join("\n");
+    assert!(
+        stderr.contains("local development mode refuses to run here: FUNCTIONS_CUSTOMHANDLER_PORT"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn without_a_tenant_local_mode_refuses_a_public_listen_address() {
+    let mut handler = Handler::start(&[("MCP_LISTEN_ADDR", "0.0.0.0:7391")], None);
+    let status = handler.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(78));
+    assert!(
+        handler
+            .output
+            .stderr()
+            .join("\n")
+            .contains("only listens on loopback"),
+        "{}",
+        handler.output.all()
+    );
+}
+
+#[tokio::test]
+async fn local_mode_serves_tools_with_a_token_from_dev_token() {
+    // What the README's `cargo run` does, then `cargo run -- dev-token`.
+    let (port, devstack_port) = (free_port(), free_port());
+    let listen = format!("127.0.0.1:{port}");
+    let devstack_addr = format!("127.0.0.1:{devstack_port}");
+    let mut handler = Handler::start(
+        &[
+            ("MCP_LISTEN_ADDR", &listen),
+            ("MCP_DEVSTACK_ADDR", &devstack_addr),
+        ],
+        None,
+    );
+    handler.port = port;
+    handler.wait_ready();
+    let banner = handler.output.stderr().join("\n");
+    assert!(banner.contains("Local development"), "{banner}");
+    assert!(banner.contains(&format!("http://{listen}/mcp")), "{banner}");
+
+    let token = |args: &[&str]| {
+        let output = Command::new(HANDLER)
+            .arg("dev-token")
+            .args(args)
+            .env("MCP_DEVSTACK_ADDR", &devstack_addr)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap().trim().to_owned()
+    };
+    let tools = |token: String| {
+        let url = handler.mcp_url();
+        async move {
+            let body: serde_json::Value = mcp_post(&client_with_token(&token), &url)
+                .json(&rpc(1, "tools/list", serde_json::json!({})))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["result"]["tools"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|tool| tool["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(tools(token(&[])).await, vec!["server_info"]);
+    assert_eq!(
+        tools(token(&["--user", "megan"])).await,
+        vec!["server_info", "server_status"],
+        "Megan holds MCP.Operator"
+    );
+
+    let refused = Command::new(HANDLER)
+        .args(["dev-token", "--user", "nobody"])
+        .env("MCP_DEVSTACK_ADDR", &devstack_addr)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("refused"));
 }

@@ -20,8 +20,8 @@ fn assert_json_content_type(response: &Response) {
     );
 }
 
-async fn post(handler: &Handler, body: &Value) -> Response {
-    mcp_post(&Client::new(), &handler.mcp_url())
+async fn post(server: &TestServer, body: &Value) -> Response {
+    mcp_post(&server.client(), &server.mcp_url())
         .json(body)
         .send()
         .await
@@ -30,9 +30,9 @@ async fn post(handler: &Handler, body: &Value) -> Response {
 
 #[tokio::test]
 async fn initialize_negotiates_each_supported_version_and_names_this_server() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     for version in ["2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"] {
-        let response = post(&handler, &initialize(version)).await;
+        let response = post(&server, &initialize(version)).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert_json_content_type(&response);
         assert!(
@@ -53,17 +53,17 @@ async fn initialize_negotiates_each_supported_version_and_names_this_server() {
 
 #[tokio::test]
 async fn initialize_with_an_unknown_or_newer_version_gets_the_latest() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     for version in ["1999-01-01", "2026-07-28"] {
-        let body = json_of(post(&handler, &initialize(version)).await).await;
+        let body = json_of(post(&server, &initialize(version)).await).await;
         assert_eq!(body["result"]["protocolVersion"], LATEST, "asked {version}");
     }
 }
 
 #[tokio::test]
 async fn tools_list_works_without_initialize_and_declares_schemas_and_annotations() {
-    let handler = Handler::spawn(&[]);
-    let response = post(&handler, &rpc(2, "tools/list", json!({}))).await;
+    let server = TestServer::start();
+    let response = post(&server, &rpc(2, "tools/list", json!({}))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let body = json_of(response).await;
     let tools = body["result"]["tools"].as_array().unwrap();
@@ -91,8 +91,8 @@ async fn tools_list_works_without_initialize_and_declares_schemas_and_annotation
 
 #[tokio::test]
 async fn tools_call_returns_structured_content_and_the_same_json_as_text() {
-    let handler = Handler::spawn(&[]);
-    let response = mcp_post(&Client::new(), &handler.mcp_url())
+    let server = TestServer::start();
+    let response = mcp_post(&server.client(), &server.mcp_url())
         .header("mcp-protocol-version", "2025-06-18")
         .json(&rpc(
             3,
@@ -122,10 +122,10 @@ async fn tools_call_returns_structured_content_and_the_same_json_as_text() {
 
 #[tokio::test]
 async fn invalid_tool_arguments_are_a_tool_error_the_model_can_read() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     let body = json_of(
         post(
-            &handler,
+            &server,
             &rpc(
                 4,
                 "tools/call",
@@ -146,10 +146,10 @@ async fn invalid_tool_arguments_are_a_tool_error_the_model_can_read() {
 
 #[tokio::test]
 async fn an_unknown_tool_is_a_protocol_error() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     let body = json_of(
         post(
-            &handler,
+            &server,
             &rpc(
                 5,
                 "tools/call",
@@ -166,9 +166,9 @@ async fn an_unknown_tool_is_a_protocol_error() {
 
 #[tokio::test]
 async fn a_notification_is_accepted_with_202_and_an_empty_body() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     let response = post(
-        &handler,
+        &server,
         &json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
     )
     .await;
@@ -178,24 +178,20 @@ async fn a_notification_is_accepted_with_202_and_an_empty_body() {
 
 #[tokio::test]
 async fn a_jsonrpc_response_from_the_client_is_refused() {
-    let handler = Handler::spawn(&[]);
-    let response = post(
-        &handler,
-        &json!({ "jsonrpc": "2.0", "id": 9, "result": {} }),
-    )
-    .await;
+    let server = TestServer::start();
+    let response = post(&server, &json!({ "jsonrpc": "2.0", "id": 9, "result": {} })).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn get_and_delete_are_405_allowing_only_post() {
-    let handler = Handler::spawn(&[]);
-    let client = Client::new();
+    let server = TestServer::start();
+    let client = server.client();
     for request in [
         client
-            .get(handler.mcp_url())
+            .get(server.mcp_url())
             .header("accept", "text/event-stream"),
-        client.delete(handler.mcp_url()),
+        client.delete(server.mcp_url()),
     ] {
         let response = request.send().await.unwrap();
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
@@ -216,9 +212,9 @@ async fn assert_jsonrpc_refusal(response: Response, status: StatusCode, code: i6
 
 #[tokio::test]
 async fn a_batch_is_refused_with_400_invalid_request() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     let response = post(
-        &handler,
+        &server,
         &json!([rpc(1, "ping", json!({})), rpc(2, "ping", json!({}))]),
     )
     .await;
@@ -227,8 +223,8 @@ async fn a_batch_is_refused_with_400_invalid_request() {
 
 #[tokio::test]
 async fn malformed_json_is_400_parse_error() {
-    let handler = Handler::spawn(&[]);
-    let response = mcp_post(&Client::new(), &handler.mcp_url())
+    let server = TestServer::start();
+    let response = mcp_post(&server.client(), &server.mcp_url())
         .body(r#"{"jsonrpc": "2.0", "id": 1, "method": "#)
         .send()
         .await
@@ -238,8 +234,8 @@ async fn malformed_json_is_400_parse_error() {
 
 #[tokio::test]
 async fn json_that_is_not_an_object_is_400_invalid_request() {
-    let handler = Handler::spawn(&[]);
-    let response = mcp_post(&Client::new(), &handler.mcp_url())
+    let server = TestServer::start();
+    let response = mcp_post(&server.client(), &server.mcp_url())
         .body(r#""initialize""#)
         .send()
         .await
@@ -260,8 +256,8 @@ fn oversized_body() -> String {
 
 #[tokio::test]
 async fn a_body_over_one_mebibyte_is_413_whether_declared_or_streamed() {
-    let handler = Handler::spawn(&[]);
-    let declared = mcp_post(&Client::new(), &handler.mcp_url())
+    let server = TestServer::start();
+    let declared = mcp_post(&server.client(), &server.mcp_url())
         .body(oversized_body())
         .send()
         .await
@@ -280,7 +276,7 @@ async fn a_body_over_one_mebibyte_is_413_whether_declared_or_streamed() {
         .chunks(64 * 1024)
         .map(|chunk| Ok(String::from_utf8(chunk.to_vec()).unwrap()))
         .collect();
-    let streamed = mcp_post(&Client::new(), &handler.mcp_url())
+    let streamed = mcp_post(&server.client(), &server.mcp_url())
         .body(reqwest::Body::wrap_stream(futures::stream::iter(chunks)))
         .send()
         .await
@@ -295,15 +291,15 @@ async fn a_body_over_one_mebibyte_is_413_whether_declared_or_streamed() {
 
     // Just under the limit is fine.
     let fits = "x".repeat(1024 * 1024 - 200);
-    let response = post(&handler, &rpc(2, "ping", json!({ "padding": fits }))).await;
+    let response = post(&server, &rpc(2, "ping", json!({ "padding": fits }))).await;
     assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn an_unsupported_protocol_version_header_is_400() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     for version in ["2099-01-01", "2026-07-28", "garbage"] {
-        let response = mcp_post(&Client::new(), &handler.mcp_url())
+        let response = mcp_post(&server.client(), &server.mcp_url())
             .header("mcp-protocol-version", version)
             .json(&rpc(1, "tools/list", json!({})))
             .send()
@@ -321,8 +317,8 @@ async fn an_unsupported_protocol_version_header_is_400() {
 
 #[tokio::test]
 async fn an_initialize_whose_header_contradicts_its_body_is_400() {
-    let handler = Handler::spawn(&[]);
-    let response = mcp_post(&Client::new(), &handler.mcp_url())
+    let server = TestServer::start();
+    let response = mcp_post(&server.client(), &server.mcp_url())
         .header("mcp-protocol-version", "2025-06-18")
         .json(&initialize("2025-11-25"))
         .send()
@@ -333,10 +329,10 @@ async fn an_initialize_whose_header_contradicts_its_body_is_400() {
 
 #[tokio::test]
 async fn accept_must_list_json_and_event_stream_and_content_type_must_be_json() {
-    let handler = Handler::spawn(&[]);
-    let client = Client::new();
+    let server = TestServer::start();
+    let client = server.client();
     let only_json = client
-        .post(handler.mcp_url())
+        .post(server.mcp_url())
         .header("content-type", "application/json")
         .header("accept", "application/json")
         .json(&rpc(1, "ping", json!({})))
@@ -346,7 +342,7 @@ async fn accept_must_list_json_and_event_stream_and_content_type_must_be_json() 
     assert_eq!(only_json.status(), StatusCode::NOT_ACCEPTABLE);
 
     let text = client
-        .post(handler.mcp_url())
+        .post(server.mcp_url())
         .header("content-type", "text/plain")
         .header("accept", "application/json, text/event-stream")
         .body(serde_json::to_string(&rpc(1, "ping", json!({}))).unwrap())
@@ -356,8 +352,8 @@ async fn accept_must_list_json_and_event_stream_and_content_type_must_be_json() 
     assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
 }
 
-async fn status_with(handler: &Handler, header: &str, value: &str) -> StatusCode {
-    mcp_post(&Client::new(), &handler.mcp_url())
+async fn status_with(server: &TestServer, header: &str, value: &str) -> StatusCode {
+    mcp_post(&server.client(), &server.mcp_url())
         .header(header, value)
         .json(&rpc(1, "ping", json!({})))
         .send()
@@ -368,43 +364,43 @@ async fn status_with(handler: &Handler, header: &str, value: &str) -> StatusCode
 
 #[tokio::test]
 async fn origin_is_validated_against_the_allowlist() {
-    let handler = Handler::spawn(&[
+    let server = TestServer::start_with(&[
         ("MCP_PUBLIC_URL", "https://mcp.contoso.com/mcp"),
         ("MCP_ALLOWED_ORIGINS", "https://copilot.contoso.com"),
     ]);
     assert_eq!(
-        status_with(&handler, "origin", "https://evil.example").await,
+        status_with(&server, "origin", "https://evil.example").await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        status_with(&handler, "origin", "http://mcp.contoso.com").await,
+        status_with(&server, "origin", "http://mcp.contoso.com").await,
         StatusCode::FORBIDDEN,
         "scheme is part of the origin"
     );
     assert_eq!(
-        status_with(&handler, "origin", "null").await,
+        status_with(&server, "origin", "null").await,
         StatusCode::FORBIDDEN
     );
     assert_eq!(
-        status_with(&handler, "origin", "https://mcp.contoso.com").await,
+        status_with(&server, "origin", "https://mcp.contoso.com").await,
         StatusCode::OK,
         "the public URL's own origin"
     );
     assert_eq!(
-        status_with(&handler, "origin", "https://copilot.contoso.com").await,
+        status_with(&server, "origin", "https://copilot.contoso.com").await,
         StatusCode::OK,
         "a configured origin"
     );
     // No Origin at all (non-browser clients) is accepted.
     assert_eq!(
-        post(&handler, &rpc(1, "ping", json!({}))).await.status(),
+        post(&server, &rpc(1, "ping", json!({}))).await.status(),
         StatusCode::OK
     );
 }
 
 #[tokio::test]
 async fn host_is_validated_loopback_and_the_public_host_by_default() {
-    let handler = Handler::spawn(&[
+    let server = TestServer::start_with(&[
         ("MCP_PUBLIC_URL", "https://mcp.contoso.com/mcp"),
         ("MCP_ALLOWED_HOSTS", "func-m365.azurewebsites.net"),
     ]);
@@ -414,10 +410,13 @@ async fn host_is_validated_loopback_and_the_public_host_by_default() {
         ("mcp.contoso.com", StatusCode::OK),
         ("func-m365.azurewebsites.net", StatusCode::OK),
         ("localhost", StatusCode::OK),
-        (&format!("127.0.0.1:{}", handler.port), StatusCode::OK),
+        (
+            &format!("127.0.0.1:{}", server.handler.port),
+            StatusCode::OK,
+        ),
     ] {
         assert_eq!(
-            status_with(&handler, "host", host).await,
+            status_with(&server, "host", host).await,
             expected,
             "Host: {host}"
         );
@@ -426,9 +425,9 @@ async fn host_is_validated_loopback_and_the_public_host_by_default() {
 
 #[tokio::test]
 async fn the_request_log_has_one_event_per_request_with_its_facts() {
-    let handler = Handler::spawn(&[]);
+    let server = TestServer::start();
     let response = post(
-        &handler,
+        &server,
         &rpc(
             7,
             "tools/call",
@@ -443,10 +442,12 @@ async fn the_request_log_has_one_event_per_request_with_its_facts() {
     assert_eq!(response.status(), StatusCode::OK);
     let _ = response.bytes().await;
 
-    let event = handler
+    let event = server
+        .handler
         .output
         .wait_for_event(|event| event["request_id"] == request_id.as_str());
-    let same_id = handler
+    let same_id = server
+        .handler
         .output
         .events()
         .iter()
@@ -464,7 +465,7 @@ async fn the_request_log_has_one_event_per_request_with_its_facts() {
 
     // Names the server does not know are not copied from the client into the log.
     let response = post(
-        &handler,
+        &server,
         &rpc(
             8,
             "tools/call",
@@ -476,16 +477,18 @@ async fn the_request_log_has_one_event_per_request_with_its_facts() {
         .to_str()
         .unwrap()
         .to_owned();
-    let event = handler
+    let event = server
+        .handler
         .output
         .wait_for_event(|event| event["request_id"] == request_id.as_str());
     assert_eq!(event["tool"], "unknown");
-    let response = post(&handler, &rpc(9, "made/up", json!({}))).await;
+    let response = post(&server, &rpc(9, "made/up", json!({}))).await;
     let request_id = response.headers()["x-request-id"]
         .to_str()
         .unwrap()
         .to_owned();
-    let event = handler
+    let event = server
+        .handler
         .output
         .wait_for_event(|event| event["request_id"] == request_id.as_str());
     assert_eq!(event["rpc_method"], "other");
@@ -493,7 +496,8 @@ async fn the_request_log_has_one_event_per_request_with_its_facts() {
 
 #[tokio::test]
 async fn logs_never_contain_header_values_query_strings_or_bodies() {
-    let handler = Handler::spawn(&[("MCP_LOG", "trace")]);
+    let server = TestServer::start_with(&[("MCP_LOG", "trace")]);
+    let token = server.token();
     let canary_header = "canary-header-3f9a7c";
     let canary_query = "canary-query-81d2e4";
     let canary_body = "canary-body-5b6c0d";
@@ -506,18 +510,23 @@ async fn logs_never_contain_header_values_query_strings_or_bodies() {
         rpc(2, "tools/list", json!({ "cursor": canary_body })),
         json!({ "jsonrpc": "2.0", "id": 3, "method": canary_body }),
     ] {
-        let _ = mcp_post(&Client::new(), &handler.mcp_url())
+        let response = mcp_post(&client_with_token(&token), &server.mcp_url())
             .query(&[("access_token", canary_query)])
-            .header("authorization", format!("Bearer {canary_header}"))
             .header("x-api-key", canary_header)
             .json(&request)
             .send()
             .await
-            .unwrap()
-            .bytes()
-            .await;
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
     }
-    let _ = mcp_post(&Client::new(), &handler.mcp_url())
+    // A token that is refused is not logged either.
+    let refused = mcp_post(&client_with_token(canary_header), &server.mcp_url())
+        .json(&rpc(4, "tools/list", json!({})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let _ = mcp_post(&server.client(), &server.mcp_url())
         .body(format!("{{{canary_body}"))
         .send()
         .await
@@ -525,14 +534,18 @@ async fn logs_never_contain_header_values_query_strings_or_bodies() {
         .bytes()
         .await;
     // Wait for the last request's event (the malformed body, 400): the others came before.
-    handler
+    server
+        .handler
         .output
         .wait_for_event(|event| event["status"] == 400 && event["path"] == "/mcp");
-    let logs = handler.output.all();
-    for canary in [canary_header, canary_query, canary_body] {
+    let logs = server.handler.output.all();
+    for canary in [canary_header, canary_query, canary_body, token.as_str()] {
         assert!(
             !logs.contains(canary),
             "{canary} leaked into the logs:\n{logs}"
         );
     }
+    // Not even a recognisable piece of the token (its signature).
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!logs.contains(&signature[..20]));
 }

@@ -25,6 +25,7 @@
 
 mod issuer;
 pub mod keys;
+pub mod local;
 mod mint;
 pub mod record;
 pub mod tenant;

@@ -11,6 +11,7 @@
 //! for clients that predate structured output.
 
 mod server_info;
+mod server_status;
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
 
@@ -21,11 +22,13 @@ use rmcp::{
     service::RequestContext,
 };
 use schemars::JsonSchema;
-use serde::{Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 pub use server_info::ServerInfo;
+pub use server_status::{OPERATOR_ROLE, ServerStatus, ToolSummary};
 
 use crate::{
+    config::Config,
     inbound_auth::{Access, Caller, ToolAccess},
     telemetry::RequestId,
 };
@@ -62,6 +65,11 @@ impl ToolSpec {
             .open_world(self.open_world)
     }
 }
+
+/// The input of tools that take no arguments.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoArguments {}
 
 /// A tool failure the AI client can act on: what went wrong and what to do next.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -249,8 +257,20 @@ fn permits(ctx: &ToolContext, access: Access) -> bool {
 }
 
 /// The registry of every tool this build ships.
-pub fn registry() -> Arc<Registry> {
+pub fn registry(config: &Config) -> Arc<Registry> {
     let mut registry = Registry::default();
     registry.register(ServerInfo);
+    // The operator view lists every tool, itself included.
+    let mut summaries: Vec<ToolSummary> = registry
+        .entries
+        .iter()
+        .map(|entry| ToolSummary::of(entry.spec))
+        .collect();
+    summaries.push(ToolSummary::of(&ServerStatus::SPEC));
+    registry.register(ServerStatus::new(
+        config.auth.tenant_id.clone(),
+        config.public_url.to_string(),
+        summaries,
+    ));
     Arc::new(registry)
 }

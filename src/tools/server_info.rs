@@ -4,18 +4,13 @@
 //! registry, schemas) end to end before any Graph permission is granted.
 
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::{Effect, Tool, ToolContext, ToolError, ToolSpec};
+use super::{Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec};
 use crate::inbound_auth::Access;
 use crate::transport::{SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
 
 pub struct ServerInfo;
-
-/// `server_info` takes no arguments.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NoArguments {}
 
 #[derive(Debug, Serialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]

@@ -1,21 +1,95 @@
 """Drives the official Python MCP SDK client (mcp<2) against the server under test and prints
-what it saw as one JSON line; the Rust test asserts on it.
+what it saw as one JSON line; the Rust tests assert on it.
 
-    python py_client.py <mcp-url> [bearer-token]
+    python py_client.py token <mcp-url> <bearer-token>
+        a client that already holds a token
+    python py_client.py oauth <mcp-url> <client-id> [<initial-token>]
+        a client that starts with no token (or with <initial-token>) and signs in the way the SDK
+        does: 401 -> protected-resource metadata -> authorization-server metadata -> authorization
+        code with PKCE -> token -> retry; a 403 insufficient_scope steps up. The "browser" reads
+        the authorization redirect; the local issuer signs the user in without a page.
 """
 
 import asyncio
 import json
 import sys
+from urllib.parse import parse_qs, urlparse
 
 import httpx
 from mcp import ClientSession
+from mcp.client.auth import OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+
+REDIRECT = "http://127.0.0.1:33418/callback"
 
 
-async def main(url: str, token: str | None) -> None:
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+class MemoryStorage:
+    """A pre-registered public client (Entra has no dynamic registration) and its tokens."""
+
+    def __init__(self, client_id: str, initial_token: str | None):
+        self.client = OAuthClientInformationFull(
+            client_id=client_id, redirect_uris=[REDIRECT], token_endpoint_auth_method="none"
+        )
+        self.tokens = OAuthToken(access_token=initial_token, token_type="Bearer") if initial_token else None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens):
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client
+
+    async def set_client_info(self, client_info):
+        self.client = client_info
+
+
+class Browser:
+    """Follows the authorization URL up to the redirect and keeps the code."""
+
+    def __init__(self):
+        self.authorizations = []
+        self.callback = None
+
+    async def open(self, authorization_url: str) -> None:
+        query = parse_qs(urlparse(authorization_url).query)
+        self.authorizations.append({"scope": query.get("scope", [None])[0], "resource": query.get("resource", [None])[0]})
+        async with httpx.AsyncClient() as http:
+            answer = await http.get(authorization_url, follow_redirects=False)
+        location = answer.headers.get("location")
+        if not location:
+            raise RuntimeError(f"sign-in failed: {answer.status_code} {answer.text}")
+        params = parse_qs(urlparse(location).query)
+        if "code" not in params:
+            raise RuntimeError(f"sign-in refused: {location}")
+        self.callback = (params["code"][0], params.get("state", [None])[0])
+
+    async def returned(self):
+        return self.callback
+
+
+async def main(mode: str, url: str, arg: str, initial_token: str | None) -> None:
+    browser = Browser()
+    storage = None
+    if mode == "token":
+        http = httpx.AsyncClient(headers={"Authorization": f"Bearer {arg}"}, timeout=30)
+    elif mode == "oauth":
+        storage = MemoryStorage(arg, initial_token)
+        provider = OAuthClientProvider(
+            server_url=url,
+            client_metadata=OAuthClientMetadata(
+                client_name="py-sdk-test", redirect_uris=[REDIRECT], token_endpoint_auth_method="none"
+            ),
+            storage=storage,
+            redirect_handler=browser.open,
+            callback_handler=browser.returned,
+        )
+        http = httpx.AsyncClient(auth=provider, timeout=30)
+    else:
+        raise SystemExit(f"unknown mode {mode}")
+    async with http:
         async with streamable_http_client(url, http_client=http) as (read, write, session_id):
             async with ClientSession(read, write) as session:
                 init = await session.initialize()
@@ -29,10 +103,13 @@ async def main(url: str, token: str | None) -> None:
                             "sessionId": session_id(),
                             "tools": [tool.name for tool in listed.tools],
                             "call": called.model_dump(mode="json", exclude_none=True),
+                            "authorizations": browser.authorizations,
+                            "finalToken": storage.tokens.access_token if storage and storage.tokens else None,
                         }
                     )
                 )
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None))
+    args = sys.argv[1:]
+    asyncio.run(main(args[0], args[1], args[2], args[3] if len(args) > 3 else None))

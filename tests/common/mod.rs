@@ -2,6 +2,8 @@
 //! (a port in `FUNCTIONS_CUSTOMHANDLER_PORT`, `GET /` polled until it answers), then talk HTTP.
 #![allow(dead_code)] // each test crate uses a different part of the harness
 
+pub mod proxy;
+
 use std::{
     io::{BufRead, BufReader},
     net::TcpListener,
@@ -12,6 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use m365_mcp::devstack::{Devstack, DevstackOptions, tenant};
 use serde_json::{Value, json};
 
 pub const HANDLER: &str = env!("CARGO_BIN_EXE_handler");
@@ -86,6 +89,73 @@ fn capture(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<Stri
     });
 }
 
+/// A devstack and a handler pointed at it, as in production but with local stand-ins. The
+/// identifier URI is the MCP URL itself, as on a custom domain (what SDK clients need).
+pub struct TestServer {
+    pub handler: Handler,
+    pub devstack: Devstack,
+}
+
+impl TestServer {
+    pub fn start() -> TestServer {
+        Self::start_with(&[])
+    }
+
+    /// Starts with `extra` settings on top of the ones that point at the devstack.
+    pub fn start_with(extra: &[(&str, &str)]) -> TestServer {
+        let port = free_port();
+        let public_url = format!("http://127.0.0.1:{port}/mcp");
+        let devstack = Devstack::start_with(DevstackOptions {
+            identifier_uri: Some(public_url.clone()),
+            ..DevstackOptions::default()
+        })
+        .expect("devstack starts");
+        let mut env: Vec<(String, String)> = devstack.handler_env();
+        env.push(("MCP_PUBLIC_URL".into(), public_url));
+        for (name, value) in extra {
+            env.retain(|(existing, _)| existing != name);
+            env.push((name.to_string(), value.to_string()));
+        }
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut handler = Handler::start(&env, Some(port));
+        handler.wait_ready();
+        TestServer { handler, devstack }
+    }
+
+    /// A valid delegated token: Adele, with the required scope.
+    pub fn token(&self) -> String {
+        self.devstack
+            .user_token(tenant::DEFAULT_USER, &[tenant::USER_IMPERSONATION])
+    }
+
+    /// An HTTP client that sends [`TestServer::token`] with every request.
+    pub fn client(&self) -> ::reqwest::Client {
+        client_with_token(&self.token())
+    }
+
+    pub fn mcp_url(&self) -> String {
+        self.handler.mcp_url()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        self.handler.url(path)
+    }
+}
+
+pub fn client_with_token(token: &str) -> ::reqwest::Client {
+    let mut headers = ::reqwest::header::HeaderMap::new();
+    headers.insert(
+        "authorization",
+        format!("Bearer {token}")
+            .parse()
+            .expect("token is a header value"),
+    );
+    ::reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
 /// The handler process; killed when dropped.
 pub struct Handler {
     child: Child,
@@ -94,16 +164,6 @@ pub struct Handler {
 }
 
 impl Handler {
-    /// Starts `handler` with exactly `env` (plus the port), as the host would, and waits until
-    /// `GET /` answers.
-    pub fn spawn(env: &[(&str, &str)]) -> Handler {
-        let port = free_port();
-        let mut handler = Self::start(env, Some(port));
-        handler.port = port;
-        handler.wait_ready();
-        handler
-    }
-
     /// Starts `handler` without waiting for anything.
     pub fn start(env: &[(&str, &str)], port: Option<u16>) -> Handler {
         let mut command = Command::new(HANDLER);

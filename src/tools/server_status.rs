@@ -1,0 +1,114 @@
+//! `server_status`: for operators (app role `MCP.Operator`), what this server is and what it
+//! may do with Microsoft Graph: each tool with the access it requires, the Graph permissions it
+//! uses and whether it changes data. Platform teams use it to review least privilege against the
+//! app registration's consented permissions.
+
+use std::time::Instant;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::{Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec};
+use crate::{
+    inbound_auth::Access,
+    transport::{SERVER_NAME, SERVER_VERSION},
+};
+
+pub const OPERATOR_ROLE: &str = "MCP.Operator";
+
+pub struct ServerStatus {
+    started: Instant,
+    tenant_id: String,
+    public_url: String,
+    tools: Vec<ToolSummary>,
+}
+
+impl ServerStatus {
+    pub fn new(tenant_id: String, public_url: String, tools: Vec<ToolSummary>) -> Self {
+        Self {
+            started: Instant::now(),
+            tenant_id,
+            public_url,
+            tools,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ToolSummary {
+    pub name: String,
+    /// `any caller`, `user`, `user with scopes …` or `app role …`.
+    pub requires: String,
+    /// Delegated Microsoft Graph permissions the tool uses.
+    pub graph_scopes: Vec<String>,
+    /// `read-only`, `additive` or `destructive`.
+    pub effect: String,
+}
+
+impl ToolSummary {
+    pub fn of(spec: &ToolSpec) -> Self {
+        Self {
+            name: spec.name.to_owned(),
+            requires: match spec.access {
+                Access::AnyCaller => "any caller".to_owned(),
+                Access::User { scopes: [] } => "user".to_owned(),
+                Access::User { scopes } => format!("user with scopes {}", scopes.join(" ")),
+                Access::AppRole(role) => format!("app role {role}"),
+            },
+            graph_scopes: spec.graph_scopes.iter().map(|s| (*s).to_owned()).collect(),
+            effect: match spec.effect {
+                Effect::ReadOnly => "read-only",
+                Effect::Additive => "additive",
+                Effect::Destructive => "destructive",
+            }
+            .to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ServerStatusOutput {
+    pub name: String,
+    pub version: String,
+    pub uptime_seconds: u64,
+    /// The Entra tenant whose tokens this server accepts.
+    pub tenant_id: String,
+    /// The MCP endpoint as clients reach it.
+    pub public_url: String,
+    /// Every tool this server serves, including the ones the caller may not see.
+    pub tools: Vec<ToolSummary>,
+}
+
+impl Tool for ServerStatus {
+    type Input = NoArguments;
+    type Output = ServerStatusOutput;
+
+    const SPEC: ToolSpec = ToolSpec {
+        name: "server_status",
+        title: "Server status (operators)",
+        description: "For operators: this server's version and uptime, its tenant and public \
+                      URL, and every tool with the access it requires and the Microsoft Graph \
+                      permissions it uses. Touches no user data.",
+        effect: Effect::ReadOnly,
+        open_world: false,
+        access: Access::AppRole(OPERATOR_ROLE),
+        graph_scopes: &[],
+    };
+
+    async fn call(
+        &self,
+        _ctx: &ToolContext,
+        _input: NoArguments,
+    ) -> Result<ServerStatusOutput, ToolError> {
+        Ok(ServerStatusOutput {
+            name: SERVER_NAME.to_owned(),
+            version: SERVER_VERSION.to_owned(),
+            uptime_seconds: self.started.elapsed().as_secs(),
+            tenant_id: self.tenant_id.clone(),
+            public_url: self.public_url.clone(),
+            tools: self.tools.clone(),
+        })
+    }
+}
