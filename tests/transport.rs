@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use reqwest::{Client, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 use serde_json::{Value, json};
 
 async fn json_of(response: Response) -> Value {
