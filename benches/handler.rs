@@ -6,6 +6,10 @@
 //! - idle memory: resident set after start-up and one request;
 //! - `tools/call` throughput and p50/p99 latency at 1, 16 and 64 keep-alive connections.
 //!
+//! Authentication is on, as in production: tokens come from an in-process devstack (the local
+//! Entra ID stand-in), and every request's token is fully validated. Cold start includes the
+//! first fetch of the signing keys.
+//!
 //! `BENCH_HANDLER=function-app/handler cargo bench --bench handler` measures the deployed
 //! (static musl) package instead of this build's binary.
 //!
@@ -23,6 +27,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use m365_mcp::devstack::{Devstack, tenant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The binary under test: this build's, or another (the musl package) via `BENCH_HANDLER`.
@@ -41,11 +46,11 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn request_bytes(port: u16, body: &str) -> Vec<u8> {
+fn request_bytes(port: u16, token: &str, body: &str) -> Vec<u8> {
     format!(
         "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
          Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-11-25\r\n\
-         Content-Length: {}\r\n\r\n{body}",
+         Authorization: Bearer {token}\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
@@ -54,10 +59,12 @@ fn request_bytes(port: u16, body: &str) -> Vec<u8> {
 const INITIALIZE: &str = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"bench","version":"0"}}}"#;
 const CALL: &str = r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"server_info","arguments":{}}}"#;
 
-fn spawn(port: u16) -> Child {
+fn spawn(port: u16, devstack: &Devstack) -> Child {
     Command::new(handler())
         .env_clear()
+        .envs(devstack.handler_env())
         .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
+        .env("MCP_PUBLIC_URL", format!("http://127.0.0.1:{port}/mcp"))
         .env("MCP_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -74,13 +81,13 @@ fn answer_status(port: u16, request: &[u8]) -> Option<u16> {
     std::str::from_utf8(&head[9..12]).ok()?.parse().ok()
 }
 
-fn cold_start() -> Vec<Duration> {
+fn cold_start(devstack: &Devstack, token: &str) -> Vec<Duration> {
     (0..COLD_STARTS)
         .map(|_| {
             let port = free_port();
-            let request = request_bytes(port, INITIALIZE);
+            let request = request_bytes(port, token, INITIALIZE);
             let started = Instant::now();
-            let mut child = spawn(port);
+            let mut child = spawn(port, devstack);
             let elapsed = loop {
                 if answer_status(port, &request) == Some(200) {
                     break started.elapsed();
@@ -203,7 +210,9 @@ fn main() {
         std::fs::metadata(&binary).unwrap().len() as f64 / (1024.0 * 1024.0)
     );
 
-    let mut starts = cold_start();
+    let devstack = Devstack::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let token = devstack.user_token(tenant::DEFAULT_USER, &[tenant::USER_IMPERSONATION]);
+    let mut starts = cold_start(&devstack, &token);
     starts.sort();
     println!("\n## Cold start (spawn → first initialize answered), {COLD_STARTS} runs\n");
     println!("| min | median | p90 | max |\n|---|---|---|---|");
@@ -216,8 +225,8 @@ fn main() {
     );
 
     let port = free_port();
-    let mut child = spawn(port);
-    while answer_status(port, &request_bytes(port, INITIALIZE)) != Some(200) {
+    let mut child = spawn(port, &devstack);
+    while answer_status(port, &request_bytes(port, &token, INITIALIZE)) != Some(200) {
         std::thread::sleep(Duration::from_millis(5));
     }
     let idle_rss = rss_kib(child.id());
@@ -227,7 +236,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let request = Arc::new(request_bytes(port, CALL));
+    let request = Arc::new(request_bytes(port, &token, CALL));
     println!("\n## tools/call server_info\n");
     println!("| connections | requests/s | p50 | p99 |\n|---|---|---|---|");
     for connections in [1, 16, 64] {

@@ -26,6 +26,7 @@ use crate::{
         gateway_proof::{self, ConfiguredProof, GatewayProof},
         metadata,
     },
+    outbound::OutboundHttp,
     telemetry,
     tools::Registry,
     transport::{
@@ -34,18 +35,8 @@ use crate::{
     },
 };
 
-/// The HTTP client for outbound calls (the tenant's OpenID metadata and keys).
-pub fn outbound_http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("m365-mcp-handler/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(std::time::Duration::from_secs(3))
-        .build()
-        .expect("HTTP client builds")
-}
-
-pub fn router(config: &Config, registry: Arc<Registry>) -> Router {
-    let auth = InboundAuth::new(config, outbound_http());
+pub fn router(config: &Config, registry: Arc<Registry>, http: OutboundHttp) -> Router {
+    let auth = InboundAuth::new(config, http);
     let envelope_rules = EnvelopeRules {
         max_body_bytes: MAX_BODY_BYTES,
         tool_names: registry.names().into(),

@@ -16,7 +16,8 @@
 //!   rules in front of it (body size, parse errors, batches, protocol versions).
 //! - [`tools`]: one file per tool family and the registry that serves them.
 //!
-//! [`config`] reads and validates every setting at start-up; [`cli`] parses the arguments.
+//! [`config`] reads and validates every setting at start-up; [`cli`] parses the arguments;
+//! [`outbound`] is the one HTTP client for calls out of the process.
 //!
 //! `devstack` (the `devstack` cargo feature, on by default and left out of the deployed build)
 //! holds local stand-ins for Entra ID and the other cloud services, speaking their real wire
@@ -29,6 +30,7 @@ pub mod config;
 pub mod devstack;
 pub mod hosting;
 pub mod inbound_auth;
+pub mod outbound;
 pub mod telemetry;
 pub mod tools;
 pub mod transport;

@@ -6,7 +6,9 @@ use m365_mcp::{
     app,
     cli::{self, Command},
     config::Config,
-    hosting, telemetry, tools,
+    hosting,
+    outbound::OutboundHttp,
+    telemetry, tools,
 };
 
 // musl's allocator costs the static build two thirds of its throughput (docs/PERFORMANCE.md).
@@ -105,7 +107,9 @@ async fn serve(config: Config) -> std::io::Result<()> {
             format!("cannot listen on {}: {error}", config.listen),
         )
     })?;
-    let router = app::router(&config, tools::registry(&config));
+    let http = OutboundHttp::default();
+    http.warm_up();
+    let router = app::router(&config, tools::registry(&config), http);
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

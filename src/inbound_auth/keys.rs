@@ -31,7 +31,7 @@ use jsonwebtoken::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::config::is_loopback_host;
+use crate::{config::is_loopback_host, outbound::OutboundHttp};
 
 /// Keys older than this are refreshed in the background.
 const MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
@@ -58,7 +58,7 @@ struct Cache {
 }
 
 pub struct SigningKeys {
-    http: reqwest::Client,
+    http: OutboundHttp,
     discovery_url: String,
     expected_issuer: String,
     cooldown: Duration,
@@ -74,7 +74,7 @@ struct Discovery {
 
 impl SigningKeys {
     pub fn new(
-        http: reqwest::Client,
+        http: OutboundHttp,
         expected_issuer: String,
         cooldown: Duration,
     ) -> Arc<SigningKeys> {
@@ -90,31 +90,24 @@ impl SigningKeys {
 
     /// The key with id `kid`, fetching or refreshing the set when the rules above allow.
     pub async fn find(self: &Arc<Self>, kid: &str) -> KeyLookup {
-        let (found, stale, empty, attempts, since_attempt) = {
+        let (found, stale, empty, attempts) = {
             let cache = self.cache.read().expect("key cache lock");
             (
                 cache.keys.get(kid).cloned(),
                 cache.fetched_at.is_none_or(|at| at.elapsed() > MAX_AGE),
                 cache.keys.is_empty(),
                 cache.attempts,
-                cache.last_attempt.map(|at| at.elapsed()),
             )
         };
         if let Some(key) = found {
             if stale {
                 let keys = Arc::clone(self);
-                tokio::spawn(async move { keys.refresh(attempts).await });
+                tokio::spawn(async move { keys.refresh(attempts, keys.cooldown).await });
             }
             return KeyLookup::Found(key);
         }
-        let may_fetch = if empty {
-            since_attempt.is_none_or(|elapsed| elapsed >= EMPTY_RETRY)
-        } else {
-            since_attempt.is_none_or(|elapsed| elapsed >= self.cooldown)
-        };
-        if may_fetch {
-            self.refresh(attempts).await;
-        }
+        let min_interval = if empty { EMPTY_RETRY } else { self.cooldown };
+        self.refresh(attempts, min_interval).await;
         let cache = self.cache.read().expect("key cache lock");
         match cache.keys.get(kid) {
             Some(key) => KeyLookup::Found(Arc::clone(key)),
@@ -123,13 +116,18 @@ impl SigningKeys {
         }
     }
 
-    /// Fetches once for everyone who observed `seen_attempts`: a caller that waited while
-    /// another fetch ran uses that fetch's result instead of starting its own.
-    async fn refresh(&self, seen_attempts: u64) {
+    /// Fetches the key set, once for everyone who observed `seen_attempts`: a caller that waited
+    /// while another fetch ran uses that fetch's result instead of starting its own, and no
+    /// fetch starts sooner than `min_interval` after the previous attempt. Both are decided
+    /// under the single-flight lock, so a request that arrives during a fetch waits for it.
+    async fn refresh(&self, seen_attempts: u64, min_interval: Duration) {
         let _single_flight = self.refresh.lock().await;
         {
             let mut cache = self.cache.write().expect("key cache lock");
-            if cache.attempts != seen_attempts {
+            let too_soon = cache
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < min_interval);
+            if cache.attempts != seen_attempts || too_soon {
                 return;
             }
             cache.attempts += 1;
@@ -190,6 +188,8 @@ impl SigningKeys {
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
         let response = self
             .http
+            .client()
+            .await
             .get(url)
             .timeout(FETCH_TIMEOUT)
             .send()

@@ -32,6 +32,7 @@ use axum::{
 
 use crate::{
     config::Config,
+    outbound::OutboundHttp,
     telemetry::{AuthFacts, CallerIdentity, RpcFacts},
 };
 use challenge::Challenges;
@@ -130,7 +131,7 @@ pub struct InboundAuth {
 }
 
 impl InboundAuth {
-    pub fn new(config: &Config, http: reqwest::Client) -> Arc<Self> {
+    pub fn new(config: &Config, http: OutboundHttp) -> Arc<Self> {
         let auth = Arc::new(config.auth.clone());
         let keys = SigningKeys::new(http, auth.v2_issuer(), auth.jwks_refresh_cooldown);
         Arc::new(Self {

@@ -68,14 +68,32 @@ def post(url: str, body: dict) -> tuple[int, dict]:
         return error.code, json.loads(error.read() or b"null")
 
 
-def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package: Path):
-    port = free_port()
-    process = subprocess.Popen(
+TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
+CLIENT = "00000000-1111-2222-3333-444444444444"
+PUBLIC_URL = "https://mcp.contoso.example/mcp"
+
+
+def run_as_the_host_does(package: Path, env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
         [str(package / "handler")],
         cwd=package,  # the host's working directory is the app root
-        env={"FUNCTIONS_CUSTOMHANDLER_PORT": str(port)},
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+    )
+
+
+def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package: Path):
+    port = free_port()
+    process = run_as_the_host_does(
+        package,
+        {
+            "FUNCTIONS_CUSTOMHANDLER_PORT": str(port),
+            "MCP_TENANT_ID": TENANT,
+            "MCP_CLIENT_ID": CLIENT,
+            "MCP_APP_ID_URI": PUBLIC_URL,
+            "MCP_PUBLIC_URL": PUBLIC_URL,
+        },
     )
     try:
         deadline = time.monotonic() + 20
@@ -88,22 +106,40 @@ def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package
             except OSError:
                 assert time.monotonic() < deadline, "never answered GET /"
                 time.sleep(0.025)
-        status, body = post(
+        # MCP answers, and authentication is on in the deployed build: a 401 challenge that
+        # points at the metadata, which is served.
+        request = urllib.request.Request(
             f"http://127.0.0.1:{port}/mcp",
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "package-test", "version": "0"},
-                },
-            },
+            data=json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/list"}).encode(),
+            headers={"content-type": "application/json", "accept": "application/json, text/event-stream"},
         )
-        assert status == 200, body
-        assert body["result"]["serverInfo"]["name"] == "m365-mcp-handler"
-        assert body["result"]["protocolVersion"] == "2025-11-25"
+        try:
+            urllib.request.urlopen(request, timeout=10)
+            raise AssertionError("an unauthenticated request was served")
+        except urllib.error.HTTPError as error:
+            assert error.code == 401
+            challenge = error.headers["www-authenticate"]
+        assert challenge.startswith("Bearer resource_metadata=")
+        assert "https://mcp.contoso.example/.well-known/oauth-protected-resource/mcp" in challenge
+        with urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/.well-known/oauth-protected-resource/mcp", timeout=10
+        ) as response:
+            metadata = json.loads(response.read())
+        assert metadata["resource"] == PUBLIC_URL
+        assert metadata["authorization_servers"] == [f"https://login.microsoftonline.com/{TENANT}/v2.0"]
     finally:
         process.terminate()
         assert process.wait(timeout=20) == 0, "SIGTERM should end the handler cleanly"
+
+
+def test_the_deployed_build_has_no_local_stand_ins(package: Path):
+    # Without a tenant it does not fall back to a local issuer: it reports the missing settings.
+    process = run_as_the_host_does(package, {"FUNCTIONS_CUSTOMHANDLER_PORT": str(free_port())})
+    _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 78
+    assert "MCP_TENANT_ID: is not set" in stderr.decode()
+    assert "local development" not in stderr.decode()
+    help_text = subprocess.run([str(package / "handler"), "--help"], capture_output=True, text=True, check=True).stdout
+    assert "dev-token" not in help_text and "MCP_DEVSTACK_ADDR" not in help_text
+    refused = subprocess.run([str(package / "handler"), "dev-token"], capture_output=True, text=True)
+    assert refused.returncode == 2

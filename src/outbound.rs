@@ -1,0 +1,42 @@
+//! The one HTTP client for calls out of the process (the tenant's OpenID metadata and keys;
+//! later the token endpoint and Graph), shared so connections and TLS sessions are reused.
+//!
+//! Building it costs a few milliseconds (rustls loads the system's root certificates), which
+//! must not delay the port the Functions host is polling. So it is built once, on a blocking
+//! thread, starting right after the port is bound, and the first outbound call waits for it.
+
+use std::{sync::Arc, time::Duration};
+
+use tokio::sync::OnceCell;
+
+#[derive(Clone, Default)]
+pub struct OutboundHttp(Arc<OnceCell<reqwest::Client>>);
+
+impl OutboundHttp {
+    /// Starts building the client in the background.
+    pub fn warm_up(&self) {
+        let this = self.clone();
+        tokio::spawn(async move {
+            this.client().await;
+        });
+    }
+
+    pub async fn client(&self) -> &reqwest::Client {
+        self.0
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(build)
+                    .await
+                    .expect("building the HTTP client does not panic")
+            })
+            .await
+    }
+}
+
+fn build() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("m365-mcp-handler/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_secs(3))
+        .build()
+        .expect("HTTP client builds")
+}
