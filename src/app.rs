@@ -6,7 +6,8 @@
 //!                                                           └─ POST /mcp  authenticate ─▶ envelope
 //!                                                              rules ─▶ authorize tool ─▶ rmcp
 //!                                                              (Host, Origin, Accept, dispatch)
-//!                                                              ─▶ tool registry
+//!                                                              ─▶ tool registry ─▶ on-behalf-of
+//!                                                              (managed identity) ─▶ Graph
 //! ```
 //!
 //! Cross-cutting concerns are tower layers here; handlers and tools stay thin. Authentication
@@ -16,26 +17,92 @@
 use std::sync::Arc;
 
 use axum::{Router, middleware};
+use azure_core::http::Transport;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
-    config::Config,
+    config::{Config, ProofSourceConfig},
+    graph::GraphClient,
     hosting,
+    identity::{ManagedIdentity, obo::OnBehalfOf},
     inbound_auth::{
         self, InboundAuth, ToolAuthorization,
-        gateway_proof::{self, ConfiguredProof, GatewayProof},
+        gateway_proof::{self, ConfiguredProof, GatewayProof, ProofSource, VaultProof},
         metadata,
     },
     outbound::OutboundHttp,
+    secrets::KeyVaultSecrets,
     telemetry,
-    tools::Registry,
+    tools::{self, Registry, delegated::DelegatedGraph},
     transport::{
         self, MAX_BODY_BYTES, McpServer,
         envelope::{self, EnvelopeRules},
     },
 };
 
-pub fn router(config: &Config, registry: Arc<Registry>, http: OutboundHttp) -> Router {
+/// Everything the request path needs, built from the configuration: the managed identity, the
+/// on-behalf-of exchange, the Graph client, the tools, Key Vault (when configured).
+pub fn build(
+    config: &Config,
+    http: OutboundHttp,
+    vault_transport: Option<Transport>,
+) -> Result<Router, String> {
+    let outbound = &config.outbound;
+    let identity = ManagedIdentity::new(&outbound.managed_identity_client_id)
+        .map_err(|error| format!("the managed identity credential cannot be created: {error}"))?;
+    let obo = OnBehalfOf::new(
+        http.clone(),
+        format!(
+            "{}/{}/oauth2/v2.0/token",
+            config.auth.authority_host.as_str().trim_end_matches('/'),
+            config.auth.tenant_id
+        ),
+        config.auth.client_id.clone(),
+        identity.clone(),
+    );
+    let graph = Arc::new(DelegatedGraph::new(
+        obo,
+        GraphClient::new(http.clone(), &outbound.graph_base_url),
+        &outbound.graph_base_url,
+        config.auth.client_id.clone(),
+    ));
+    let registry = tools::registry(config, graph);
+
+    let gateway_proof = match &config.auth.gateway_proof {
+        None => None,
+        Some(proof) => {
+            let source: Arc<dyn ProofSource> = match &proof.source {
+                ProofSourceConfig::Values(values) => Arc::new(ConfiguredProof::new(values)),
+                ProofSourceConfig::KeyVaultSecret(name) => {
+                    let vault = outbound
+                        .key_vault_url
+                        .as_ref()
+                        .expect("configuration checks a vault is set");
+                    let secrets = KeyVaultSecrets::new(
+                        vault,
+                        identity.credential(),
+                        outbound.secret_refresh,
+                        vault_transport,
+                    )
+                    .map_err(|error| format!("the Key Vault client cannot be created: {error}"))?;
+                    Arc::new(VaultProof::new(secrets, name.clone()))
+                }
+            };
+            Some(GatewayProof {
+                header: proof.header.clone(),
+                source,
+            })
+        }
+    };
+    Ok(router(config, registry, http, gateway_proof))
+}
+
+fn router(
+    config: &Config,
+    registry: Arc<Registry>,
+    http: OutboundHttp,
+    gateway_proof: Option<GatewayProof>,
+) -> Router {
     let auth = InboundAuth::new(config, http);
     let envelope_rules = EnvelopeRules {
         max_body_bytes: MAX_BODY_BYTES,
@@ -60,13 +127,9 @@ pub fn router(config: &Config, registry: Arc<Registry>, http: OutboundHttp) -> R
             inbound_auth::authenticate,
         ));
     let mut behind_gateway = mcp.merge(metadata::routes(config));
-    if let Some(proof) = &config.auth.gateway_proof {
-        let proof = GatewayProof {
-            header: proof.header.clone(),
-            source: Arc::new(ConfiguredProof::new(&proof.values)),
-        };
-        behind_gateway =
-            behind_gateway.route_layer(middleware::from_fn_with_state(proof, gateway_proof::check));
+    if let Some(proof) = gateway_proof {
+        behind_gateway = behind_gateway
+            .route_layer(middleware::from_fn_with_state(proof, gateway_proof::check));
     }
     hosting::readiness()
         .merge(behind_gateway)

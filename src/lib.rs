@@ -15,6 +15,9 @@
 //! - [`transport`]: MCP Streamable HTTP (rmcp, stateless, JSON responses) and the envelope
 //!   rules in front of it (body size, parse errors, batches, protocol versions).
 //! - [`tools`]: one file per tool family and the registry that serves them.
+//! - [`identity`]: the managed identity and the on-behalf-of exchange for Graph tokens.
+//! - [`graph`]: Microsoft Graph over HTTP: deadlines, retries, paging, safe request building.
+//! - [`secrets`]: Key Vault secrets through the managed identity, cached and refreshed.
 //!
 //! [`config`] reads and validates every setting at start-up; [`cli`] parses the arguments;
 //! [`outbound`] is the one HTTP client for calls out of the process.
@@ -28,9 +31,12 @@ pub mod cli;
 pub mod config;
 #[cfg(feature = "devstack")]
 pub mod devstack;
+pub mod graph;
 pub mod hosting;
+pub mod identity;
 pub mod inbound_auth;
 pub mod outbound;
+pub mod secrets;
 pub mod telemetry;
 pub mod tools;
 pub mod transport;

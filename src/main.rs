@@ -8,7 +8,7 @@ use m365_mcp::{
     config::Config,
     hosting,
     outbound::OutboundHttp,
-    telemetry, tools,
+    telemetry,
 };
 
 // musl's allocator costs the static build two thirds of its throughput (docs/PERFORMANCE.md).
@@ -78,6 +78,8 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_level);
+    // Only the local stand-ins need Key Vault traffic sent elsewhere (see devstack::local).
+    let vault_transport = None;
     #[cfg(feature = "devstack")]
     if let Some(devstack) = &_devstack {
         eprintln!(
@@ -90,7 +92,7 @@ fn main() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime starts");
-    match runtime.block_on(serve(config)) {
+    match runtime.block_on(serve(config, vault_transport)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("handler stopped: {error}");
@@ -99,7 +101,10 @@ fn main() -> ExitCode {
     }
 }
 
-async fn serve(config: Config) -> std::io::Result<()> {
+async fn serve(
+    config: Config,
+    vault_transport: Option<azure_core::http::Transport>,
+) -> std::io::Result<()> {
     let shutdown = hosting::shutdown_signal();
     let listener = hosting::bind(config.listen).await.map_err(|error| {
         std::io::Error::new(
@@ -109,7 +114,7 @@ async fn serve(config: Config) -> std::io::Result<()> {
     })?;
     let http = OutboundHttp::default();
     http.warm_up();
-    let router = app::router(&config, tools::registry(&config), http);
+    let router = app::build(&config, http, vault_transport).map_err(std::io::Error::other)?;
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

@@ -40,3 +40,11 @@ fn build() -> reqwest::Client {
         .build()
         .expect("HTTP client builds")
 }
+
+/// A random wait in `[0, up_to]`, so retries from many instances do not line up.
+pub fn jitter(up_to: Duration) -> Duration {
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
+    let millis = up_to.as_millis() as u64;
+    Duration::from_millis(u64::from_le_bytes(bytes) % (millis + 1))
+}

@@ -46,12 +46,19 @@ impl AuthConfig {
     }
 }
 
-/// The header APIM adds and the values it may carry.
+/// The header APIM adds and where the values it may carry come from.
 #[derive(Debug, Clone)]
 pub struct GatewayProofConfig {
     pub header: HeaderName,
-    /// Current value first, then the previous one during a rotation.
-    pub values: Vec<String>,
+    pub source: ProofSourceConfig,
+}
+
+#[derive(Debug, Clone)]
+pub enum ProofSourceConfig {
+    /// Fixed values (local development): current first, then the previous one.
+    Values(Vec<String>),
+    /// A Key Vault secret: its current and previous enabled versions.
+    KeyVaultSecret(String),
 }
 
 const GUID_FIX: &str = "use the GUID shown on the app registration's Overview page in Entra ID";
@@ -177,20 +184,47 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
             "use a long random value, the same one the gateway sends",
         );
     }
-    match (header, values.is_empty()) {
-        (Some(header), false) => Some(GatewayProofConfig { header, values }),
-        (Some(_), true) => {
+    let secret_name = reader.parse(
+        "MCP_GATEWAY_PROOF_SECRET_NAME",
+        "use the name of the Key Vault secret APIM's named value reads, for example mcp-gateway-proof",
+        |value| {
+            let valid = (1..=127).contains(&value.len())
+                && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+            if valid {
+                Ok(value.to_owned())
+            } else {
+                Err(format!("`{value}` is not a Key Vault secret name (letters, digits, -)"))
+            }
+        },
+    );
+    let source = match (values.is_empty(), secret_name) {
+        (false, Some(_)) => {
             reader.problem(
-                "MCP_GATEWAY_PROOF_HEADER",
-                "is set, but no expected value is configured",
-                "set MCP_GATEWAY_PROOF to the value the gateway sends",
+                "MCP_GATEWAY_PROOF",
+                "is set together with MCP_GATEWAY_PROOF_SECRET_NAME",
+                "in Azure keep only MCP_GATEWAY_PROOF_SECRET_NAME; MCP_GATEWAY_PROOF is for local development",
             );
             None
         }
-        (None, false) if reader.raw("MCP_GATEWAY_PROOF_HEADER").is_none() => {
+        (false, None) => Some(ProofSourceConfig::Values(values)),
+        (true, Some(name)) => Some(ProofSourceConfig::KeyVaultSecret(name)),
+        (true, None) => None,
+    };
+    let header_set = reader.raw("MCP_GATEWAY_PROOF_HEADER").is_some();
+    match (header, source) {
+        (Some(header), Some(source)) => Some(GatewayProofConfig { header, source }),
+        (Some(_), None) => {
             reader.problem(
-                "MCP_GATEWAY_PROOF",
-                "is set, but MCP_GATEWAY_PROOF_HEADER does not say which header carries it",
+                "MCP_GATEWAY_PROOF_HEADER",
+                "is set, but no expected value is configured",
+                "set MCP_GATEWAY_PROOF_SECRET_NAME (Key Vault) or, locally, MCP_GATEWAY_PROOF",
+            );
+            None
+        }
+        (None, Some(_)) if !header_set => {
+            reader.problem(
+                "MCP_GATEWAY_PROOF_HEADER",
+                "is not set, but a gateway proof value or secret is",
                 "set MCP_GATEWAY_PROOF_HEADER, for example to x-mcp-gateway-proof",
             );
             None

@@ -9,9 +9,11 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use url::Url;
 
 mod auth;
+mod outbound;
 
 pub(crate) use auth::normalize_guid;
-pub use auth::{AuthConfig, GatewayProofConfig};
+pub use auth::{AuthConfig, GatewayProofConfig, ProofSourceConfig};
+pub use outbound::OutboundConfig;
 
 /// One documented setting.
 pub struct Setting {
@@ -112,6 +114,50 @@ pub const SETTINGS: &[Setting] = &[
                during a rotation.",
     },
     Setting {
+        name: "MCP_GATEWAY_PROOF_SECRET_NAME",
+        default: "unset",
+        help: "Key Vault secret (in KEY_VAULT_URL) holding the gateway proof; its current and \
+               previous enabled versions are accepted.",
+    },
+    Setting {
+        name: "MANAGED_IDENTITY_CLIENT_ID",
+        default: REQUIRED,
+        help: "Client id of the user-assigned managed identity: the federated credential of the \
+               on-behalf-of exchange, and the identity that reads Key Vault.",
+    },
+    Setting {
+        name: "IDENTITY_ENDPOINT",
+        default: "set by the platform",
+        help: "The managed identity endpoint (Azure Functions and App Service set it).",
+    },
+    Setting {
+        name: "IDENTITY_HEADER",
+        default: "set by the platform",
+        help: "The secret header value for IDENTITY_ENDPOINT (set and rotated by the platform).",
+    },
+    Setting {
+        name: "GRAPH_BASE_URL",
+        default: "https://graph.microsoft.com",
+        help: "Microsoft Graph endpoint, also the resource prefix of Graph scopes; change it for \
+               national clouds.",
+    },
+    Setting {
+        name: "KEY_VAULT_URL",
+        default: "unset: no Key Vault",
+        help: "Vault URI holding the server's secrets (the gateway proof).",
+    },
+    Setting {
+        name: "MCP_SECRET_REFRESH_SECONDS",
+        default: "300",
+        help: "How often Key Vault secrets are re-read, so a rotation needs no restart.",
+    },
+    Setting {
+        name: "MCP_TOOL_DEADLINE_SECONDS",
+        default: "45",
+        help: "Every tool call, retries included, ends within this (well inside the Functions \
+               proxy's 240-second idle timeout).",
+    },
+    Setting {
         name: "MCP_SHUTDOWN_GRACE_SECONDS",
         default: "10",
         help: "On SIGTERM, how long in-flight requests may run before the process exits.",
@@ -144,6 +190,7 @@ pub struct Config {
     pub shutdown_grace: Duration,
     pub log_level: tracing::Level,
     pub auth: AuthConfig,
+    pub outbound: OutboundConfig,
 }
 
 /// A setting that could not be used, and how to fix it.
@@ -383,9 +430,22 @@ impl Config {
             .unwrap_or(tracing::Level::INFO);
 
         let auth = auth::read(&mut reader);
+        let outbound = outbound::read(&mut reader);
+        let proof_from_vault = matches!(
+            auth.gateway_proof.as_ref().map(|proof| &proof.source),
+            Some(ProofSourceConfig::KeyVaultSecret(_))
+        );
+        if proof_from_vault && outbound.key_vault_url.is_none() {
+            reader.problem(
+                "KEY_VAULT_URL",
+                "is not set, but MCP_GATEWAY_PROOF_SECRET_NAME names a Key Vault secret",
+                "set KEY_VAULT_URL to the vault that holds the secret",
+            );
+        }
 
         reader.finish(Config {
             auth,
+            outbound,
             listen,
             listen_source,
             public_url,
@@ -470,13 +530,19 @@ mod tests {
 
     use super::*;
 
-    const AUTH: [(&str, &str); 3] = [
+    const AUTH: [(&str, &str); 6] = [
         ("MCP_TENANT_ID", "72F988BF-86F1-41AF-91AB-2D7CD011DB47"),
         ("MCP_CLIENT_ID", "00000000-1111-2222-3333-444444444444"),
         (
             "MCP_APP_ID_URI",
             "api://00000000-1111-2222-3333-444444444444",
         ),
+        (
+            "MANAGED_IDENTITY_CLIENT_ID",
+            "55555555-6666-7777-8888-999999999999",
+        ),
+        ("IDENTITY_ENDPOINT", "http://localhost:8081/msi/token"),
+        ("IDENTITY_HEADER", "platform-secret"),
     ];
 
     fn read_exactly(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -647,6 +713,9 @@ mod tests {
                 "MCP_ALLOWED_CLIENT_APPS",
                 "MCP_AUTHORITY_HOST",
                 "MCP_GATEWAY_PROOF_HEADER",
+                "MANAGED_IDENTITY_CLIENT_ID",
+                "IDENTITY_ENDPOINT",
+                "IDENTITY_HEADER",
             ]
         );
         assert_eq!(error.problems[0].message, "is not set");
@@ -657,7 +726,7 @@ mod tests {
         let error = read(&[("MCP_GATEWAY_PROOF", "short")]).unwrap_err();
         assert_eq!(
             problem_settings(&error),
-            vec!["MCP_GATEWAY_PROOF", "MCP_GATEWAY_PROOF"]
+            vec!["MCP_GATEWAY_PROOF", "MCP_GATEWAY_PROOF_HEADER"]
         );
         let config = read(&[
             ("MCP_GATEWAY_PROOF_HEADER", "X-MCP-Gateway-Proof"),
@@ -669,9 +738,65 @@ mod tests {
         .unwrap();
         let proof = config.auth.gateway_proof.unwrap();
         assert_eq!(proof.header.as_str(), "x-mcp-gateway-proof");
+        let ProofSourceConfig::Values(values) = proof.source else {
+            panic!("configured values expected");
+        };
         assert_eq!(
-            proof.values,
+            values,
             vec!["0123456789abcdef-current", "0123456789abcdef-previous"]
+        );
+    }
+
+    #[test]
+    fn a_gateway_proof_from_key_vault_needs_the_vault() {
+        let error = read(&[
+            ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
+            ("MCP_GATEWAY_PROOF_SECRET_NAME", "mcp-gateway-proof"),
+        ])
+        .unwrap_err();
+        assert_eq!(problem_settings(&error), vec!["KEY_VAULT_URL"]);
+        let config = read(&[
+            ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
+            ("MCP_GATEWAY_PROOF_SECRET_NAME", "mcp-gateway-proof"),
+            ("KEY_VAULT_URL", "https://kv-m365.vault.azure.net/"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            config.auth.gateway_proof.unwrap().source,
+            ProofSourceConfig::KeyVaultSecret(name) if name == "mcp-gateway-proof"
+        ));
+        assert_eq!(
+            config.outbound.key_vault_url.unwrap().as_str(),
+            "https://kv-m365.vault.azure.net/"
+        );
+    }
+
+    #[test]
+    fn outbound_settings_have_safe_defaults_and_refuse_plain_http() {
+        let config = read(&[]).unwrap();
+        assert_eq!(
+            config.outbound.graph_base_url.as_str(),
+            "https://graph.microsoft.com/"
+        );
+        assert_eq!(config.outbound.tool_deadline, Duration::from_secs(45));
+        assert_eq!(
+            config.outbound.managed_identity_client_id,
+            "55555555-6666-7777-8888-999999999999"
+        );
+        let error = read(&[
+            ("GRAPH_BASE_URL", "http://graph.example.com"),
+            ("KEY_VAULT_URL", "http://127.0.0.1:9/"),
+            ("MCP_TOOL_DEADLINE_SECONDS", "600"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec!["GRAPH_BASE_URL", "KEY_VAULT_URL", "MCP_TOOL_DEADLINE_SECONDS"]
+        );
+        let missing = read_exactly(&AUTH[..3]).unwrap_err();
+        assert_eq!(
+            problem_settings(&missing),
+            vec!["MANAGED_IDENTITY_CLIENT_ID", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"]
         );
     }
 

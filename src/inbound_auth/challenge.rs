@@ -6,6 +6,9 @@
 //! - 403 `Bearer error="insufficient_scope", scope="…"`: the token is fine but does not grant
 //!   what this request needs; `scope` lists every scope the request needs, so a client can
 //!   step up with exactly that.
+//! - 401 `Bearer error="insufficient_claims", claims="…"`: Conditional Access wants the user to
+//!   sign in again (say, with MFA) before Graph may be called for them; `claims` is the
+//!   base64-encoded claims request the client passes to Entra on that sign-in.
 //! - 503 with `Retry-After`: the tenant's signing keys could not be fetched. An outage of the
 //!   issuer is not the caller's fault, so it is not a 401.
 //!
@@ -17,6 +20,7 @@ use axum::{
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use base64::{Engine, engine::general_purpose::STANDARD};
 use serde_json::json;
 
 use super::{
@@ -113,6 +117,25 @@ impl Challenges {
                 response
             }
         }
+    }
+
+    /// 401 carrying a Conditional Access claims challenge.
+    pub fn claims(&self, claims: &str) -> Response {
+        let description = "Conditional Access requires you to sign in again. Request a new token \
+                           with the claims in WWW-Authenticate.";
+        let challenge = format!(
+            "Bearer resource_metadata=\"{}\", scope=\"{}\", error=\"insufficient_claims\", \
+             claims=\"{}\", error_description=\"{description}\"",
+            self.resource_metadata,
+            self.base_scope,
+            STANDARD.encode(claims)
+        );
+        respond(
+            StatusCode::UNAUTHORIZED,
+            Some(challenge),
+            "insufficient_claims",
+            description,
+        )
     }
 
     /// 403 naming every scope the request needs.

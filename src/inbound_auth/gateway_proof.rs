@@ -9,7 +9,9 @@
 //! pick up a new value at different moments.
 //!
 //! Where the expected values come from is behind [`ProofSource`]: configuration for local
-//! development, Key Vault in Azure.
+//! development, Key Vault in Azure ([`VaultProof`]). After a mismatch the source may look again
+//! (Key Vault: at most every few seconds), because APIM may have switched to a new secret
+//! version before this server's next scheduled refresh.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -21,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::telemetry::AuthFacts;
+use crate::{secrets::KeyVaultSecrets, telemetry::AuthFacts};
 
 /// The digest of one accepted value.
 #[derive(Clone)]
@@ -47,7 +49,8 @@ pub type ProofFuture<'a> =
 
 /// Supplies the accepted proof values: the current one and, during a rotation, the previous.
 pub trait ProofSource: Send + Sync + 'static {
-    fn accepted(&self) -> ProofFuture<'_>;
+    /// The accepted values; `after_mismatch` asks the source to look again if it can.
+    fn accepted(&self, after_mismatch: bool) -> ProofFuture<'_>;
 }
 
 /// Fixed values from configuration.
@@ -60,9 +63,38 @@ impl ConfiguredProof {
 }
 
 impl ProofSource for ConfiguredProof {
-    fn accepted(&self) -> ProofFuture<'_> {
+    fn accepted(&self, _after_mismatch: bool) -> ProofFuture<'_> {
         let values = Arc::clone(&self.0);
         Box::pin(async move { Ok(values) })
+    }
+}
+
+/// The current and previous enabled versions of a Key Vault secret.
+pub struct VaultProof {
+    secrets: Arc<KeyVaultSecrets>,
+    name: String,
+}
+
+impl VaultProof {
+    pub fn new(secrets: Arc<KeyVaultSecrets>, name: String) -> Self {
+        Self { secrets, name }
+    }
+}
+
+impl ProofSource for VaultProof {
+    fn accepted(&self, after_mismatch: bool) -> ProofFuture<'_> {
+        Box::pin(async move {
+            let versions = if after_mismatch {
+                self.secrets.reread(&self.name).await
+            } else {
+                self.secrets.versions(&self.name).await
+            }
+            .map_err(|_| ProofUnavailable)?;
+            Ok(std::iter::once(&versions.current)
+                .chain(versions.previous.as_ref())
+                .map(|value| ProofDigest::of(value))
+                .collect())
+        })
     }
 }
 
@@ -79,21 +111,22 @@ pub async fn check(State(proof): State<GatewayProof>, request: Request, next: Ne
         (Some(value), None) => ProofDigest::of(value.to_str().unwrap_or_default()),
         _ => return refuse(StatusCode::FORBIDDEN, "gateway_proof_missing"),
     };
-    let accepted = match proof.source.accepted().await {
-        Ok(accepted) => accepted,
-        Err(ProofUnavailable) => {
-            return refuse(StatusCode::SERVICE_UNAVAILABLE, "gateway_proof_unavailable");
+    for after_mismatch in [false, true] {
+        let accepted = match proof.source.accepted(after_mismatch).await {
+            Ok(accepted) => accepted,
+            Err(ProofUnavailable) => {
+                return refuse(StatusCode::SERVICE_UNAVAILABLE, "gateway_proof_unavailable");
+            }
+        };
+        // Compare against every value, so timing does not tell which one matched.
+        let matched = accepted
+            .iter()
+            .fold(false, |matched, value| value.matches(&presented) | matched);
+        if matched {
+            return next.run(request).await;
         }
-    };
-    // Compare against every value, so timing does not tell which one matched.
-    let matched = accepted
-        .iter()
-        .fold(false, |matched, value| value.matches(&presented) | matched);
-    if matched {
-        next.run(request).await
-    } else {
-        refuse(StatusCode::FORBIDDEN, "gateway_proof_mismatch")
     }
+    refuse(StatusCode::FORBIDDEN, "gateway_proof_mismatch")
 }
 
 fn refuse(status: StatusCode, reason: &'static str) -> Response {

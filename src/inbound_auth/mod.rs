@@ -118,6 +118,24 @@ pub enum Access {
     AppRole(&'static str),
 }
 
+/// Where a tool reports that Conditional Access wants the user to sign in again: the
+/// on-behalf-of exchange answered with a claims challenge. [`authenticate`] gives every request
+/// one and turns a filled one into the 401 challenge Entra's on-behalf-of documentation
+/// prescribes, because only a new sign-in by the client can satisfy it.
+#[derive(Clone, Default)]
+pub struct ClaimsChallenge(Arc<std::sync::Mutex<Option<String>>>);
+
+impl ClaimsChallenge {
+    /// Records the claims (the JSON Entra returned).
+    pub fn demand(&self, claims: String) {
+        *self.0.lock().expect("claims challenge lock") = Some(claims);
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().expect("claims challenge lock").take()
+    }
+}
+
 /// Looks up what a tool needs; implemented by the tool registry.
 pub trait ToolAccess: Send + Sync + 'static {
     /// `None` for a name that is not a tool (the registry answers it as unknown).
@@ -150,8 +168,17 @@ pub async fn authenticate(
     match auth.validator.validate(request.headers()).await {
         Ok(caller) => {
             let identity = caller.identity();
+            let claims_challenge = ClaimsChallenge::default();
             request.extensions_mut().insert(Arc::new(caller));
+            request.extensions_mut().insert(claims_challenge.clone());
             let mut response = next.run(request).await;
+            if let Some(claims) = claims_challenge.take() {
+                let mut challenge = auth.challenges.claims(&claims);
+                challenge
+                    .extensions_mut()
+                    .insert(AuthFacts::refused("claims_challenge", Some(identity)));
+                return challenge;
+            }
             // A layer further in (tool authorization) may already have recorded a refusal.
             if response.extensions().get::<AuthFacts>().is_none() {
                 response

@@ -10,10 +10,12 @@
 //! itself) and answers with `structuredContent` plus the same JSON as text, as the spec asks
 //! for clients that predate structured output.
 
+pub mod delegated;
+mod profile;
 mod server_info;
 mod server_status;
 
-use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc};
+use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use rmcp::{
     ErrorData, RoleServer,
@@ -24,14 +26,18 @@ use rmcp::{
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
+pub use profile::GetMyProfile;
 pub use server_info::ServerInfo;
 pub use server_status::{OPERATOR_ROLE, ServerStatus, ToolSummary};
 
+use tokio::time::Instant;
+
 use crate::{
     config::Config,
-    inbound_auth::{Access, Caller, ToolAccess},
+    inbound_auth::{Access, Caller, ClaimsChallenge, ToolAccess},
     telemetry::RequestId,
 };
+use delegated::SharedGraph;
 
 /// What calling a tool does to the caller's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,22 +101,32 @@ impl ToolError {
 }
 
 /// What a tool knows about the request it serves.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ToolContext {
     pub request_id: Option<RequestId>,
     /// The authenticated caller. Always present behind the authentication layer; a request
     /// without one sees no tools and can call none.
     pub caller: Option<Arc<Caller>>,
+    /// Where a Conditional Access claims challenge goes (see [`ClaimsChallenge`]).
+    pub claims_challenge: Option<ClaimsChallenge>,
     /// The protocol version in force for this request (negotiated, or from the header).
     pub protocol_version: ProtocolVersion,
+    /// The whole tool call, retries included, ends by then.
+    pub deadline: Instant,
+    /// How long a tool call may take (what `deadline` was computed from).
+    pub time_limit: Duration,
 }
 
 impl ToolContext {
-    pub fn from_request(context: &RequestContext<RoleServer>) -> Self {
+    pub fn from_request(context: &RequestContext<RoleServer>, time_limit: Duration) -> Self {
         let parts = context.extensions.get::<http::request::Parts>();
         Self {
             request_id: parts.and_then(|parts| parts.extensions.get::<RequestId>().cloned()),
             caller: parts.and_then(|parts| parts.extensions.get::<Arc<Caller>>().cloned()),
+            claims_challenge: parts
+                .and_then(|parts| parts.extensions.get::<ClaimsChallenge>().cloned()),
+            deadline: Instant::now() + time_limit,
+            time_limit,
             protocol_version: context
                 .protocol_version()
                 .unwrap_or(ProtocolVersion::V_2025_03_26),
@@ -174,13 +190,27 @@ struct Entry {
 }
 
 /// Every tool this process serves, in registration order.
-#[derive(Default)]
 pub struct Registry {
     entries: Vec<Entry>,
     by_name: HashMap<&'static str, usize>,
+    time_limit: Duration,
 }
 
 impl Registry {
+    /// An empty registry whose tool calls each get `time_limit`.
+    pub fn new(time_limit: Duration) -> Self {
+        Self {
+            entries: Vec::new(),
+            by_name: HashMap::new(),
+            time_limit,
+        }
+    }
+
+    /// How long one tool call may take.
+    pub fn time_limit(&self) -> Duration {
+        self.time_limit
+    }
+
     pub fn register<T: Tool>(&mut self, tool: T) -> &mut Self {
         let spec = &T::SPEC;
         assert!(
@@ -238,7 +268,19 @@ impl Registry {
                     None,
                 )
             })?;
-        Ok(entry.tool.call(ctx, arguments).await)
+        // A backstop: tools keep their deadline themselves, this catches one that does not.
+        let backstop = ctx.deadline + Duration::from_secs(1);
+        match tokio::time::timeout_at(backstop, entry.tool.call(ctx, arguments)).await {
+            Ok(result) => Ok(result),
+            Err(_) => Ok(ToolError::new(
+                format!(
+                    "`{name}` did not finish within its {}-second limit.",
+                    self.time_limit.as_secs()
+                ),
+                "Try again; if you asked for much data, ask for less.",
+            )
+            .into_result()),
+        }
     }
 
     fn entry(&self, name: &str) -> Option<&Entry> {
@@ -257,9 +299,10 @@ fn permits(ctx: &ToolContext, access: Access) -> bool {
 }
 
 /// The registry of every tool this build ships.
-pub fn registry(config: &Config) -> Arc<Registry> {
-    let mut registry = Registry::default();
+pub fn registry(config: &Config, graph: SharedGraph) -> Arc<Registry> {
+    let mut registry = Registry::new(config.outbound.tool_deadline);
     registry.register(ServerInfo);
+    registry.register(GetMyProfile::new(graph));
     // The operator view lists every tool, itself included.
     let mut summaries: Vec<ToolSummary> = registry
         .entries

@@ -79,7 +79,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let ctx = ToolContext::from_request(&context);
+        let ctx = ToolContext::from_request(&context, self.registry.time_limit());
         Ok(ListToolsResult::with_all_items(
             self.registry.visible_to(&ctx),
         ))
@@ -90,7 +90,7 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let ctx = ToolContext::from_request(&context);
+        let ctx = ToolContext::from_request(&context, self.registry.time_limit());
         let arguments = request.arguments.unwrap_or_default();
         self.registry
             .call(&request.name, &ctx, arguments)

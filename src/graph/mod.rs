@@ -1,0 +1,211 @@
+//! Microsoft Graph over plain HTTP (reqwest), with the resilience Graph's guidance asks for.
+//!
+//! Every call has a deadline (the tool call's), and every attempt ends before it. Throttling
+//! and transient failures are retried as [`retry`] decides. Each call sends a fresh
+//! `client-request-id`; Graph's `request-id` is logged with it so an operator can hand both to
+//! Microsoft support. Requests are built by [`request`], pages followed by [`paging`], and
+//! failures become a [`GraphError`] that says what happened.
+//!
+//! The Graph token is opaque: it goes into the `Authorization` header of requests to the
+//! configured Graph base URL and nowhere else.
+
+pub mod paging;
+pub mod request;
+pub mod retry;
+
+use std::time::Duration;
+
+use http::StatusCode;
+use serde::{Deserialize, de::DeserializeOwned};
+use tokio::time::Instant;
+use url::Url;
+
+use crate::outbound::OutboundHttp;
+pub use request::{Filter, GraphRequest};
+use retry::{RetryBudget, Verdict};
+
+/// No single attempt runs longer than this, deadline or not.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Why a Graph call failed, with what a caller needs to decide what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GraphError {
+    /// Graph answered with an error status (after any retries).
+    Status {
+        status: u16,
+        code: String,
+        message: String,
+        /// For 429 and 503: how long Graph asked to wait.
+        retry_after: Option<Duration>,
+    },
+    /// The deadline passed before Graph answered.
+    Deadline,
+    /// Graph could not be reached, or the connection broke.
+    Unreachable,
+    /// Graph answered 2xx with something that is not the expected JSON.
+    UnexpectedBody,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(Deserialize)]
+struct ErrorDetail {
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    message: String,
+}
+
+pub struct GraphClient {
+    http: OutboundHttp,
+    /// `{base}/v1.0/`
+    api_root: Url,
+    budget: RetryBudget,
+}
+
+impl GraphClient {
+    pub fn new(http: OutboundHttp, base: &Url) -> Self {
+        let api_root = base.join("v1.0/").expect("a base URL joins a relative path");
+        Self {
+            http,
+            api_root,
+            budget: RetryBudget::default(),
+        }
+    }
+
+    /// Sends `request` with the user's Graph `token` and parses the JSON answer.
+    pub async fn send<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        request: &GraphRequest,
+        deadline: Instant,
+    ) -> Result<T, GraphError> {
+        let mut url = self
+            .api_root
+            .join(&request.path)
+            .expect("an encoded path joins the API root");
+        url.query_pairs_mut().extend_pairs(&request.query);
+        self.send_url(token, request, url, deadline).await
+    }
+
+    async fn send_url<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        request: &GraphRequest,
+        url: Url,
+        deadline: Instant,
+    ) -> Result<T, GraphError> {
+        self.budget.earn();
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let mut retry = 0;
+        loop {
+            let started = Instant::now();
+            let remaining = deadline.saturating_duration_since(started);
+            if remaining.is_zero() {
+                return Err(GraphError::Deadline);
+            }
+            let mut builder = self
+                .http
+                .client()
+                .await
+                .request(request.method.clone(), url.clone())
+                .bearer_auth(token)
+                .header("client-request-id", &client_request_id)
+                .header("accept", "application/json")
+                .timeout(remaining.min(ATTEMPT_TIMEOUT));
+            for (name, value) in &request.headers {
+                builder = builder.header(*name, value);
+            }
+            let outcome = builder.send().await;
+            let (status, headers) = match &outcome {
+                Ok(response) => (Some(response.status()), Some(response.headers().clone())),
+                Err(_) => (None, None),
+            };
+            tracing::info!(
+                method = %request.method,
+                path = url.path(),
+                status = status.map(|status| status.as_u16()),
+                request_id = headers
+                    .as_ref()
+                    .and_then(|h| h.get("request-id"))
+                    .and_then(|v| v.to_str().ok()),
+                client_request_id = %client_request_id,
+                attempt = retry + 1,
+                latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "graph call"
+            );
+            match outcome {
+                Ok(response) if response.status().is_success() => {
+                    return response.json().await.map_err(|error| {
+                        if error.is_timeout() {
+                            GraphError::Deadline
+                        } else {
+                            GraphError::UnexpectedBody
+                        }
+                    });
+                }
+                Ok(response) => {
+                    let retry_after = retry::retry_after(response.headers());
+                    let verdict = retry::verdict(
+                        status,
+                        headers.as_ref(),
+                        request.idempotent(),
+                        retry,
+                    );
+                    if let Some(wait) = self.may_wait(verdict, deadline) {
+                        tokio::time::sleep(wait).await;
+                        retry += 1;
+                        continue;
+                    }
+                    let status = response.status();
+                    let body: Option<ErrorBody> = response.json().await.ok();
+                    let (code, message) = body
+                        .map(|body| (body.error.code, body.error.message))
+                        .unwrap_or_default();
+                    return Err(GraphError::Status {
+                        status: status.as_u16(),
+                        code,
+                        message,
+                        retry_after,
+                    });
+                }
+                Err(error) => {
+                    let verdict = retry::verdict(None, None, request.idempotent(), retry);
+                    if !error.is_timeout()
+                        && let Some(wait) = self.may_wait(verdict, deadline)
+                    {
+                        tokio::time::sleep(wait).await;
+                        retry += 1;
+                        continue;
+                    }
+                    return Err(if error.is_timeout() || Instant::now() >= deadline {
+                        GraphError::Deadline
+                    } else {
+                        GraphError::Unreachable
+                    });
+                }
+            }
+        }
+    }
+
+    /// The wait before a retry, if the verdict, the deadline and the budget all allow one.
+    fn may_wait(&self, verdict: Verdict, deadline: Instant) -> Option<Duration> {
+        let Verdict::RetryAfter(wait) = verdict else {
+            return None;
+        };
+        if Instant::now() + wait >= deadline {
+            return None;
+        }
+        self.budget.spend().then_some(wait)
+    }
+}
+
+impl GraphError {
+    /// Whether Graph refused for lack of permission (consent, or not shared with the user).
+    pub fn is_forbidden(&self) -> bool {
+        matches!(self, GraphError::Status { status, .. } if *status == StatusCode::FORBIDDEN.as_u16())
+    }
+}

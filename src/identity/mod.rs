@@ -1,0 +1,59 @@
+//! Outbound identity without secrets.
+//!
+//! The server owns no client secret and no certificate. Its user-assigned managed identity is
+//! the only credential: the platform hands out its tokens (`IDENTITY_ENDPOINT`), and
+//! `azure_identity` fetches and caches them.
+//!
+//! - For Key Vault, the identity's token authenticates directly.
+//! - For Microsoft Graph, the server acts **on behalf of** the caller ([`obo`]): it presents the
+//!   caller's token as the assertion and its managed identity's token for
+//!   `api://AzureADTokenExchange` as the client assertion, which the app registration trusts
+//!   through a federated identity credential. Entra answers with a Graph token for that user and
+//!   exactly the scopes asked for. The caller's token goes to the Entra token endpoint and nowhere
+//!   else; the Graph token is opaque to this server and never leaves it.
+
+pub mod obo;
+
+use std::sync::Arc;
+
+use azure_core::credentials::TokenCredential;
+use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
+
+/// The audience of a managed-identity token used as a federated client assertion in the
+/// public cloud (national clouds use their own, see docs/DEPLOY.md).
+const TOKEN_EXCHANGE_SCOPE: &str = "api://AzureADTokenExchange/.default";
+
+/// The managed identity could not produce a token.
+#[derive(Debug)]
+pub struct IdentityUnavailable(pub String);
+
+/// The server's user-assigned managed identity.
+#[derive(Clone)]
+pub struct ManagedIdentity {
+    credential: Arc<ManagedIdentityCredential>,
+}
+
+impl ManagedIdentity {
+    pub fn new(client_id: &str) -> azure_core::Result<Self> {
+        let credential = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+            user_assigned_id: Some(UserAssignedId::ClientId(client_id.to_owned())),
+            ..Default::default()
+        }))?;
+        Ok(Self { credential })
+    }
+
+    /// The credential, for Azure SDK clients (Key Vault).
+    pub fn credential(&self) -> Arc<dyn TokenCredential> {
+        self.credential.clone()
+    }
+
+    /// A token for `api://AzureADTokenExchange`: the client assertion of the on-behalf-of
+    /// exchange. `azure_identity` caches it and fetches a new one before it expires.
+    pub async fn federation_assertion(&self) -> Result<String, IdentityUnavailable> {
+        self.credential
+            .get_token(&[TOKEN_EXCHANGE_SCOPE], None)
+            .await
+            .map(|token| token.token.secret().to_owned())
+            .map_err(|error| IdentityUnavailable(error.kind().to_string()))
+    }
+}
