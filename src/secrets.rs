@@ -30,7 +30,7 @@ use futures::TryStreamExt;
 use url::Url;
 
 /// Least time between two reads of one secret forced by a caller.
-pub const MIN_REREAD: Duration = Duration::from_secs(10);
+pub const MIN_REREAD: Duration = Duration::from_secs(2);
 /// Key Vault calls fail fast: a request waiting on an outage helps no one.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
