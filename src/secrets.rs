@@ -10,7 +10,7 @@
 //! Values are cached. Once older than the refresh interval they are re-read in the background
 //! while the cached ones keep serving, so a rotation is picked up without a restart and a
 //! Key Vault outage costs nothing while a value is cached. Only the very first read waits, and
-//! if it fails the caller gets an error (fail closed). A caller that just saw a value it did not
+//! if it fails the caller gets an error (fail closed); further attempts wait [`MIN_REREAD`]. A caller that just saw a value it did not
 //! expect may ask for an immediate re-read, at most once per [`MIN_REREAD`].
 
 use std::{
@@ -116,6 +116,11 @@ impl KeyVaultSecrets {
                 });
             }
             return Ok(versions);
+        }
+        // Nothing cached and a read just failed: fail fast rather than queue every request
+        // behind another attempt at a vault that is down.
+        if guard.last_attempt.is_some_and(|at| at.elapsed() < MIN_REREAD) {
+            return Err(SecretUnavailable("Key Vault was unreachable moments ago".into()));
         }
         self.read_into(name, &mut guard).await
     }
