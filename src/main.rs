@@ -62,8 +62,10 @@ fn main() -> ExitCode {
 
     let env: HashMap<String, String> = std::env::vars().collect();
     // Without a tenant, a build with the local stand-ins runs against them.
+    // SAFETY: no thread but this one exists yet: the stand-ins' thread starts inside, the
+    // runtime's below.
     #[cfg(feature = "devstack")]
-    let (env, _devstack) = match m365_mcp::devstack::local::prepare(env) {
+    let (env, _devstack) = match unsafe { m365_mcp::devstack::local::prepare_process(env) } {
         Ok(prepared) => (prepared.env, prepared.devstack),
         Err(message) => {
             eprintln!("the handler cannot start: {message}");

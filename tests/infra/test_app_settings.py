@@ -41,6 +41,7 @@ LEFT_AT_DEFAULT = {
     "MCP_GATEWAY_PROOF": "local development only: in Azure the proof comes from Key Vault, never from a setting",
     "MCP_JWKS_REFRESH_COOLDOWN_SECONDS": "default (five minutes, Entra's guidance) fits",
     "MCP_DEVSTACK_ADDR": "local development only: the deployed build has no local stand-ins",
+    "MCP_DEVSTACK_VAULT_ADDR": "local development only: the deployed build has no local stand-ins",
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host",
     "IDENTITY_ENDPOINT": "set by the platform (managed identity)",
     "IDENTITY_HEADER": "set by the platform (managed identity)",
