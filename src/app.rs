@@ -128,8 +128,8 @@ fn router(
         ));
     let mut behind_gateway = mcp.merge(metadata::routes(config));
     if let Some(proof) = gateway_proof {
-        behind_gateway = behind_gateway
-            .route_layer(middleware::from_fn_with_state(proof, gateway_proof::check));
+        behind_gateway =
+            behind_gateway.route_layer(middleware::from_fn_with_state(proof, gateway_proof::check));
     }
     hosting::readiness()
         .merge(behind_gateway)

@@ -62,8 +62,10 @@ fn main() -> ExitCode {
 
     let env: HashMap<String, String> = std::env::vars().collect();
     // Without a tenant, a build with the local stand-ins runs against them.
+    // SAFETY: no thread but this one exists yet: the stand-ins' thread starts inside, the
+    // runtime's below.
     #[cfg(feature = "devstack")]
-    let (env, _devstack) = match m365_mcp::devstack::local::prepare(env) {
+    let (env, _devstack) = match unsafe { m365_mcp::devstack::local::prepare_process(env) } {
         Ok(prepared) => (prepared.env, prepared.devstack),
         Err(message) => {
             eprintln!("the handler cannot start: {message}");
@@ -78,7 +80,16 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(config.log_level);
-    // Only the local stand-ins need Key Vault traffic sent elsewhere (see devstack::local).
+    // Only the local stand-ins need Key Vault traffic delivered elsewhere (devstack::local).
+    #[cfg(feature = "devstack")]
+    let vault_transport = match m365_mcp::devstack::local::vault_transport_from(&env) {
+        Ok(transport) => transport,
+        Err(message) => {
+            eprintln!("the handler cannot start: {message}");
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    #[cfg(not(feature = "devstack"))]
     let vault_transport = None;
     #[cfg(feature = "devstack")]
     if let Some(devstack) = &_devstack {

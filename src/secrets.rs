@@ -21,13 +21,15 @@ use std::{
 
 use azure_core::{
     credentials::TokenCredential,
-    http::{ClientOptions, ExponentialRetryOptions, RetryOptions, Transport},
+    http::{ClientOptions, Transport},
 };
 use azure_security_keyvault_secrets::{
     SecretClient, SecretClientOptions, models::SecretClientGetSecretOptions,
 };
 use futures::TryStreamExt;
 use url::Url;
+
+use crate::identity::quick_retries;
 
 /// Least time between two reads of one secret forced by a caller.
 pub const MIN_REREAD: Duration = Duration::from_secs(2);
@@ -75,12 +77,7 @@ impl KeyVaultSecrets {
     ) -> azure_core::Result<Arc<Self>> {
         let options = SecretClientOptions {
             client_options: ClientOptions {
-                retry: RetryOptions::exponential(ExponentialRetryOptions {
-                    initial_delay: azure_core::time::Duration::milliseconds(200),
-                    max_retries: 2,
-                    max_total_elapsed: azure_core::time::Duration::seconds(5),
-                    max_delay: azure_core::time::Duration::seconds(2),
-                }),
+                retry: quick_retries(),
                 transport,
                 ..ClientOptions::default()
             },
@@ -104,7 +101,9 @@ impl KeyVaultSecrets {
         if let Some(cached) = &guard.cached {
             let versions = Arc::clone(&cached.versions);
             if cached.fetched_at.elapsed() >= self.refresh
-                && guard.last_attempt.is_none_or(|at| at.elapsed() >= MIN_REREAD)
+                && guard
+                    .last_attempt
+                    .is_none_or(|at| at.elapsed() >= MIN_REREAD)
             {
                 guard.last_attempt = Some(Instant::now());
                 drop(guard);
@@ -119,8 +118,13 @@ impl KeyVaultSecrets {
         }
         // Nothing cached and a read just failed: fail fast rather than queue every request
         // behind another attempt at a vault that is down.
-        if guard.last_attempt.is_some_and(|at| at.elapsed() < MIN_REREAD) {
-            return Err(SecretUnavailable("Key Vault was unreachable moments ago".into()));
+        if guard
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < MIN_REREAD)
+        {
+            return Err(SecretUnavailable(
+                "Key Vault was unreachable moments ago".into(),
+            ));
         }
         self.read_into(name, &mut guard).await
     }
@@ -133,7 +137,9 @@ impl KeyVaultSecrets {
     ) -> Result<Arc<SecretVersions>, SecretUnavailable> {
         let entry = self.entry(name);
         let mut guard = entry.lock().await;
-        let recent = guard.last_attempt.is_some_and(|at| at.elapsed() < MIN_REREAD);
+        let recent = guard
+            .last_attempt
+            .is_some_and(|at| at.elapsed() < MIN_REREAD);
         match (&guard.cached, recent) {
             (Some(cached), true) => Ok(Arc::clone(&cached.versions)),
             _ => self.read_into(name, &mut guard).await,

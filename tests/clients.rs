@@ -54,11 +54,22 @@ fn assert_client_saw_the_server(summary: &Value) {
     assert_eq!(summary["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(summary["protocolVersion"], LATEST);
     assert_eq!(summary["sessionId"], Value::Null, "stateless: no session");
-    assert_eq!(summary["tools"], serde_json::json!(["server_info"]));
+    assert_eq!(
+        summary["tools"],
+        serde_json::json!(["server_info", "get_my_profile"])
+    );
     let call = &summary["call"];
     assert_eq!(call["isError"], false);
     assert_eq!(call["structuredContent"]["name"], "m365-mcp-handler");
     assert_eq!(call["structuredContent"]["protocolVersion"], LATEST);
+    // The whole chain: on-behalf-of with the managed identity, then Graph.
+    let profile = &summary["profile"];
+    assert_eq!(profile["isError"], false, "{profile}");
+    assert_eq!(profile["structuredContent"]["displayName"], "Adele Vance");
+    assert_eq!(
+        profile["structuredContent"]["timeZone"],
+        "Pacific Standard Time"
+    );
 }
 
 /// What a client that signed in did: one authorization for exactly the challenged scope and the
@@ -69,13 +80,14 @@ fn assert_signed_in_once(server: &TestServer, summary: &Value) {
         summary["authorizations"],
         serde_json::json!([{ "scope": scope, "resource": server.mcp_url() }])
     );
-    let issued = server
+    let sign_ins = server
         .devstack
         .requests()
         .into_iter()
         .filter(|request| request.path.ends_with("/oauth2/v2.0/token"))
+        .filter(|request| request.body.contains("grant_type=authorization_code"))
         .count();
-    assert_eq!(issued, 1, "one token request");
+    assert_eq!(sign_ins, 1, "one code redeemed");
     assert!(summary["finalToken"].as_str().unwrap().len() > 100);
 }
 
@@ -282,6 +294,12 @@ fn the_inspector_cli_lists_portable_schemas_and_calls_the_tool() {
     // --strict fails (exit 6) on any tool-schema portability error.
     let listed = inspector(&["--method", "tools/list", "--strict"]);
     assert_eq!(listed["result"]["tools"][0]["name"], "server_info");
+    assert_eq!(listed["result"]["tools"][1]["name"], "get_my_profile");
+    let profile = inspector(&["--method", "tools/call", "--tool-name", "get_my_profile"]);
+    assert_eq!(
+        profile["result"]["structuredContent"]["userPrincipalName"],
+        "adele@contoso.example"
+    );
 
     let called = inspector(&["--method", "tools/call", "--tool-name", "server_info"]);
     assert_eq!(called["result"]["isError"], false);

@@ -11,8 +11,25 @@ use m365_mcp::devstack::{GraphFault, tenant::USER_IMPERSONATION};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// The mailbox-settings call of `get_my_profile`: a path no other call shares a prefix with, so
+/// faults injected there hit exactly that call.
+const SETTINGS_PATH: &str = "/v1.0/me/mailboxSettings";
+
+fn graph_calls(server: &TestServer, path: &str) -> usize {
+    server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "graph" && r.path == path)
+        .count()
+}
+
 fn profile_call() -> Value {
-    rpc(1, "tools/call", json!({ "name": "get_my_profile", "arguments": {} }))
+    rpc(
+        1,
+        "tools/call",
+        json!({ "name": "get_my_profile", "arguments": {} }),
+    )
 }
 
 /// Calls `get_my_profile` as `user`; the HTTP status and the JSON body.
@@ -28,14 +45,20 @@ async fn profile_of(server: &TestServer, user: &str) -> (StatusCode, Value) {
 }
 
 fn tool_text(body: &Value) -> String {
-    body["result"]["content"][0]["text"].as_str().unwrap_or_default().to_owned()
+    body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
 
 fn assert_tool_error(body: &Value, says: &str, next: &str) {
     assert_eq!(body["result"]["isError"], true, "{body}");
     let text = tool_text(body);
     assert!(text.contains(says), "{text}");
-    assert!(text.contains(&format!("What to do: {next}")) || text.contains(next), "{text}");
+    assert!(
+        text.contains(&format!("What to do: {next}")) || text.contains(next),
+        "{text}"
+    );
 }
 
 #[tokio::test]
@@ -47,8 +70,16 @@ async fn get_my_profile_returns_the_signed_in_user_from_graph() {
     assert_eq!(body["result"]["isError"], false, "{body}");
     assert_eq!(profile["displayName"], "Adele Vance");
     assert_eq!(profile["userPrincipalName"], "adele@contoso.example");
-    assert_eq!(profile["id"], server.devstack.user_claims("adele", &[])["oid"]);
-    assert!(profile["timeZone"].as_str().unwrap().ends_with("Standard Time"));
+    assert_eq!(
+        profile["id"],
+        server.devstack.user_claims("adele", &[])["oid"]
+    );
+    assert!(
+        profile["timeZone"]
+            .as_str()
+            .unwrap()
+            .ends_with("Standard Time")
+    );
     assert_eq!(profile["timeZoneNote"], Value::Null);
     // The text rendering is the same JSON.
     let text: Value = serde_json::from_str(&tool_text(&body)).unwrap();
@@ -64,7 +95,10 @@ async fn get_my_profile_returns_the_signed_in_user_from_graph() {
     assert_eq!(graph.len(), 2);
     for request in &graph {
         let query = request.query.as_deref().unwrap_or_default();
-        assert!(query.contains("%24select=") || query.contains("$select="), "{query}");
+        assert!(
+            query.contains("%24select=") || query.contains("$select="),
+            "{query}"
+        );
         assert!(request.header("client-request-id").is_some());
     }
 }
@@ -130,17 +164,28 @@ async fn the_callers_token_reaches_only_the_token_endpoint_as_the_assertion() {
     assert_eq!(response.status(), StatusCode::OK);
     let requests = server.devstack.requests();
     let carrying: Vec<_> = requests.iter().filter(|r| r.contains(&token)).collect();
-    assert_eq!(carrying.len(), 1, "exactly one request carried the caller's token");
+    assert_eq!(
+        carrying.len(),
+        1,
+        "exactly one request carried the caller's token"
+    );
     let obo = carrying[0];
     assert_eq!(obo.service, "token");
     assert!(obo.path.ends_with("/oauth2/v2.0/token"));
     let form: Vec<(String, String)> = url::form_urlencoded::parse(obo.body.as_bytes())
         .into_owned()
         .collect();
-    let field = |name: &str| form.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     assert_eq!(field("assertion"), Some(token.as_str()), "as the assertion");
     assert_eq!(field("requested_token_use"), Some("on_behalf_of"));
-    assert_eq!(field("grant_type"), Some("urn:ietf:params:oauth:grant-type:jwt-bearer"));
+    assert_eq!(
+        field("grant_type"),
+        Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+    );
     assert_eq!(
         field("client_assertion_type"),
         Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
@@ -169,9 +214,12 @@ async fn the_callers_token_reaches_only_the_token_endpoint_as_the_assertion() {
 async fn throttling_is_retried_honouring_retry_after() {
     let server = TestServer::start();
     server.devstack.inject_graph_faults(
-        "/v1.0/me",
+        SETTINGS_PATH,
         vec![
-            GraphFault::Status { status: 429, retry_after: Some("1".into()) },
+            GraphFault::Status {
+                status: 429,
+                retry_after: Some("1".into()),
+            },
             GraphFault::Status {
                 status: 429,
                 retry_after: Some(httpdate::fmt_http_date(
@@ -184,34 +232,36 @@ async fn throttling_is_retried_honouring_retry_after() {
     let (status, body) = profile_of(&server, "adele").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["result"]["isError"], false, "{body}");
-    assert!(started.elapsed() >= Duration::from_millis(1000), "Retry-After was honoured");
-    let me_calls = server
-        .devstack
-        .requests()
-        .iter()
-        .filter(|r| r.service == "graph" && r.path == "/v1.0/me")
-        .count();
-    assert_eq!(me_calls, 3, "two throttled attempts, then the answer");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "Retry-After was honoured"
+    );
+    assert_eq!(
+        graph_calls(&server, SETTINGS_PATH),
+        3,
+        "two throttled attempts, then the answer"
+    );
 }
 
 #[tokio::test]
 async fn persistent_throttling_ends_in_a_clear_error_and_the_server_keeps_serving() {
     let server = TestServer::start();
-    let throttled = GraphFault::Status { status: 429, retry_after: Some("0".into()) };
+    let throttled = GraphFault::Status {
+        status: 429,
+        retry_after: Some("0".into()),
+    };
+    // The first attempt and three retries; the queue is empty afterwards.
     server
         .devstack
-        .inject_graph_faults("/v1.0/me", vec![throttled.clone(); 10]);
+        .inject_graph_faults(SETTINGS_PATH, vec![throttled; 4]);
     let (status, body) = profile_of(&server, "adele").await;
     assert_eq!(status, StatusCode::OK);
     assert_tool_error(&body, "throttling", "seconds, then call the tool again");
-    let attempts = server
-        .devstack
-        .requests()
-        .iter()
-        .filter(|r| r.service == "graph" && r.path == "/v1.0/me")
-        .count();
-    assert_eq!(attempts, 4, "the first attempt and three retries, no more");
-    server.devstack.clear_graph_faults();
+    assert_eq!(
+        graph_calls(&server, SETTINGS_PATH),
+        4,
+        "the first attempt and three retries, no more"
+    );
     let (_, body) = profile_of(&server, "adele").await;
     assert_eq!(body["result"]["isError"], false, "{body}");
 }
@@ -220,11 +270,17 @@ async fn persistent_throttling_ends_in_a_clear_error_and_the_server_keeps_servin
 async fn transient_503s_and_connection_resets_are_retried() {
     let server = TestServer::start();
     server.devstack.inject_graph_faults(
-        "/v1.0/me",
+        SETTINGS_PATH,
         vec![
-            GraphFault::Status { status: 503, retry_after: None },
+            GraphFault::Status {
+                status: 503,
+                retry_after: None,
+            },
             GraphFault::Reset,
-            GraphFault::Status { status: 504, retry_after: None },
+            GraphFault::Status {
+                status: 504,
+                retry_after: None,
+            },
         ],
     );
     let (status, body) = profile_of(&server, "adele").await;
@@ -233,7 +289,7 @@ async fn transient_503s_and_connection_resets_are_retried() {
 
     server
         .devstack
-        .inject_graph_faults("/v1.0/me", vec![GraphFault::Reset; 10]);
+        .inject_graph_faults(SETTINGS_PATH, vec![GraphFault::Reset; 4]);
     let (_, body) = profile_of(&server, "adele").await;
     assert_tool_error(&body, "could not be reached", "Try again");
 }
@@ -244,15 +300,23 @@ async fn a_slow_graph_is_cut_off_at_the_deadline_and_the_server_keeps_serving() 
     // Warm the token cache so the deadline is spent on Graph alone.
     let (_, body) = profile_of(&server, "adele").await;
     assert_eq!(body["result"]["isError"], false, "{body}");
-    server
-        .devstack
-        .inject_graph_faults("/v1.0/me", vec![GraphFault::Delay(Duration::from_secs(10))]);
+    server.devstack.inject_graph_faults(
+        SETTINGS_PATH,
+        vec![GraphFault::Delay(Duration::from_secs(10))],
+    );
     let started = Instant::now();
     let (status, body) = profile_of(&server, "adele").await;
     let elapsed = started.elapsed();
     assert_eq!(status, StatusCode::OK);
-    assert_tool_error(&body, "did not answer within the 2-second limit", "Try again");
-    assert!(elapsed < Duration::from_secs(8), "cut off, not waited out: {elapsed:?}");
+    assert_tool_error(
+        &body,
+        "did not answer within the 2-second limit",
+        "Try again",
+    );
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "cut off, not waited out: {elapsed:?}"
+    );
     let (_, body) = profile_of(&server, "adele").await;
     assert_eq!(body["result"]["isError"], false, "{body}");
 }
@@ -260,6 +324,8 @@ async fn a_slow_graph_is_cut_off_at_the_deadline_and_the_server_keeps_serving() 
 #[tokio::test]
 async fn missing_consent_says_an_administrator_must_grant_it_and_how() {
     let server = TestServer::start();
+    // No administrator consented, and Lee consented to nothing for himself.
+    server.devstack.set_admin_consent(&[]);
     server.devstack.set_consent("lee", &[]);
     let (status, body) = profile_of(&server, "lee").await;
     assert_eq!(status, StatusCode::OK);
@@ -275,7 +341,12 @@ async fn missing_consent_says_an_administrator_must_grant_it_and_how() {
     let profile = &body["result"]["structuredContent"];
     assert_eq!(profile["displayName"], "Lee Gu");
     assert_eq!(profile["timeZone"], Value::Null);
-    assert!(profile["timeZoneNote"].as_str().unwrap().contains("MailboxSettings.Read"));
+    assert!(
+        profile["timeZoneNote"]
+            .as_str()
+            .unwrap()
+            .contains("MailboxSettings.Read")
+    );
 }
 
 #[tokio::test]
@@ -289,18 +360,29 @@ async fn a_conditional_access_claims_challenge_becomes_a_401_for_the_client() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    let challenge = response.headers()["www-authenticate"].to_str().unwrap().to_owned();
-    assert!(challenge.contains("error=\"insufficient_claims\""), "{challenge}");
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains("error=\"insufficient_claims\""),
+        "{challenge}"
+    );
     let claims = challenge
         .split("claims=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
         .unwrap();
     use base64::Engine;
-    let decoded = base64::engine::general_purpose::STANDARD.decode(claims).unwrap();
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(claims)
+        .unwrap();
     let claims: Value = serde_json::from_slice(&decoded).unwrap();
     assert!(claims["access_token"].is_object(), "{claims}");
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let event = server
         .handler
         .output
@@ -341,7 +423,11 @@ async fn with_the_managed_identity_down_graph_tools_explain_and_recover() {
     assert_tool_error(&body, "managed identity could not get a token", "Try again");
     // Tools that need no identity still work.
     let response = mcp_post(&server.client(), &server.mcp_url())
-        .json(&rpc(2, "tools/call", json!({ "name": "server_info", "arguments": {} })))
+        .json(&rpc(
+            2,
+            "tools/call",
+            json!({ "name": "server_info", "arguments": {} }),
+        ))
         .send()
         .await
         .unwrap();
@@ -353,11 +439,21 @@ async fn with_the_managed_identity_down_graph_tools_explain_and_recover() {
 
 fn with_vault_proof(server_env: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = vec![
-        ("MCP_GATEWAY_PROOF_HEADER".into(), "x-mcp-gateway-proof".into()),
-        ("MCP_GATEWAY_PROOF_SECRET_NAME".into(), "mcp-gateway-proof".into()),
+        (
+            "MCP_GATEWAY_PROOF_HEADER".into(),
+            "x-mcp-gateway-proof".into(),
+        ),
+        (
+            "MCP_GATEWAY_PROOF_SECRET_NAME".into(),
+            "mcp-gateway-proof".into(),
+        ),
         ("MCP_SECRET_REFRESH_SECONDS".into(), "10".into()),
     ];
-    env.extend(server_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    env.extend(
+        server_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     env
 }
 
@@ -382,9 +478,14 @@ async fn a_gateway_proof_rotated_in_key_vault_is_picked_up_without_a_restart() {
     let server = start_with_vault_proof();
     let first = server.devstack.gateway_proof();
     assert_eq!(status_with_proof(&server, &first).await, StatusCode::OK);
-    assert_eq!(status_with_proof(&server, "proof-wrong-0000000000000000").await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_with_proof(&server, "proof-wrong-0000000000000000").await,
+        StatusCode::FORBIDDEN
+    );
 
-    // APIM switches to a new version first: the server re-reads on the mismatch.
+    // APIM switches to a new version first: the server re-reads on the mismatch. (Key Vault
+    // stamps versions in whole seconds; the seeded version must be older than this one.)
+    std::thread::sleep(Duration::from_millis(1100));
     let second = "rotated-proof-3a9f6c1e8b2d4075a1c3e5f7091b2d4f";
     server.devstack.set_secret("mcp-gateway-proof", second);
     std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
@@ -398,16 +499,32 @@ async fn a_gateway_proof_rotated_in_key_vault_is_picked_up_without_a_restart() {
     std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
     assert_eq!(status_with_proof(&server, third).await, StatusCode::OK);
     assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
-    assert_eq!(status_with_proof(&server, &first).await, StatusCode::FORBIDDEN);
-    server.devstack.disable_secret_version("mcp-gateway-proof", &third_version);
+    assert_eq!(
+        status_with_proof(&server, &first).await,
+        StatusCode::FORBIDDEN
+    );
+    server
+        .devstack
+        .disable_secret_version("mcp-gateway-proof", &third_version);
     std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
-    assert_eq!(status_with_proof(&server, "proof-wrong-0000000000000000").await, StatusCode::FORBIDDEN);
-    assert_eq!(status_with_proof(&server, third).await, StatusCode::FORBIDDEN);
+    assert_eq!(
+        status_with_proof(&server, "proof-wrong-0000000000000000").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_with_proof(&server, third).await,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
 
     // Key Vault was read with the managed identity's token, never the caller's.
     let caller_token = server.token();
-    for request in server.devstack.requests().iter().filter(|r| r.service == "key_vault") {
+    for request in server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "key_vault")
+    {
         assert!(!request.contains(&caller_token));
     }
 }
@@ -423,19 +540,28 @@ async fn with_key_vault_down_the_proof_check_fails_closed_then_recovers() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "cold cache: refuse, never accept");
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(
+        response.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "cold cache: refuse, never accept"
+    );
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let event = server
         .handler
         .output
         .wait_for_event(|e| e["request_id"] == request_id.as_str());
     assert_eq!(event["reason"], "gateway_proof_unavailable");
-    assert!(server
-        .handler
-        .output
-        .events()
-        .iter()
-        .any(|e| e["message"] == "secret could not be read from Key Vault"));
+    assert!(
+        server
+            .handler
+            .output
+            .events()
+            .iter()
+            .any(|e| e["message"] == "secret could not be read from Key Vault")
+    );
 
     server.devstack.set_vault_available(true);
     std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));

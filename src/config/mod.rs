@@ -791,12 +791,20 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             problem_settings(&error),
-            vec!["GRAPH_BASE_URL", "KEY_VAULT_URL", "MCP_TOOL_DEADLINE_SECONDS"]
+            vec![
+                "GRAPH_BASE_URL",
+                "KEY_VAULT_URL",
+                "MCP_TOOL_DEADLINE_SECONDS"
+            ]
         );
         let missing = read_exactly(&AUTH[..3]).unwrap_err();
         assert_eq!(
             problem_settings(&missing),
-            vec!["MANAGED_IDENTITY_CLIENT_ID", "IDENTITY_ENDPOINT", "IDENTITY_HEADER"]
+            vec![
+                "MANAGED_IDENTITY_CLIENT_ID",
+                "IDENTITY_ENDPOINT",
+                "IDENTITY_HEADER"
+            ]
         );
     }
 

@@ -2,9 +2,17 @@
 //! devstack on loopback, and `handler dev-token` asks that devstack for a token.
 //!
 //! The handler itself does not change: the devstack's addresses are handed to it as the same
-//! settings a real deployment uses (tenant, client id, identifier URI, authority host). The
-//! identifier URI is the MCP URL itself, as on a custom domain, because MCP SDK clients send it
-//! as the RFC 8707 `resource` and Entra only accepts an identifier URI there.
+//! settings a real deployment uses (tenant, client id, identifier URI, authority host, Graph
+//! base URL, Key Vault URL, managed identity). The identifier URI is the MCP URL itself, as on
+//! a custom domain, because MCP SDK clients send it as the RFC 8707 `resource` and Entra only
+//! accepts an identifier URI there.
+//!
+//! One pair of settings cannot travel in the settings map: `azure_identity`'s managed identity
+//! credential reads `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` from the process environment, as
+//! the platform sets them. So `main` uses [`prepare_process`], which decides the devstack's
+//! address and identity secret first, writes both into the process environment while the
+//! process is still single-threaded, and only then starts the devstack. [`prepare`] does the
+//! rest without touching the process environment, for tests.
 //!
 //! Local mode refuses to start where it could be reached by anyone but the developer: under
 //! the Azure Functions host, on an App Service instance, or on a non-loopback address.
@@ -15,12 +23,23 @@ use super::{Devstack, DevstackOptions, tenant};
 use crate::config::Setting;
 
 /// Settings read only in builds with the devstack.
-pub const SETTINGS: &[Setting] = &[Setting {
-    name: "MCP_DEVSTACK_ADDR",
-    default: "127.0.0.1:7072",
-    help: "Local development only: where `cargo run` (with no MCP_TENANT_ID) starts the local \
-           Entra ID stand-in, and where `handler dev-token` finds it.",
-}];
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        name: "MCP_DEVSTACK_ADDR",
+        default: "127.0.0.1:7072",
+        help: "Local development only: where `cargo run` (with no MCP_TENANT_ID) starts the \
+               local stand-ins for Entra ID, managed identity, Key Vault and Graph, and where \
+               `handler dev-token` finds them.",
+    },
+    Setting {
+        name: "MCP_DEVSTACK_VAULT_ADDR",
+        default: "unset: Key Vault at KEY_VAULT_URL",
+        help: "Local development only: the devstack's address (host:port). The Key Vault client \
+               then sends its requests there over plain HTTP, while KEY_VAULT_URL keeps naming \
+               the https vault, so the SDK's TLS and challenge checks still run. Set by `cargo \
+               run` and the tests; never in Azure.",
+    },
+];
 
 /// Set by the Functions host or App Service: local mode must not run there.
 const HOSTED_MARKERS: [&str; 3] = [
@@ -35,15 +54,68 @@ pub struct Prepared {
     pub devstack: Option<Devstack>,
 }
 
+/// What local mode will start, decided before anything runs.
+#[derive(Debug)]
+struct Plan {
+    devstack_addr: SocketAddr,
+    public_url: String,
+}
+
 /// With `MCP_TENANT_ID` set, returns `env` unchanged. Without it, starts a devstack and adds
-/// the settings that point the handler at it.
-pub fn prepare(mut env: HashMap<String, String>) -> Result<Prepared, String> {
-    let set = |name: &str| env.get(name).is_some_and(|value| !value.trim().is_empty());
-    if set("MCP_TENANT_ID") {
+/// the settings that point the handler at it. Leaves the process environment alone.
+pub fn prepare(env: HashMap<String, String>) -> Result<Prepared, String> {
+    match plan(&env)? {
+        None => Ok(Prepared {
+            env,
+            devstack: None,
+        }),
+        Some(plan) => start(plan, env, None),
+    }
+}
+
+/// [`prepare`] for `main`: in local mode, also points the process's managed identity variables
+/// (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`) at the devstack, because the handler's credential
+/// reads them from the process environment. The devstack's port must be fixed for that
+/// (not 0): the endpoint is written before the devstack starts.
+///
+/// # Safety
+///
+/// Call it only while the process has a single thread: it writes the process environment,
+/// which is undefined behaviour if another thread reads or writes it at the same time.
+pub unsafe fn prepare_process(env: HashMap<String, String>) -> Result<Prepared, String> {
+    let Some(plan) = plan(&env)? else {
         return Ok(Prepared {
             env,
             devstack: None,
         });
+    };
+    if plan.devstack_addr.port() == 0 {
+        return Err(
+            "MCP_DEVSTACK_ADDR needs a fixed port in local development mode: the managed \
+             identity endpoint is announced to the process before the stand-ins start.\n    fix: \
+             set MCP_DEVSTACK_ADDR=127.0.0.1:<port>, or leave it unset (127.0.0.1:7072)."
+                .to_owned(),
+        );
+    }
+    let identity_header = uuid::Uuid::new_v4().to_string();
+    // SAFETY: the caller guarantees this process has one thread; the devstack's thread and the
+    // handler's runtime start later.
+    unsafe {
+        std::env::set_var("IDENTITY_ENDPOINT", identity_endpoint(plan.devstack_addr));
+        std::env::set_var("IDENTITY_HEADER", &identity_header);
+    }
+    start(plan, env, Some(identity_header))
+}
+
+fn identity_endpoint(devstack_addr: SocketAddr) -> String {
+    format!("http://{devstack_addr}{}", super::managed_identity::PATH)
+}
+
+/// `None` when a tenant is configured; otherwise where local mode will listen, if it may run.
+fn plan(env: &HashMap<String, String>) -> Result<Option<Plan>, String> {
+    let set = |name: &str| env.get(name).is_some_and(|value| !value.trim().is_empty());
+    if set("MCP_TENANT_ID") {
+        return Ok(None);
     }
     if let Some(marker) = HOSTED_MARKERS.iter().find(|name| set(name)) {
         return Err(format!(
@@ -65,23 +137,56 @@ pub fn prepare(mut env: HashMap<String, String>) -> Result<Prepared, String> {
              MCP_LISTEN_ADDR=127.0.0.1:<port>, or configure a real tenant."
         ));
     }
-    let devstack_addr = devstack_addr(&env)?;
+    let devstack_addr = devstack_addr(env)?;
+    if !devstack_addr.ip().is_loopback() {
+        return Err(format!(
+            "MCP_DEVSTACK_ADDR must be a loopback address, not {devstack_addr}: the local \
+             stand-ins hand out tokens to anyone who asks.\n    fix: use \
+             MCP_DEVSTACK_ADDR=127.0.0.1:<port>."
+        ));
+    }
     let public_url = env
         .get("MCP_PUBLIC_URL")
         .cloned()
         .unwrap_or_else(|| format!("http://{listen}/mcp"));
+    Ok(Some(Plan {
+        devstack_addr,
+        public_url,
+    }))
+}
+
+fn start(
+    plan: Plan,
+    mut env: HashMap<String, String>,
+    identity_header: Option<String>,
+) -> Result<Prepared, String> {
+    let Plan {
+        devstack_addr,
+        public_url,
+    } = plan;
     let devstack = Devstack::start_with(DevstackOptions {
         addr: devstack_addr,
         identifier_uri: Some(public_url.clone()),
+        identity_header,
     })
     .map_err(|error| {
         format!(
-            "the local Entra ID stand-in cannot listen on {devstack_addr}: {error}\n    fix: \
-             set MCP_DEVSTACK_ADDR to a free loopback address and port"
+            "the local stand-ins cannot listen on {devstack_addr}: {error}\n    fix: set \
+             MCP_DEVSTACK_ADDR to a free loopback address and port"
         )
     })?;
     for (name, value) in devstack.handler_env() {
-        env.entry(name).or_insert(value);
+        match name.as_str() {
+            // Local mode's managed identity is the devstack's, whatever the shell said: the
+            // credential reads these from the process, where prepare_process put the
+            // devstack's.
+            "IDENTITY_ENDPOINT" | "IDENTITY_HEADER" => {
+                env.insert(name, value);
+            }
+            _ => {
+                env.entry(name).or_insert(value);
+            }
+        }
     }
     env.entry("MCP_PUBLIC_URL".to_owned()).or_insert(public_url);
     Ok(Prepared {
@@ -98,6 +203,21 @@ fn devstack_addr(env: &HashMap<String, String>) -> Result<SocketAddr, String> {
         .map_err(|_| "MCP_DEVSTACK_ADDR is not an IP address and port".to_owned())
 }
 
+/// The Key Vault transport `MCP_DEVSTACK_VAULT_ADDR` asks for: requests still addressed to the
+/// https `KEY_VAULT_URL`, delivered to the local stand-in.
+pub fn vault_transport_from(
+    env: &HashMap<String, String>,
+) -> Result<Option<azure_core::http::Transport>, String> {
+    env.get("MCP_DEVSTACK_VAULT_ADDR")
+        .map(|addr| {
+            addr.trim()
+                .parse::<SocketAddr>()
+                .map(super::vault_transport)
+                .map_err(|_| "MCP_DEVSTACK_VAULT_ADDR is not an IP address and port".to_owned())
+        })
+        .transpose()
+}
+
 /// What a newcomer needs to know, printed once on stderr (stdout carries the JSON log).
 pub fn banner(devstack: &Devstack, public_url: &str) -> String {
     let users: Vec<&str> = tenant::USERS.iter().map(|user| user.key).collect();
@@ -106,11 +226,14 @@ pub fn banner(devstack: &Devstack, public_url: &str) -> String {
          stand-in.\n  \
          MCP endpoint      {public_url}\n  \
          Local Entra ID    {issuer} (sample users: {users})\n  \
+         Local Graph       {graph}/v1.0 (their mail, calendars and files), managed identity \
+         and Key Vault on the same port\n  \
          Get a token       cargo run -q -- dev-token                 Adele Vance, scope user_impersonation\n                    \
          cargo run -q -- dev-token --user megan    Megan Bowen, who holds the MCP.Operator role\n  \
          Try it            npx @modelcontextprotocol/inspector --cli {public_url} --transport http \
          --method tools/list --header \"Authorization: Bearer $(cargo run -q -- dev-token)\"\n",
         issuer = devstack.issuer(),
+        graph = devstack.graph_base_url(),
         users = users.join(", "),
     )
 }
@@ -199,6 +322,7 @@ pub fn dev_token(request: &DevTokenRequest) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::devstack::tests::{child_value, run_child, test_name};
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
         pairs
@@ -242,6 +366,124 @@ mod tests {
         assert_eq!(prepared.env["MCP_APP_ID_URI"], "http://127.0.0.1:7171/mcp");
         assert_eq!(prepared.env["MCP_AUTHORITY_HOST"], devstack.base_url());
         assert_eq!(prepared.env["MCP_TENANT_ID"], devstack.tenant_id());
+    }
+
+    #[test]
+    fn local_mode_points_the_handler_at_every_stand_in_without_touching_the_process() {
+        let before = std::env::var_os("IDENTITY_ENDPOINT");
+        let prepared = prepare(env(&[
+            ("MCP_DEVSTACK_ADDR", "127.0.0.1:0"),
+            ("IDENTITY_ENDPOINT", "http://169.254.169.254/somewhere-else"),
+            ("KEY_VAULT_URL", "https://mine.vault.azure.net/"),
+        ]))
+        .unwrap();
+        let devstack = prepared.devstack.as_ref().unwrap();
+        assert_eq!(
+            prepared.env["IDENTITY_ENDPOINT"],
+            devstack.identity_endpoint(),
+            "local mode's identity is the devstack's"
+        );
+        assert_eq!(prepared.env["IDENTITY_HEADER"], devstack.identity_header());
+        assert_eq!(prepared.env["GRAPH_BASE_URL"], devstack.graph_base_url());
+        assert_eq!(
+            prepared.env["KEY_VAULT_URL"], "https://mine.vault.azure.net/",
+            "other settings can still be overridden"
+        );
+        assert_eq!(
+            prepared.env["MCP_DEVSTACK_VAULT_ADDR"],
+            devstack.addr().to_string()
+        );
+        assert_eq!(std::env::var_os("IDENTITY_ENDPOINT"), before);
+    }
+
+    #[test]
+    fn the_process_variant_needs_a_fixed_loopback_port() {
+        let fixed = plan(&env(&[("MCP_DEVSTACK_ADDR", "127.0.0.1:7999")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            identity_endpoint(fixed.devstack_addr),
+            "http://127.0.0.1:7999/msi/token"
+        );
+        let error = plan_error(&[("MCP_DEVSTACK_ADDR", "0.0.0.0:7072")]);
+        assert!(error.contains("loopback"), "{error}");
+        assert!(plan(&env(&[("MCP_TENANT_ID", "x")])).unwrap().is_none());
+    }
+
+    fn plan_error(pairs: &[(&str, &str)]) -> String {
+        plan(&env(pairs)).unwrap_err()
+    }
+
+    /// `main`'s path, in a child process so the environment it writes is its own.
+    #[test]
+    fn main_announces_the_devstacks_managed_identity_to_the_process() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let stdout = run_child(
+            &test_name(module_path!(), "prepare_process_child"),
+            &[("DEVSTACK_CHILD_PORT".to_owned(), port.to_string())],
+        );
+        assert_eq!(child_value(&stdout, "result"), "ok");
+    }
+
+    #[test]
+    #[ignore = "run by main_announces_the_devstacks_managed_identity_to_the_process in a child \
+                process, which it may give a new environment"]
+    fn prepare_process_child() {
+        use azure_core::credentials::TokenCredential;
+        use azure_identity::{
+            ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+        };
+
+        let port = std::env::var("DEVSTACK_CHILD_PORT").unwrap();
+        let zero_port = env(&[("MCP_DEVSTACK_ADDR", "127.0.0.1:0")]);
+        // SAFETY: this process runs this test alone; nothing else reads or writes the
+        // environment while it runs.
+        let refused = unsafe { prepare_process(zero_port) }.err().unwrap();
+        assert!(refused.contains("fixed port"), "{refused}");
+        assert!(
+            std::env::var_os("IDENTITY_HEADER").is_none(),
+            "nothing written"
+        );
+
+        let addr = format!("127.0.0.1:{port}");
+        let settings = env(&[
+            ("MCP_DEVSTACK_ADDR", &addr),
+            ("MCP_LISTEN_ADDR", "127.0.0.1:7171"),
+        ]);
+        // SAFETY: as above.
+        let prepared = unsafe { prepare_process(settings) }.unwrap();
+        let devstack = prepared.devstack.as_ref().unwrap();
+        assert_eq!(
+            std::env::var("IDENTITY_ENDPOINT").unwrap(),
+            devstack.identity_endpoint()
+        );
+        assert_eq!(
+            std::env::var("IDENTITY_HEADER").unwrap(),
+            devstack.identity_header()
+        );
+        assert_eq!(prepared.env["IDENTITY_HEADER"], devstack.identity_header());
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let token = runtime.block_on(async {
+            ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                user_assigned_id: Some(UserAssignedId::ClientId(
+                    prepared.env["MANAGED_IDENTITY_CLIENT_ID"].clone(),
+                )),
+                ..ManagedIdentityCredentialOptions::default()
+            }))
+            .unwrap()
+            .get_token(&["https://vault.azure.net/.default"], None)
+            .await
+        });
+        assert!(
+            token.is_ok(),
+            "the credential finds the devstack: {token:?}"
+        );
+        println!("result=ok");
     }
 
     #[test]

@@ -4,31 +4,46 @@
 //! One implementation serves two purposes. `cargo run` starts it next to the server, so a
 //! newcomer can get a token from a local sample tenant and call tools offline; the integration
 //! tests link the library and drive a [`Devstack`] directly, minting tokens, forging them,
-//! rotating keys and simulating outages. The handler reaches it only through settings real
-//! deployments have anyway (the authority host, for sovereign clouds), so no production code
-//! path knows it exists. The deployed build leaves it out (`--no-default-features`).
+//! rotating keys, withdrawing consent and simulating outages. The handler reaches it only
+//! through settings real deployments have anyway (the authority host, the Graph base URL,
+//! `IDENTITY_ENDPOINT`, the Key Vault URL), so no production code path knows it exists. The
+//! deployed build leaves it out (`--no-default-features`).
 //!
-//! Every stand-in shares one router on one loopback port, each under its own path namespace:
+//! Every stand-in shares one router on one loopback port, each under its own paths, and each
+//! recorded under its own name:
 //!
-//! | path | stand-in | module |
-//! |---|---|---|
-//! | `/{tenant}/…` | Entra ID authority: discovery, JWKS, authorize, token | `issuer` |
-//! | `/devstack/token` | dev-only token minting (no Entra equivalent) | `mint` |
+//! | path | stand-in | recorded as | module |
+//! |---|---|---|---|
+//! | `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/authorize` | Entra ID authority: discovery, JWKS, sign-in | `issuer` | `issuer` |
+//! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint, including the on-behalf-of grant | `token` | `issuer` |
+//! | `/msi/token` | App Service managed identity endpoint (`IDENTITY_ENDPOINT`) | `managed_identity` | `managed_identity` |
+//! | `/secrets/{name}`, `/secrets/{name}/{version}`, `/secrets/{name}/versions` | Key Vault secrets, reached through [`vault_transport`] | `key_vault` | `key_vault` |
+//! | `/v1.0/…`, `/_layouts/15/download.aspx` | Microsoft Graph, and OneDrive's pre-authenticated downloads | `graph` | `graph` |
+//! | `/devstack/token` | dev-only token minting (no Entra equivalent) | `mint` | `mint` |
+//! | anything else | 404 | `unrouted` | [`record`] |
 //!
-//! Managed identity (`/msi/…`), Graph (`/v1.0/…`) and Key Vault (`/vault/…`) join the same
-//! router. The stand-ins share the sample directory ([`tenant`]) and the request recorder
-//! ([`record`]).
+//! The stand-ins share the sample directory ([`tenant`]), the issuer's keys (every token is
+//! signed by the issuer, whoever hands it out), and the request recorder ([`record`]).
 //!
 //! The server runs on a dedicated thread with its own single-threaded tokio runtime, so a
 //! [`Devstack`] works the same from a plain `#[test]`, a `#[tokio::test]` and the handler's
-//! `main`. Dropping it stops the server and closes the port.
+//! `main`. It accepts connections through a listener whose connections a stand-in can cut
+//! (`connection`), for Graph's simulated network failures. Dropping it stops the server and
+//! closes the port.
 
+mod connection;
+mod datetime;
+mod graph;
+mod graph_token;
 mod issuer;
+mod key_vault;
 pub mod keys;
 pub mod local;
+mod managed_identity;
 mod mint;
 pub mod record;
 pub mod tenant;
+mod vault_transport;
 
 use std::{
     fmt,
@@ -37,6 +52,7 @@ use std::{
     net::{Ipv4Addr, SocketAddr},
     sync::Arc,
     thread::{self, JoinHandle},
+    time::Duration,
 };
 
 use axum::Router;
@@ -44,13 +60,22 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use self::{
+    connection::{Connection, ResettableListener},
+    graph::Graph,
     issuer::Issuer,
+    key_vault::KeyVault,
+    managed_identity::ManagedIdentity,
     record::{Recorder, recorded, with_unrouted_fallback},
-    tenant::{DEV_CLIENT_ID, SERVER_CLIENT_ID, TENANT_ID},
+    tenant::{
+        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, MANAGED_IDENTITY_CLIENT_ID,
+        MANAGED_IDENTITY_PRINCIPAL_ID, SERVER_CLIENT_ID, TENANT_ID,
+    },
 };
-pub use self::{issuer::pkce, record::Recorded};
+pub use self::{
+    graph::GraphFault, issuer::pkce, record::Recorded, vault_transport::vault_transport,
+};
 
-/// How to start a [`Devstack`]; more stand-ins add more options.
+/// How to start a [`Devstack`].
 #[derive(Debug, Clone)]
 pub struct DevstackOptions {
     /// A loopback address; port 0 picks a free port.
@@ -59,6 +84,9 @@ pub struct DevstackOptions {
     /// the issuer accepts. `None` means `api://{server client id}`. Set it to the MCP URL the
     /// handler advertises as its resource to mirror a deployment on a custom domain.
     pub identifier_uri: Option<String>,
+    /// The secret the managed identity endpoint requires in `X-IDENTITY-HEADER` (the
+    /// platform's `IDENTITY_HEADER`). `None` picks a random one.
+    pub identity_header: Option<String>,
 }
 
 impl Default for DevstackOptions {
@@ -66,14 +94,19 @@ impl Default for DevstackOptions {
         Self {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             identifier_uri: None,
+            identity_header: None,
         }
     }
 }
 
 /// A running devstack. Dropping it shuts the server down.
 pub struct Devstack {
+    addr: SocketAddr,
     base_url: String,
     issuer: Arc<Issuer>,
+    managed_identity: Arc<ManagedIdentity>,
+    key_vault: Arc<KeyVault>,
+    graph: Arc<Graph>,
     recorder: Arc<Recorder>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
@@ -105,13 +138,28 @@ impl Devstack {
         }
         let listener = std::net::TcpListener::bind(options.addr)?;
         listener.set_nonblocking(true)?;
-        let base_url = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
         let identifier_uri = options
             .identifier_uri
             .unwrap_or_else(|| format!("api://{SERVER_CLIENT_ID}"));
         let issuer = Arc::new(Issuer::new(base_url.clone(), identifier_uri));
+        let identity_header = options
+            .identity_header
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let managed_identity = Arc::new(ManagedIdentity::new(issuer.clone(), identity_header));
+        let key_vault = Arc::new(KeyVault::new(issuer.clone(), &base_url));
+        let graph = Arc::new(Graph::new(base_url.clone(), issuer.graph_tokens().clone()));
         let recorder = Arc::new(Recorder::default());
-        let router = router(&issuer, &recorder);
+        let router = router(
+            &StandIns {
+                issuer: &issuer,
+                managed_identity: &managed_identity,
+                key_vault: &key_vault,
+                graph: &graph,
+            },
+            &recorder,
+        );
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -127,7 +175,10 @@ impl Devstack {
                 runtime.block_on(async move {
                     tokio::select! {
                         // Serving only ends on error; a test then fails on connection errors.
-                        _ = axum::serve(listener, router).into_future() => {}
+                        _ = axum::serve(
+                            ResettableListener(listener),
+                            router.into_make_service_with_connect_info::<Connection>(),
+                        ).into_future() => {}
                         _ = stop => {}
                     }
                 });
@@ -135,17 +186,27 @@ impl Devstack {
             })?;
 
         Ok(Self {
+            addr,
             base_url,
             issuer,
+            managed_identity,
+            key_vault,
+            graph,
             recorder,
             shutdown: Some(shutdown),
             server: Some(server),
         })
     }
 
-    /// `http://127.0.0.1:<port>`: the authority host, and the base of every stand-in.
+    /// `http://127.0.0.1:<port>`: the authority host, Graph's base URL, and the base of every
+    /// stand-in.
     pub fn base_url(&self) -> &str {
         &self.base_url
+    }
+
+    /// The loopback address and port the devstack listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     pub fn tenant_id(&self) -> &str {
@@ -165,16 +226,27 @@ impl Devstack {
         self.issuer.issuer_url()
     }
 
-    /// The settings that point a handler at this devstack.
+    /// The settings that point a handler at this devstack: the tenant and authority, the
+    /// managed identity endpoint, Graph and Key Vault. The gateway proof is not among them:
+    /// tests that want it configure it themselves.
     pub fn handler_env(&self) -> Vec<(String, String)> {
         [
-            ("MCP_TENANT_ID", self.tenant_id()),
-            ("MCP_CLIENT_ID", self.server_client_id()),
-            ("MCP_APP_ID_URI", self.identifier_uri()),
-            ("MCP_AUTHORITY_HOST", self.base_url()),
+            ("MCP_TENANT_ID", self.tenant_id().to_owned()),
+            ("MCP_CLIENT_ID", self.server_client_id().to_owned()),
+            ("MCP_APP_ID_URI", self.identifier_uri().to_owned()),
+            ("MCP_AUTHORITY_HOST", self.base_url().to_owned()),
+            ("IDENTITY_ENDPOINT", self.identity_endpoint()),
+            ("IDENTITY_HEADER", self.identity_header().to_owned()),
+            (
+                "MANAGED_IDENTITY_CLIENT_ID",
+                MANAGED_IDENTITY_CLIENT_ID.to_owned(),
+            ),
+            ("GRAPH_BASE_URL", self.base_url().to_owned()),
+            ("KEY_VAULT_URL", self.vault_url()),
+            ("MCP_DEVSTACK_VAULT_ADDR", self.addr.to_string()),
         ]
         .into_iter()
-        .map(|(name, value)| (name.to_owned(), value.to_owned()))
+        .map(|(name, value)| (name.to_owned(), value))
         .collect()
     }
 
@@ -186,8 +258,7 @@ impl Devstack {
     ///
     /// If `user` is not in the sample directory.
     pub fn user_claims(&self, user: &str, scopes: &[&str]) -> Value {
-        let user =
-            tenant::user(user).unwrap_or_else(|| panic!("no user `{user}` in the devstack tenant"));
+        let user = known_user(user);
         let dev_client = tenant::client(DEV_CLIENT_ID).expect("the dev client is registered");
         self.issuer
             .delegated_claims(user, dev_client, scopes, user.app_roles)
@@ -263,6 +334,161 @@ impl Devstack {
         self.issuer.jwks_fetches()
     }
 
+    /// `{base}/msi/token`: the handler's `IDENTITY_ENDPOINT`.
+    pub fn identity_endpoint(&self) -> String {
+        format!("{}{}", self.base_url, managed_identity::PATH)
+    }
+
+    /// The secret the identity endpoint requires: the handler's `IDENTITY_HEADER`.
+    pub fn identity_header(&self) -> &str {
+        self.managed_identity.secret()
+    }
+
+    pub fn managed_identity_client_id(&self) -> &str {
+        MANAGED_IDENTITY_CLIENT_ID
+    }
+
+    pub fn managed_identity_principal_id(&self) -> &str {
+        MANAGED_IDENTITY_PRINCIPAL_ID
+    }
+
+    /// The claims of the managed identity's token for `resource`. Mutate them and
+    /// [`Devstack::sign`] them to forge a client assertion.
+    pub fn managed_identity_claims(&self, resource: &str) -> Value {
+        self.issuer.managed_identity_claims(resource)
+    }
+
+    /// A token exactly as the identity endpoint hands it out for `resource`.
+    pub fn managed_identity_token(&self, resource: &str) -> String {
+        self.managed_identity.token(resource)
+    }
+
+    /// `false` makes the identity endpoint answer 500, as when the platform cannot reach Entra.
+    pub fn set_managed_identity_available(&self, available: bool) {
+        self.managed_identity.set_available(available);
+    }
+
+    /// Replaces the Graph permissions `user` consented to for the server app; the tenant-wide
+    /// admin consent (`User.Read`, `MailboxSettings.Read`) stays. Each user starts with
+    /// [`tenant::USER_CONSENTED_GRAPH_PERMISSIONS`].
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory or a permission is not one Graph exposes.
+    pub fn set_consent(&self, user: &str, permissions: &[&str]) {
+        let permissions = permissions
+            .iter()
+            .map(|name| known_permission(name))
+            .collect();
+        self.issuer
+            .policy()
+            .set_consent(known_user(user), permissions);
+    }
+
+    /// Replaces the administrator's tenant-wide consent (default: `User.Read`,
+    /// `MailboxSettings.Read`), as a deployment without admin consent would have it.
+    ///
+    /// # Panics
+    ///
+    /// If a permission is not one Graph exposes.
+    pub fn set_admin_consent(&self, permissions: &[&str]) {
+        let permissions = permissions
+            .iter()
+            .map(|name| known_permission(name))
+            .collect();
+        self.issuer.policy().set_admin_consent(permissions);
+    }
+
+    /// Whether a Conditional Access policy demands multifactor authentication from `user`:
+    /// their on-behalf-of exchanges then fail with `interaction_required` and a claims
+    /// challenge.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn require_mfa(&self, user: &str, required: bool) {
+        self.issuer.policy().require_mfa(known_user(user), required);
+    }
+
+    /// How many on-behalf-of requests reached the token endpoint, successful or not.
+    pub fn obo_exchanges(&self) -> usize {
+        self.issuer.obo_exchanges()
+    }
+
+    /// How long Graph tokens issued from now on live (default 75 minutes; zero issues tokens
+    /// that are expired on arrival).
+    pub fn set_graph_token_lifetime(&self, lifetime: Duration) {
+        self.issuer.graph_tokens().set_lifetime(lifetime);
+    }
+
+    /// `false` makes the token endpoint answer 503 to every grant.
+    pub fn set_token_endpoint_available(&self, available: bool) {
+        self.issuer.set_token_endpoint_available(available);
+    }
+
+    /// A Graph token for `user` with `permissions`, as the on-behalf-of grant would issue it
+    /// but without consent or Conditional Access: for testing Graph calls on their own.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory or a permission is not one Graph exposes.
+    pub fn graph_token(&self, user: &str, permissions: &[&str]) -> String {
+        let permissions = permissions
+            .iter()
+            .map(|name| known_permission(name))
+            .collect();
+        self.issuer
+            .graph_tokens()
+            .issue(known_user(user), permissions)
+            .0
+    }
+
+    /// Graph's base URL (the devstack's): the handler's `GRAPH_BASE_URL`, and a scope prefix
+    /// the on-behalf-of grant accepts besides `https://graph.microsoft.com`.
+    pub fn graph_base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Queues faults for Graph requests whose path starts with `path_prefix`; each matching
+    /// request consumes the next one, then service is normal again.
+    pub fn inject_graph_faults(&self, path_prefix: &str, faults: Vec<GraphFault>) {
+        self.graph.inject_faults(path_prefix, faults);
+    }
+
+    /// `https://devstack.vault.azure.net/`: the vault URL the handler gives the SDK, whose
+    /// bytes [`vault_transport`] delivers to [`Devstack::addr`].
+    pub fn vault_url(&self) -> String {
+        KeyVault::url()
+    }
+
+    /// Adds a version of secret `name` holding `value`, which becomes current; returns the
+    /// version id.
+    pub fn set_secret(&self, name: &str, value: &str) -> String {
+        self.key_vault.set_secret(name, value)
+    }
+
+    /// Disables a version: reading it, even as the current version, is then 403.
+    ///
+    /// # Panics
+    ///
+    /// If the secret or version does not exist.
+    pub fn disable_secret_version(&self, name: &str, version: &str) {
+        self.key_vault.disable_version(name, version);
+    }
+
+    /// `false` makes Key Vault answer 503 to everything.
+    pub fn set_vault_available(&self, available: bool) {
+        self.key_vault.set_available(available);
+    }
+
+    /// The gateway proof: the current value of the `mcp-gateway-proof` secret (64 random hex
+    /// digits at start).
+    pub fn gateway_proof(&self) -> String {
+        self.key_vault
+            .current_value(GATEWAY_PROOF_SECRET)
+            .expect("the gateway proof is seeded")
+    }
+
     /// Every request any stand-in received, oldest first.
     pub fn requests(&self) -> Vec<Recorded> {
         self.recorder.requests()
@@ -296,20 +522,50 @@ impl Drop for Devstack {
     }
 }
 
+/// # Panics
+///
+/// If `user` is not in the sample directory: a test bug.
+fn known_user(user: &str) -> &'static tenant::User {
+    tenant::user(user).unwrap_or_else(|| panic!("no user `{user}` in the devstack tenant"))
+}
+
+/// A Graph permission's canonical name.
+///
+/// # Panics
+///
+/// If Graph exposes no such delegated permission: a test bug.
+fn known_permission(name: &str) -> &'static str {
+    tenant::graph_permission(name)
+        .unwrap_or_else(|| panic!("Graph has no delegated permission `{name}`"))
+}
+
+struct StandIns<'a> {
+    issuer: &'a Arc<Issuer>,
+    managed_identity: &'a Arc<ManagedIdentity>,
+    key_vault: &'a Arc<KeyVault>,
+    graph: &'a Arc<Graph>,
+}
+
 /// Every stand-in on one router, each recorded under its own name.
-fn router(issuer: &Arc<Issuer>, recorder: &Arc<Recorder>) -> Router {
-    let stand_ins = Router::new()
-        .merge(recorded(
-            recorder.clone(),
-            "issuer",
-            issuer::routes(issuer.clone()),
+fn router(stand_ins: &StandIns<'_>, recorder: &Arc<Recorder>) -> Router {
+    let record = |service, routes| recorded(recorder.clone(), service, routes);
+    let router = Router::new()
+        .merge(record("issuer", issuer::routes(stand_ins.issuer.clone())))
+        .merge(record(
+            "token",
+            issuer::token_routes(stand_ins.issuer.clone()),
         ))
-        .merge(recorded(
-            recorder.clone(),
-            "mint",
-            mint::routes(issuer.clone()),
-        ));
-    with_unrouted_fallback(stand_ins, recorder.clone())
+        .merge(record(
+            "managed_identity",
+            managed_identity::routes(stand_ins.managed_identity.clone()),
+        ))
+        .merge(record(
+            "key_vault",
+            key_vault::routes(stand_ins.key_vault.clone()),
+        ))
+        .merge(record("graph", graph::routes(stand_ins.graph.clone())))
+        .merge(record("mint", mint::routes(stand_ins.issuer.clone())));
+    with_unrouted_fallback(router, recorder.clone())
 }
 
 #[cfg(test)]

@@ -24,7 +24,8 @@ const MAX_RECORDED_BODY: usize = 1024 * 1024;
 /// One request as a stand-in received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Recorded {
-    /// The stand-in that received it (`issuer`, `mint`, …) or `unrouted`.
+    /// The stand-in that received it (`issuer`, `token`, `managed_identity`, `key_vault`,
+    /// `graph`, `mint`) or `unrouted`.
     pub service: &'static str,
     pub method: String,
     pub path: String,

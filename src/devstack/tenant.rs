@@ -12,9 +12,18 @@
 //! itself and signs users in with PKCE) or *confidential* (a service that authenticates to the
 //! token endpoint and may get tokens for itself, without a user).
 //!
+//! The handler itself runs as a *user-assigned managed identity*: an identity Azure creates and
+//! rotates credentials for, which the platform hands tokens for through a local endpoint. The
+//! server's app registration trusts that identity through a *federated identity credential*,
+//! so the handler can authenticate as the server app (for the on-behalf-of exchange) with the
+//! identity's token instead of a secret. The identity also holds a role on the Key Vault.
+//!
+//! Microsoft Graph is an API like any other to Entra: delegated permissions that the tenant's
+//! administrator consented to for everyone, or that each user consented to for themselves.
+//!
 //! Everything here is fixed, so ids stay the same across runs and tests can name them. The
-//! users are plain data that later stand-ins (Graph mail, calendar, files) hang their own
-//! sample data off, keyed by [`User::key`].
+//! users are plain data that the Graph stand-in hangs its sample mail, calendar and files off,
+//! keyed by [`User::key`].
 
 /// The tenant's id: `tid` in every token, and the path segment of the authority.
 pub const TENANT_ID: &str = "4b554e94-7da5-4015-8c65-43dd4282655e";
@@ -42,6 +51,102 @@ pub const VSCODE_CLIENT_ID: &str = "aebc6443-996d-45c2-90f0-388ff96faa56";
 pub const OTHER_CLIENT_ID: &str = "05a3f072-8cc3-4312-bca3-a6398680863f";
 /// A confidential background service granted the server's operator role.
 pub const DAEMON_CLIENT_ID: &str = "7c0452d0-f02d-4e0b-a9ad-83e9ead75f1a";
+
+/// The handler's user-assigned managed identity: the `client_id` it asks the identity endpoint
+/// for tokens with, and the `appid`/`azp` of those tokens.
+pub const MANAGED_IDENTITY_CLIENT_ID: &str = "46053251-452d-4ea9-a7d9-faebda347360";
+/// The identity's service principal (object) id: `oid` and `sub` of its tokens, the subject the
+/// federated credential trusts, and the principal of its role assignments.
+pub const MANAGED_IDENTITY_PRINCIPAL_ID: &str = "b913963f-314a-4a6b-93e9-bc153e24fae7";
+/// The Azure subscription and resource group the sample deployment lives in.
+pub const RESOURCE_GROUP_ID: &str =
+    "/subscriptions/7b5b2011-9db5-48b4-8c90-27b4b0176078/resourcegroups/rg-m365-mcp";
+/// The identity's Azure resource id, which its tokens carry as `xms_mirid`.
+pub const MANAGED_IDENTITY_RESOURCE_ID: &str = "/subscriptions/7b5b2011-9db5-48b4-8c90-27b4b0176078/resourcegroups/rg-m365-mcp/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-m365-mcp-func";
+
+/// The audience of tokens meant only for a federated credential exchange (public cloud).
+pub const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+/// A federated identity credential: "tokens from `issuer` about `subject` for `audience` may
+/// authenticate as this app". Entra compares all three exactly (case-sensitive).
+#[derive(Debug)]
+pub struct FederatedCredential {
+    pub name: &'static str,
+    /// Who issues the trusted tokens; `None` means this tenant's own v2 issuer, whose URL
+    /// depends on where the devstack listens.
+    pub issuer: Option<&'static str>,
+    pub subject: &'static str,
+    pub audience: &'static str,
+}
+
+/// The server app's federated credentials: it trusts the handler's managed identity.
+pub const SERVER_FEDERATED_CREDENTIALS: &[FederatedCredential] = &[FederatedCredential {
+    name: "handler-managed-identity",
+    issuer: None,
+    subject: MANAGED_IDENTITY_PRINCIPAL_ID,
+    audience: TOKEN_EXCHANGE_AUDIENCE,
+}];
+
+/// The vault's name; its data-plane URL is `https://{name}.vault.azure.net/`.
+pub const KEY_VAULT_NAME: &str = "devstack";
+/// The audience Key Vault requires, and the `resource` of its authentication challenge.
+pub const KEY_VAULT_RESOURCE: &str = "https://vault.azure.net";
+/// Principals holding Key Vault Secrets User on the vault: the handler's identity only.
+pub const KEY_VAULT_SECRETS_USERS: &[&str] = &[MANAGED_IDENTITY_PRINCIPAL_ID];
+/// The secret the gateway proof lives in (as the deployment names it).
+pub const GATEWAY_PROOF_SECRET: &str = "mcp-gateway-proof";
+
+/// Microsoft Graph's application id: the resource Entra names in Graph-related errors.
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// Graph's identifier URI, the prefix of its scopes.
+pub const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
+
+/// The delegated Graph permissions the devstack knows: those the product's tools use and their
+/// common broader alternatives. A scope outside this list does not exist to the devstack's
+/// Entra (AADSTS650053).
+pub const GRAPH_PERMISSIONS: &[&str] = &[
+    "User.Read",
+    "User.ReadWrite",
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "Directory.Read.All",
+    "MailboxSettings.Read",
+    "MailboxSettings.ReadWrite",
+    "Mail.ReadBasic",
+    "Mail.Read",
+    "Mail.ReadWrite",
+    "Mail.Send",
+    "Calendars.ReadBasic",
+    "Calendars.Read",
+    "Calendars.Read.Shared",
+    "Calendars.ReadWrite",
+    "Files.Read",
+    "Files.Read.All",
+    "Files.ReadWrite",
+    "People.Read",
+    "Tasks.Read",
+    "Chat.ReadBasic",
+    "Chat.Read",
+];
+
+/// What the tenant's administrator consented to for every user of the server app.
+pub const ADMIN_CONSENTED_GRAPH_PERMISSIONS: &[&str] = &["User.Read", "MailboxSettings.Read"];
+
+/// What each user has consented to for themselves, until a test says otherwise: what the
+/// product's read-only tools use beyond the admin consent, so that local development works out
+/// of the box. (In a real tenant `User.Read.All`, for the manager, needs an administrator; the
+/// devstack does not model which permissions need one.)
+pub const USER_CONSENTED_GRAPH_PERMISSIONS: &[&str] = &[
+    "User.ReadBasic.All",
+    "User.Read.All",
+    "Mail.Read",
+    "Calendars.ReadBasic",
+    "Files.Read",
+];
+
+/// The id of the Conditional Access policy that requires multifactor authentication for the
+/// users a test names; Entra names it in the claims challenge.
+pub const MFA_POLICY_ID: &str = "b5e25e90-1ab3-4649-9e92-aeae45732364";
 
 /// Whether a client can keep a credential.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,6 +437,15 @@ pub fn client(reference: &str) -> Option<&'static ClientApp> {
     })
 }
 
+/// A Graph permission's canonical name (`mail.read` → `Mail.Read`; Entra compares scopes
+/// case-insensitively).
+pub fn graph_permission(name: &str) -> Option<&'static str> {
+    GRAPH_PERMISSIONS
+        .iter()
+        .copied()
+        .find(|permission| permission.eq_ignore_ascii_case(name))
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -355,7 +469,13 @@ mod tests {
 
     #[test]
     fn every_id_is_a_distinct_guid() {
-        let mut ids = vec![TENANT_ID, SERVER_CLIENT_ID];
+        let mut ids = vec![
+            TENANT_ID,
+            SERVER_CLIENT_ID,
+            MANAGED_IDENTITY_CLIENT_ID,
+            MANAGED_IDENTITY_PRINCIPAL_ID,
+            MFA_POLICY_ID,
+        ];
         ids.extend(
             CLIENTS
                 .iter()
@@ -402,6 +522,37 @@ mod tests {
                 assert!(super::user(manager).is_some(), "unknown manager {manager}");
             }
         }
+    }
+
+    #[test]
+    fn the_server_trusts_the_handlers_identity_and_only_it_reads_the_vault() {
+        assert_eq!(SERVER_FEDERATED_CREDENTIALS.len(), 1);
+        let credential = &SERVER_FEDERATED_CREDENTIALS[0];
+        assert_eq!(credential.subject, MANAGED_IDENTITY_PRINCIPAL_ID);
+        assert_eq!(credential.audience, TOKEN_EXCHANGE_AUDIENCE);
+        assert!(credential.issuer.is_none(), "this tenant's own issuer");
+        assert_eq!(KEY_VAULT_SECRETS_USERS, [MANAGED_IDENTITY_PRINCIPAL_ID]);
+        assert!(MANAGED_IDENTITY_RESOURCE_ID.starts_with(RESOURCE_GROUP_ID));
+        assert!(MANAGED_IDENTITY_RESOURCE_ID.ends_with("/userAssignedIdentities/id-m365-mcp-func"));
+    }
+
+    #[test]
+    fn consented_graph_permissions_exist_and_do_not_overlap() {
+        for permission in ADMIN_CONSENTED_GRAPH_PERMISSIONS
+            .iter()
+            .chain(USER_CONSENTED_GRAPH_PERMISSIONS)
+        {
+            assert!(GRAPH_PERMISSIONS.contains(permission), "{permission}");
+        }
+        assert!(
+            !USER_CONSENTED_GRAPH_PERMISSIONS
+                .iter()
+                .any(|p| ADMIN_CONSENTED_GRAPH_PERMISSIONS.contains(p))
+        );
+        let distinct: HashSet<_> = GRAPH_PERMISSIONS.iter().collect();
+        assert_eq!(distinct.len(), GRAPH_PERMISSIONS.len());
+        assert_eq!(graph_permission("mail.READ"), Some("Mail.Read"));
+        assert_eq!(graph_permission("Mail.Everything"), None);
     }
 
     #[test]

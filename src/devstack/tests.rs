@@ -1,16 +1,20 @@
-//! The devstack as a whole: lifecycle, the token API tests use, minting and recording. The
-//! issuer's protocol is tested over HTTP in `issuer::tests`, with the helpers below.
+//! The devstack as a whole: lifecycle, the token API tests use, minting, recording, and the
+//! whole outbound chain end to end (managed identity → on-behalf-of → Graph). Each stand-in's
+//! protocol is tested over HTTP in its own module, with the helpers below.
 
 use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
+    process::Command,
 };
 
 use jsonwebtoken::{Algorithm, DecodingKey, TokenData, Validation, decode, decode_header};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::devstack::tenant::{DAEMON_CLIENT_ID, MCP_OPERATOR, OTHER_CLIENT_ID};
+use crate::devstack::tenant::{
+    DAEMON_CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, MCP_OPERATOR, OTHER_CLIENT_ID,
+};
 
 /// A client that, like a browser-less test, does not follow redirects.
 pub(super) fn http() -> reqwest::Client {
@@ -61,8 +65,62 @@ pub(super) fn validate(
     decode::<Value>(token, &key, &validation).map_err(|e| e.to_string())
 }
 
-fn start() -> Devstack {
+pub(super) fn start() -> Devstack {
     Devstack::start_with(DevstackOptions::default()).expect("the devstack starts")
+}
+
+/// Runs the ignored test `name` (a path like `devstack::x::tests::child`) alone in a new
+/// process of this test binary, with `env` added to its environment, and returns its stdout.
+///
+/// `azure_identity`'s managed identity credential reads `IDENTITY_ENDPOINT` and
+/// `IDENTITY_HEADER` from the process environment, with no way to pass them in. Setting them in
+/// this process would race every other test that reads the environment; a child process gets
+/// its own. The child prints what the parent asserts on.
+pub(super) fn run_child(name: &str, env: &[(String, String)]) -> String {
+    let output = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            name,
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        // Only what the test gives it: no managed identity inherited from the shell.
+        .env_remove("IDENTITY_ENDPOINT")
+        .env_remove("IDENTITY_HEADER")
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .output()
+        .expect("the test binary runs");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "the child test {name} failed\n--- stdout\n{stdout}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child test {name} did not run\n{stdout}"
+    );
+    stdout
+}
+
+/// The value after `key=` on a line the child printed.
+pub(super) fn child_value<'a>(stdout: &'a str, key: &str) -> &'a str {
+    let prefix = format!("{key}=");
+    // The harness prints the first line after the test's name: `test … ... key=value`.
+    stdout
+        .lines()
+        .find_map(|line| {
+            let at = line.find(prefix.as_str())?;
+            (at == 0 || line[..at].ends_with(' ')).then(|| &line[at + prefix.len()..])
+        })
+        .unwrap_or_else(|| panic!("the child printed no {key}=\n{stdout}"))
+}
+
+/// The name `run_child` needs for a test in the module at `module_path` (`module_path!()`).
+pub(super) fn test_name(module_path: &str, test: &str) -> String {
+    let (_crate, path) = module_path.split_once("::").expect("a crate path");
+    format!("{path}::{test}")
 }
 
 /// A bare HTTP/1.1 GET, so the lifecycle test needs no async runtime at all.
@@ -146,7 +204,40 @@ fn it_names_itself_for_the_handler() {
     assert_eq!(env["MCP_CLIENT_ID"], SERVER_CLIENT_ID);
     assert_eq!(env["MCP_APP_ID_URI"], devstack.identifier_uri());
     assert_eq!(env["MCP_AUTHORITY_HOST"], devstack.base_url());
-    assert_eq!(env.len(), 4);
+    assert_eq!(
+        env["IDENTITY_ENDPOINT"],
+        format!("{}/msi/token", devstack.base_url())
+    );
+    assert_eq!(env["IDENTITY_HEADER"], devstack.identity_header());
+    assert_eq!(
+        env["MANAGED_IDENTITY_CLIENT_ID"],
+        MANAGED_IDENTITY_CLIENT_ID
+    );
+    assert_eq!(env["GRAPH_BASE_URL"], devstack.base_url());
+    assert_eq!(env["KEY_VAULT_URL"], "https://devstack.vault.azure.net/");
+    assert_eq!(
+        env["MCP_DEVSTACK_VAULT_ADDR"],
+        devstack.base_url().trim_start_matches("http://")
+    );
+    assert_eq!(env.len(), 10);
+    assert!(
+        !env.keys().any(|name| name.contains("GATEWAY_PROOF")),
+        "tests opt in to the gateway proof"
+    );
+}
+
+#[test]
+fn the_identity_header_is_random_unless_given() {
+    let first = start();
+    let second = start();
+    assert_ne!(first.identity_header(), second.identity_header());
+    assert!(first.identity_header().len() >= 32);
+    let chosen = Devstack::start_with(DevstackOptions {
+        identity_header: Some("chosen-secret".to_owned()),
+        ..DevstackOptions::default()
+    })
+    .unwrap();
+    assert_eq!(chosen.identity_header(), "chosen-secret");
 }
 
 #[test]
@@ -309,10 +400,30 @@ async fn every_request_is_recorded_under_its_stand_in() {
         .await
         .unwrap();
     assert_eq!(unrouted.status(), 404);
+    let base = devstack.base_url();
+    http.post(format!("{base}/{TENANT_ID}/oauth2/v2.0/token"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap();
+    for path in ["/msi/token", "/secrets/mcp-gateway-proof", "/v1.0/me"] {
+        http.get(format!("{base}{path}")).send().await.unwrap();
+    }
 
     let requests = devstack.requests();
     let services: Vec<_> = requests.iter().map(|r| r.service).collect();
-    assert_eq!(services, ["issuer", "mint", "unrouted"]);
+    assert_eq!(
+        services,
+        [
+            "issuer",
+            "mint",
+            "unrouted",
+            "token",
+            "managed_identity",
+            "key_vault",
+            "graph"
+        ]
+    );
 
     let jwks = &requests[0];
     assert_eq!(jwks.method, "GET");
@@ -324,4 +435,173 @@ async fn every_request_is_recorded_under_its_stand_in() {
 
     devstack.clear_requests();
     assert!(devstack.requests().is_empty());
+}
+
+/// The managed identity's token for the federated credential exchange, over the App Service
+/// protocol.
+async fn exchange_assertion(devstack: &Devstack) -> String {
+    let response = http()
+        .get(devstack.identity_endpoint())
+        .query(&[
+            ("api-version", "2019-08-01"),
+            ("resource", "api://AzureADTokenExchange"),
+            ("client_id", devstack.managed_identity_client_id()),
+        ])
+        .header("X-IDENTITY-HEADER", devstack.identity_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}
+
+/// The on-behalf-of request exactly as the handler sends it.
+async fn on_behalf_of(
+    devstack: &Devstack,
+    assertion: &str,
+    client_assertion: &str,
+    scope: &str,
+) -> (u16, Value) {
+    let response = http()
+        .post(format!(
+            "{}/{}/oauth2/v2.0/token",
+            devstack.base_url(),
+            devstack.tenant_id()
+        ))
+        .form(&[
+            ("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"),
+            ("requested_token_use", "on_behalf_of"),
+            ("assertion", assertion),
+            ("client_id", devstack.server_client_id()),
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+            ),
+            ("client_assertion", client_assertion),
+            ("scope", scope),
+        ])
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_outbound_chain_end_to_end_and_the_callers_token_goes_only_to_entra() {
+    let devstack = start();
+    let callers_token = devstack.user_token("adele", &["user_impersonation"]);
+
+    let client_assertion = exchange_assertion(&devstack).await;
+    let scope = format!("{}/User.Read", devstack.graph_base_url());
+    let (status, body) = on_behalf_of(&devstack, &callers_token, &client_assertion, &scope).await;
+    assert_eq!(status, 200, "{body}");
+    let graph_token = body["access_token"].as_str().unwrap();
+
+    let me = http()
+        .get(format!("{}/v1.0/me", devstack.graph_base_url()))
+        .bearer_auth(graph_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    let me: Value = me.json().await.unwrap();
+    let adele = tenant::user("adele").unwrap();
+    assert_eq!(me["id"], adele.object_id);
+    assert_eq!(me["displayName"], "Adele Vance");
+    assert_eq!(me["jobTitle"], "Retail Manager");
+    assert_eq!(me["userPrincipalName"], "adele@contoso.example");
+
+    let requests = devstack.requests();
+    let services: Vec<_> = requests.iter().map(|r| r.service).collect();
+    assert_eq!(services, ["managed_identity", "token", "graph"]);
+    let carrying: Vec<_> = requests
+        .iter()
+        .filter(|r| r.contains(&callers_token))
+        .collect();
+    assert_eq!(carrying.len(), 1, "the caller's token went exactly once");
+    assert_eq!(carrying[0].service, "token");
+    let form: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(carrying[0].body.as_bytes())
+            .into_owned()
+            .collect();
+    assert_eq!(form["assertion"], callers_token, "as the OBO assertion");
+    assert!(
+        form.iter()
+            .filter(|(name, _)| *name != "assertion")
+            .all(|(_, value)| !value.contains(&callers_token))
+    );
+    assert_eq!(
+        requests[2].header("authorization"),
+        Some(format!("Bearer {graph_token}").as_str())
+    );
+    assert_eq!(devstack.obo_exchanges(), 1);
+}
+
+#[tokio::test]
+async fn the_outbound_chain_fails_where_entra_would() {
+    let devstack = start();
+    let client_assertion = exchange_assertion(&devstack).await;
+    let adele = devstack.user_token("adele", &["user_impersonation"]);
+    let graph = devstack.graph_base_url().to_owned();
+    let code = |body: &Value| body["error_codes"][0].as_u64().unwrap();
+
+    devstack.set_consent("adele", &[]);
+    let (status, body) = on_behalf_of(
+        &devstack,
+        &adele,
+        &client_assertion,
+        &format!("{graph}/Mail.Read"),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 65_001), "{body}");
+    assert_eq!(body["suberror"], "consent_required");
+
+    devstack.require_mfa("adele", true);
+    let (status, body) = on_behalf_of(
+        &devstack,
+        &adele,
+        &client_assertion,
+        &format!("{graph}/User.Read"),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 50_079), "{body}");
+    assert_eq!(body["error"], "interaction_required");
+    assert!(body["claims"].as_str().unwrap().contains("polids"));
+    devstack.require_mfa("adele", false);
+
+    let mut stranger = devstack.managed_identity_claims("api://AzureADTokenExchange");
+    stranger["sub"] = json!(tenant::user("alex").unwrap().object_id);
+    let stranger = devstack.sign(&devstack.token_header(), &stranger);
+    let (status, body) =
+        on_behalf_of(&devstack, &adele, &stranger, &format!("{graph}/User.Read")).await;
+    assert_eq!((status, code(&body)), (400, 70_021), "{body}");
+
+    let daemon = devstack.app_token("daemon", &[MCP_OPERATOR]);
+    let (status, body) = on_behalf_of(
+        &devstack,
+        &daemon,
+        &client_assertion,
+        &format!("{graph}/User.Read"),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 7_000_114), "{body}");
+
+    let mut expired = devstack.user_claims("adele", &["user_impersonation"]);
+    expired["exp"] = json!(crate::devstack::datetime::now_seconds() - 3600);
+    let expired = devstack.sign(&devstack.token_header(), &expired);
+    let (status, body) = on_behalf_of(
+        &devstack,
+        &expired,
+        &client_assertion,
+        &format!("{graph}/User.Read"),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (400, 500_133), "{body}");
+
+    assert_eq!(devstack.obo_exchanges(), 5);
+    assert!(
+        devstack.requests().iter().all(|r| r.service != "graph"),
+        "no Graph token, no Graph call"
+    );
 }

@@ -68,7 +68,9 @@ pub struct GraphClient {
 
 impl GraphClient {
     pub fn new(http: OutboundHttp, base: &Url) -> Self {
-        let api_root = base.join("v1.0/").expect("a base URL joins a relative path");
+        let api_root = base
+            .join("v1.0/")
+            .expect("a base URL joins a relative path");
         Self {
             http,
             api_root,
@@ -149,12 +151,8 @@ impl GraphClient {
                 }
                 Ok(response) => {
                     let retry_after = retry::retry_after(response.headers());
-                    let verdict = retry::verdict(
-                        status,
-                        headers.as_ref(),
-                        request.idempotent(),
-                        retry,
-                    );
+                    let verdict =
+                        retry::verdict(status, headers.as_ref(), request.idempotent(), retry);
                     if let Some(wait) = self.may_wait(verdict, deadline) {
                         tokio::time::sleep(wait).await;
                         retry += 1;

@@ -46,7 +46,10 @@ impl GraphRequest {
 
     /// Whether repeating the call is harmless (GET is; a POST that sends mail is not).
     pub fn idempotent(&self) -> bool {
-        matches!(self.method, Method::GET | Method::HEAD | Method::PUT | Method::DELETE)
+        matches!(
+            self.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE
+        )
     }
 
     pub fn top(mut self, count: u32) -> Self {
@@ -84,7 +87,11 @@ impl GraphRequest {
     }
 
     fn consistency_eventual(mut self) -> Self {
-        if !self.headers.iter().any(|(name, _)| *name == "consistencylevel") {
+        if !self
+            .headers
+            .iter()
+            .any(|(name, _)| *name == "consistencylevel")
+        {
             self.headers.push(("consistencylevel", "eventual".into()));
         }
         self
@@ -131,7 +138,10 @@ mod tests {
     #[test]
     fn every_read_selects() {
         let request = GraphRequest::get(&["me"], &["id", "displayName"]);
-        assert_eq!(request.query, vec![("$select", "id,displayName".to_owned())]);
+        assert_eq!(
+            request.query,
+            vec![("$select", "id,displayName".to_owned())]
+        );
     }
 
     #[test]
@@ -145,8 +155,14 @@ mod tests {
 
     #[test]
     fn search_and_count_ask_for_eventual_consistency_once() {
-        let request = GraphRequest::get(&["users"], &["id"]).search("displayName:ad\"ele").count();
-        assert!(request.query.contains(&("$search", "\"displayName:ad\\\"ele\"".to_owned())));
+        let request = GraphRequest::get(&["users"], &["id"])
+            .search("displayName:ad\"ele")
+            .count();
+        assert!(
+            request
+                .query
+                .contains(&("$search", "\"displayName:ad\\\"ele\"".to_owned()))
+        );
         assert_eq!(
             request.headers,
             vec![("consistencylevel", "eventual".to_owned())]

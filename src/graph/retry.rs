@@ -71,7 +71,11 @@ pub fn verdict(
 
 /// `Retry-After` as delta-seconds or an HTTP date.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers
+        .get(http::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -132,7 +136,10 @@ mod tests {
         assert_eq!(retry_after(&headers("7")), Some(Duration::from_secs(7)));
         let in_a_minute = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(61));
         let wait = retry_after(&headers(&in_a_minute)).unwrap();
-        assert!(wait > Duration::from_secs(58) && wait <= Duration::from_secs(61), "{wait:?}");
+        assert!(
+            wait > Duration::from_secs(58) && wait <= Duration::from_secs(61),
+            "{wait:?}"
+        );
         let past = httpdate::fmt_http_date(SystemTime::now() - Duration::from_secs(30));
         assert_eq!(retry_after(&headers(&past)), Some(Duration::ZERO));
         assert_eq!(retry_after(&headers("soon")), None);
@@ -140,27 +147,53 @@ mod tests {
 
     #[test]
     fn a_429_is_retried_for_any_method_honouring_retry_after() {
-        let verdict = verdict(Some(StatusCode::TOO_MANY_REQUESTS), Some(&headers("2")), false, 0);
+        let verdict = verdict(
+            Some(StatusCode::TOO_MANY_REQUESTS),
+            Some(&headers("2")),
+            false,
+            0,
+        );
         let Verdict::RetryAfter(wait) = verdict else {
             panic!("{verdict:?}")
         };
-        assert!(wait >= Duration::from_secs(2) && wait <= Duration::from_millis(2100), "{wait:?}");
+        assert!(
+            wait >= Duration::from_secs(2) && wait <= Duration::from_millis(2100),
+            "{wait:?}"
+        );
     }
 
     #[test]
     fn a_503_or_a_lost_connection_is_retried_only_when_idempotent() {
-        for status in [Some(StatusCode::SERVICE_UNAVAILABLE), Some(StatusCode::GATEWAY_TIMEOUT), None] {
-            assert!(matches!(verdict(status, None, true, 0), Verdict::RetryAfter(_)));
+        for status in [
+            Some(StatusCode::SERVICE_UNAVAILABLE),
+            Some(StatusCode::GATEWAY_TIMEOUT),
+            None,
+        ] {
+            assert!(matches!(
+                verdict(status, None, true, 0),
+                Verdict::RetryAfter(_)
+            ));
             assert_eq!(verdict(status, None, false, 0), Verdict::GiveUp);
         }
     }
 
     #[test]
     fn other_statuses_long_waits_and_exhausted_retries_give_up() {
-        assert_eq!(verdict(Some(StatusCode::BAD_REQUEST), None, true, 0), Verdict::GiveUp);
-        assert_eq!(verdict(Some(StatusCode::FORBIDDEN), None, true, 0), Verdict::GiveUp);
         assert_eq!(
-            verdict(Some(StatusCode::TOO_MANY_REQUESTS), Some(&headers("600")), true, 0),
+            verdict(Some(StatusCode::BAD_REQUEST), None, true, 0),
+            Verdict::GiveUp
+        );
+        assert_eq!(
+            verdict(Some(StatusCode::FORBIDDEN), None, true, 0),
+            Verdict::GiveUp
+        );
+        assert_eq!(
+            verdict(
+                Some(StatusCode::TOO_MANY_REQUESTS),
+                Some(&headers("600")),
+                true,
+                0
+            ),
             Verdict::GiveUp
         );
         assert_eq!(

@@ -16,7 +16,10 @@ pub mod obo;
 
 use std::sync::Arc;
 
-use azure_core::credentials::TokenCredential;
+use azure_core::{
+    credentials::TokenCredential,
+    http::{ClientOptions, ExponentialRetryOptions, RetryOptions},
+};
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
 
 /// The audience of a managed-identity token used as a federated client assertion in the
@@ -37,7 +40,10 @@ impl ManagedIdentity {
     pub fn new(client_id: &str) -> azure_core::Result<Self> {
         let credential = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
             user_assigned_id: Some(UserAssignedId::ClientId(client_id.to_owned())),
-            ..Default::default()
+            client_options: ClientOptions {
+                retry: quick_retries(),
+                ..ClientOptions::default()
+            },
         }))?;
         Ok(Self { credential })
     }
@@ -56,4 +62,15 @@ impl ManagedIdentity {
             .map(|token| token.token.secret().to_owned())
             .map_err(|error| IdentityUnavailable(error.kind().to_string()))
     }
+}
+
+/// Azure SDK retries that fit inside a tool call: the SDK's default retries the identity
+/// endpoint for up to a minute.
+pub fn quick_retries() -> RetryOptions {
+    RetryOptions::exponential(ExponentialRetryOptions {
+        initial_delay: azure_core::time::Duration::milliseconds(200),
+        max_retries: 2,
+        max_total_elapsed: azure_core::time::Duration::seconds(5),
+        max_delay: azure_core::time::Duration::seconds(2),
+    })
 }

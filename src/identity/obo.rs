@@ -217,14 +217,15 @@ impl OnBehalfOf {
         if remaining.is_zero() {
             return Attempt::Done(Err(ExchangeError::EntraUnreachable));
         }
-        let assertion = match tokio::time::timeout(remaining, self.identity.federation_assertion()).await {
-            Ok(Ok(assertion)) => assertion,
-            Ok(Err(why)) => {
-                tracing::warn!(why = %why.0, "managed identity gave no token");
-                return Attempt::Done(Err(ExchangeError::IdentityUnavailable));
-            }
-            Err(_) => return Attempt::Done(Err(ExchangeError::IdentityUnavailable)),
-        };
+        let assertion =
+            match tokio::time::timeout(remaining, self.identity.federation_assertion()).await {
+                Ok(Ok(assertion)) => assertion,
+                Ok(Err(why)) => {
+                    tracing::warn!(why = %why.0, "managed identity gave no token");
+                    return Attempt::Done(Err(ExchangeError::IdentityUnavailable));
+                }
+                Err(_) => return Attempt::Done(Err(ExchangeError::IdentityUnavailable)),
+            };
         let form = [
             ("grant_type", JWT_BEARER),
             ("requested_token_use", "on_behalf_of"),
@@ -247,7 +248,11 @@ impl OnBehalfOf {
         let response = match sent {
             Ok(response) => response,
             Err(error) => {
-                tracing::warn!(timeout = error.is_timeout(), connect = error.is_connect(), "token endpoint unreachable");
+                tracing::warn!(
+                    timeout = error.is_timeout(),
+                    connect = error.is_connect(),
+                    "token endpoint unreachable"
+                );
                 return Attempt::Retry;
             }
         };
@@ -306,7 +311,9 @@ fn classify(error: EntraError) -> ExchangeError {
 fn evict(cache: &mut HashMap<CacheKey, Slot>) {
     let now = Instant::now();
     cache.retain(|_, slot| match slot.try_lock() {
-        Ok(token) => token.as_ref().is_some_and(|token| now < token.refresh_after),
+        Ok(token) => token
+            .as_ref()
+            .is_some_and(|token| now < token.refresh_after),
         Err(_) => true,
     });
     let excess = (cache.len() + 1).saturating_sub(CAPACITY);

@@ -102,7 +102,13 @@ impl Session<'_> {
         match self
             .graph
             .graph
-            .list(self.token.bearer(), request, cursor, limits, self.ctx.deadline)
+            .list(
+                self.token.bearer(),
+                request,
+                cursor,
+                limits,
+                self.ctx.deadline,
+            )
             .await
         {
             Ok(Ok(page)) => Ok(page),
@@ -167,7 +173,8 @@ impl DelegatedGraph {
                 format!(
                     "Microsoft Entra ID refused to issue a Microsoft Graph token for this server \
                      ({}{error}).",
-                    code.map(|code| format!("AADSTS{code}: ")).unwrap_or_default()
+                    code.map(|code| format!("AADSTS{code}: "))
+                        .unwrap_or_default()
                 ),
                 "This is a problem with the server's configuration (its app registration or \
                  federated credential), not with your request: report it to the server's \

@@ -119,12 +119,13 @@ impl Tool for GetMyProfile {
                 let user = user.map_err(|failure| session.explain(failure))?;
                 let (time_zone, note) = match settings {
                     Ok(settings) => (settings.time_zone, None),
-                    Err(Failure::Graph(error)) if error.is_forbidden() => {
-                        (None, Some("The mailbox settings are not readable for this user."))
-                    }
-                    Err(Failure::Graph(crate::graph::GraphError::Status { status: 404, .. })) => {
-                        (None, Some("This user has no mailbox."))
-                    }
+                    Err(Failure::Graph(error)) if error.is_forbidden() => (
+                        None,
+                        Some("The mailbox settings are not readable for this user."),
+                    ),
+                    Err(Failure::Graph(crate::graph::GraphError::Status {
+                        status: 404, ..
+                    })) => (None, Some("This user has no mailbox.")),
                     Err(failure) => return Err(session.explain(failure)),
                 };
                 Ok(profile(user, time_zone, note))

@@ -95,6 +95,7 @@ async def main(mode: str, url: str, arg: str, initial_token: str | None) -> None
                 init = await session.initialize()
                 listed = await session.list_tools()
                 called = await session.call_tool("server_info", {})
+                profile = await session.call_tool("get_my_profile", {})
                 print(
                     json.dumps(
                         {
@@ -103,6 +104,7 @@ async def main(mode: str, url: str, arg: str, initial_token: str | None) -> None
                             "sessionId": session_id(),
                             "tools": [tool.name for tool in listed.tools],
                             "call": called.model_dump(mode="json", exclude_none=True),
+                            "profile": profile.model_dump(mode="json", exclude_none=True),
                             "authorizations": browser.authorizations,
                             "finalToken": storage.tokens.access_token if storage and storage.tokens else None,
                         }

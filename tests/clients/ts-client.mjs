@@ -84,6 +84,7 @@ await signedIn(async () => {
 });
 const listed = await signedIn(() => client.listTools());
 const called = await signedIn(() => client.callTool({ name: "server_info", arguments: {} }));
+const profile = await signedIn(() => client.callTool({ name: "get_my_profile", arguments: {} }));
 console.log(
   JSON.stringify({
     serverInfo: client.getServerVersion(),
@@ -91,6 +92,7 @@ console.log(
     sessionId: transport.sessionId ?? null,
     tools: listed.tools.map((tool) => tool.name),
     call: called,
+    profile,
     authorizations: provider?.authorizations ?? [],
     finalToken: provider?.stored?.access_token ?? null,
   }),

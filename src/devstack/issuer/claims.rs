@@ -8,24 +8,33 @@
 //! is no `scp`, and `idtyp: app` (an optional claim the registration turns on) says so
 //! outright.
 //!
+//! A *managed identity* token is an app-only token for whichever resource the identity asked
+//! for (Key Vault, or `api://AzureADTokenExchange` for a federated credential exchange). It
+//! names the identity twice (`appid` and `azp` are its client id; `oid` and `sub` its
+//! principal id), carries its Azure resource id as `xms_mirid`, and lives about a day.
+//!
 //! `sub` is pairwise: the same user has a different `sub` for every client, so a validator
 //! must key users by `tid` + `oid`. Lifetimes are random between 60 and 90 minutes, like
 //! Entra's, so nothing can come to rely on exactly one hour. `aio`, `rh` and `uti` are Entra's
 //! opaque internal values; they only have to be present and unique.
-
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::hmac;
 use serde_json::{Value, json};
 
 use super::random_urlsafe;
 use crate::devstack::{
+    datetime::now_seconds,
     keys::base64url,
-    tenant::{ClientApp, ClientKind, SERVER_CLIENT_ID, TENANT_ID, User},
+    tenant::{
+        ClientApp, ClientKind, MANAGED_IDENTITY_CLIENT_ID, MANAGED_IDENTITY_PRINCIPAL_ID,
+        MANAGED_IDENTITY_RESOURCE_ID, SERVER_CLIENT_ID, TENANT_ID, User,
+    },
 };
 
-const MIN_LIFETIME_SECONDS: u64 = 60 * 60;
-const MAX_LIFETIME_SECONDS: u64 = 90 * 60;
+const MIN_LIFETIME_SECONDS: i64 = 60 * 60;
+const MAX_LIFETIME_SECONDS: i64 = 90 * 60;
+/// Managed identity tokens live a day; the platform caches them for hours.
+pub const MANAGED_IDENTITY_LIFETIME_SECONDS: i64 = 24 * 60 * 60;
 
 /// Claims of a delegated token: `client` acting for `user`. `scopes` are short names (empty
 /// leaves `scp` out); `roles` are app roles (empty leaves `roles` out).
@@ -62,12 +71,36 @@ pub fn app_only(issuer: &str, client: &ClientApp, roles: &[&str]) -> Value {
     claims
 }
 
+/// Claims of the handler's managed identity's token for `resource`.
+pub fn managed_identity(issuer: &str, resource: &str) -> Value {
+    let now = now_seconds();
+    json!({
+        "aud": resource,
+        "iss": issuer,
+        "iat": now,
+        "nbf": now,
+        "exp": now + MANAGED_IDENTITY_LIFETIME_SECONDS,
+        "aio": random_urlsafe(48),
+        "appid": MANAGED_IDENTITY_CLIENT_ID,
+        "appidacr": "2",
+        "azp": MANAGED_IDENTITY_CLIENT_ID,
+        "azpacr": "2",
+        "idp": issuer,
+        "idtyp": "app",
+        "oid": MANAGED_IDENTITY_PRINCIPAL_ID,
+        "rh": format!("1.A{}", random_urlsafe(48)),
+        "sub": MANAGED_IDENTITY_PRINCIPAL_ID,
+        "tid": TENANT_ID,
+        "uti": random_urlsafe(16),
+        "ver": "2.0",
+        "xms_mirid": MANAGED_IDENTITY_RESOURCE_ID,
+    })
+}
+
 /// Seconds until `claims` expire, for the token response's `expires_in`.
 pub fn expires_in(claims: &Value) -> u64 {
-    claims["exp"]
-        .as_u64()
-        .unwrap_or(0)
-        .saturating_sub(now_seconds())
+    let remaining = claims["exp"].as_i64().unwrap_or(0) - now_seconds();
+    u64::try_from(remaining).unwrap_or(0)
 }
 
 fn common(issuer: &str, client: &ClientApp) -> Value {
@@ -107,18 +140,11 @@ fn pairwise_subject(object_id: &str, client_id: &str) -> String {
     ))
 }
 
-fn random_lifetime() -> u64 {
+fn random_lifetime() -> i64 {
     let mut bytes = [0; 2];
     aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
     MIN_LIFETIME_SECONDS
-        + u64::from(u16::from_le_bytes(bytes)) % (MAX_LIFETIME_SECONDS - MIN_LIFETIME_SECONDS + 1)
-}
-
-pub fn now_seconds() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs()
+        + i64::from(u16::from_le_bytes(bytes)) % (MAX_LIFETIME_SECONDS - MIN_LIFETIME_SECONDS + 1)
 }
 
 #[cfg(test)]
@@ -191,6 +217,22 @@ mod tests {
         let second = delegated(ISSUER, adele, dev, &[], &[]);
         assert_ne!(first["uti"], second["uti"]);
         assert_ne!(first["aio"], second["aio"]);
+    }
+
+    #[test]
+    fn managed_identity_claims_name_the_identity_and_the_resource() {
+        let claims = managed_identity(ISSUER, "api://AzureADTokenExchange");
+        assert_eq!(claims["aud"], "api://AzureADTokenExchange");
+        assert_eq!(claims["iss"], ISSUER);
+        assert_eq!(claims["sub"], MANAGED_IDENTITY_PRINCIPAL_ID);
+        assert_eq!(claims["oid"], MANAGED_IDENTITY_PRINCIPAL_ID);
+        assert_eq!(claims["appid"], MANAGED_IDENTITY_CLIENT_ID);
+        assert_eq!(claims["azp"], MANAGED_IDENTITY_CLIENT_ID);
+        assert_eq!(claims["idtyp"], "app");
+        assert_eq!(claims["tid"], TENANT_ID);
+        assert_eq!(claims["xms_mirid"], MANAGED_IDENTITY_RESOURCE_ID);
+        let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+        assert_eq!(lifetime, 24 * 3600);
     }
 
     #[test]

@@ -11,8 +11,6 @@
 //! client and a registered redirect URI); before that it shows an error page, because
 //! redirecting to an unverified URI would make Entra an open redirector.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::{
     Json,
     http::{StatusCode, header},
@@ -20,6 +18,8 @@ use axum::{
 };
 use serde_json::json;
 use url::Url;
+
+use crate::devstack::datetime;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntraError {
@@ -29,6 +29,10 @@ pub struct EntraError {
     /// The AADSTS number.
     pub code: u32,
     pub message: String,
+    /// Entra's finer classification for clients that act on it (`consent_required`).
+    pub suberror: Option<&'static str>,
+    /// A claims challenge (JSON text) for the client to send at its next sign-in.
+    pub claims: Option<String>,
 }
 
 impl EntraError {
@@ -38,11 +42,27 @@ impl EntraError {
             error,
             code,
             message: message.into(),
+            suberror: None,
+            claims: None,
         }
     }
 
     pub fn with_status(self, status: StatusCode) -> Self {
         Self { status, ..self }
+    }
+
+    pub fn with_suberror(self, suberror: &'static str) -> Self {
+        Self {
+            suberror: Some(suberror),
+            ..self
+        }
+    }
+
+    pub fn with_claims(self, claims: String) -> Self {
+        Self {
+            claims: Some(claims),
+            ..self
+        }
     }
 
     /// AADSTS900144, Entra's answer to any missing required parameter.
@@ -100,7 +120,7 @@ impl EntraError {
 impl IntoResponse for EntraError {
     fn into_response(self) -> Response {
         let incident = Incident::now();
-        let body = json!({
+        let mut body = json!({
             "error": self.error,
             "error_description": incident.describe(&self),
             "error_codes": [self.code],
@@ -108,6 +128,12 @@ impl IntoResponse for EntraError {
             "trace_id": incident.trace_id,
             "correlation_id": incident.correlation_id,
         });
+        if let Some(suberror) = self.suberror {
+            body["suberror"] = json!(suberror);
+        }
+        if let Some(claims) = &self.claims {
+            body["claims"] = json!(claims);
+        }
         (self.status, Json(body)).into_response()
     }
 }
@@ -124,7 +150,7 @@ impl Incident {
         Self {
             trace_id: uuid::Uuid::new_v4().to_string(),
             correlation_id: uuid::Uuid::new_v4().to_string(),
-            timestamp: utc_timestamp(SystemTime::now()),
+            timestamp: datetime::entra_timestamp(datetime::now_seconds()),
         }
     }
 
@@ -136,43 +162,6 @@ impl Incident {
     }
 }
 
-/// `2025-01-31 13:45:00Z`, the form Entra writes timestamps in.
-fn utc_timestamp(time: SystemTime) -> String {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
-        .expect("the clock is after 1970")
-        .as_secs();
-    let (days, second_of_day) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}Z",
-        second_of_day / 3600,
-        second_of_day % 3600 / 60,
-        second_of_day % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's `civil_from_days`:
-/// count in 400-year eras of 146 097 days, with years starting in March so that the leap day
-/// falls at the end).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let shifted = days + 719_468;
-    let era = shifted / 146_097;
-    let day_of_era = shifted % 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + u64::from(month <= 2);
-    (year, month, day)
-}
-
 fn escape_html(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -182,21 +171,10 @@ fn escape_html(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use axum::body::to_bytes;
     use serde_json::Value;
 
     use super::*;
-
-    #[test]
-    fn timestamps_are_utc_calendar_dates() {
-        let at = |seconds| utc_timestamp(UNIX_EPOCH + Duration::from_secs(seconds));
-        assert_eq!(at(0), "1970-01-01 00:00:00Z");
-        assert_eq!(at(951_782_400), "2000-02-29 00:00:00Z");
-        assert_eq!(at(1_735_689_599), "2024-12-31 23:59:59Z");
-        assert_eq!(at(4_107_542_400), "2100-03-01 00:00:00Z");
-    }
 
     #[tokio::test]
     async fn json_errors_have_entras_shape() {
@@ -212,6 +190,19 @@ mod tests {
         assert!(description.contains(body["correlation_id"].as_str().unwrap()));
         assert!(description.ends_with(body["timestamp"].as_str().unwrap()));
         assert!(body["trace_id"].as_str().unwrap().len() == 36);
+        assert!(body.get("suberror").is_none() && body.get("claims").is_none());
+    }
+
+    #[tokio::test]
+    async fn suberror_and_claims_are_top_level_strings() {
+        let response = EntraError::new("invalid_grant", 65_001, "No consent.")
+            .with_suberror("consent_required")
+            .with_claims(r#"{"access_token":{}}"#.to_owned())
+            .into_response();
+        let body: Value =
+            serde_json::from_slice(&to_bytes(response.into_body(), 10_000).await.unwrap()).unwrap();
+        assert_eq!(body["suberror"], "consent_required");
+        assert_eq!(body["claims"], r#"{"access_token":{}}"#);
     }
 
     #[test]

@@ -13,15 +13,23 @@
 //! neither: a client that insists on them fails against Entra, and must fail here too. Entra
 //! serves no RFC 8414 `/.well-known/oauth-authorization-server` document either; the MCP SDKs
 //! probe for it, get a 404, and fall back to OpenID discovery.
+//!
+//! Beyond signing users in, the authority decides what a middle tier may do for them: the
+//! token endpoint's on-behalf-of grant ([`obo`]) consults the tenant's consent grants and
+//! Conditional Access ([`policy`]) and issues opaque Graph tokens.
 
 mod authorize;
 mod claims;
 mod codes;
 mod error;
+mod graph_scope;
+mod obo;
 pub mod pkce;
+mod policy;
 mod rollover;
 mod scope;
 mod token;
+mod verify;
 
 use std::sync::{
     Arc,
@@ -37,14 +45,20 @@ use axum::{
 };
 use serde_json::{Value, json};
 
-pub use self::claims::expires_in;
+pub use self::{
+    claims::expires_in,
+    policy::Policy,
+    verify::{Lifetime, lifetime},
+};
 use self::{codes::CodeStore, error::EntraError, rollover::KeyRing, scope::ServerApi};
 use crate::devstack::{
+    graph_token::GraphTokens,
     keys::{SigningKey, base64url},
     tenant::{ClientApp, TENANT_DOMAIN, TENANT_ID, User},
 };
 
-/// The authority's state: its keys, its outstanding codes, and the switches tests flip.
+/// The authority's state: its keys, its outstanding codes, the tenant's consent and
+/// Conditional Access state, the Graph tokens it issued, and the switches tests flip.
 #[derive(Debug)]
 pub struct Issuer {
     /// The authority host, `http://127.0.0.1:<port>`.
@@ -52,8 +66,12 @@ pub struct Issuer {
     identifier_uri: String,
     keys: KeyRing,
     codes: CodeStore,
+    policy: Policy,
+    graph_tokens: Arc<GraphTokens>,
     available: AtomicBool,
+    token_endpoint_available: AtomicBool,
     jwks_fetches: AtomicUsize,
+    obo_exchanges: AtomicUsize,
 }
 
 impl Issuer {
@@ -63,9 +81,23 @@ impl Issuer {
             identifier_uri,
             keys: KeyRing::new(),
             codes: CodeStore::default(),
+            policy: Policy::default(),
+            graph_tokens: Arc::default(),
             available: AtomicBool::new(true),
+            token_endpoint_available: AtomicBool::new(true),
             jwks_fetches: AtomicUsize::new(0),
+            obo_exchanges: AtomicUsize::new(0),
         }
+    }
+
+    /// The consent grants and Conditional Access state the on-behalf-of grant consults.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// The Graph tokens the on-behalf-of grant issued, shared with the Graph stand-in.
+    pub fn graph_tokens(&self) -> &Arc<GraphTokens> {
+        &self.graph_tokens
     }
 
     /// `iss` of every token: `{base}/{tenant}/v2.0`.
@@ -121,6 +153,11 @@ impl Issuer {
         claims::app_only(&self.issuer_url(), client, roles)
     }
 
+    /// Claims of the handler's managed identity's token for `resource`.
+    pub fn managed_identity_claims(&self, resource: &str) -> Value {
+        claims::managed_identity(&self.issuer_url(), resource)
+    }
+
     /// Whether discovery and the JWKS answer (false simulates an Entra outage: 503).
     pub fn set_available(&self, available: bool) {
         self.available.store(available, Ordering::SeqCst);
@@ -129,6 +166,17 @@ impl Issuer {
     /// How many requests reached the JWKS endpoint, answered or not.
     pub fn jwks_fetches(&self) -> usize {
         self.jwks_fetches.load(Ordering::SeqCst)
+    }
+
+    /// Whether the token endpoint answers (false simulates an Entra outage there: 503).
+    pub fn set_token_endpoint_available(&self, available: bool) {
+        self.token_endpoint_available
+            .store(available, Ordering::SeqCst);
+    }
+
+    /// How many on-behalf-of requests reached the token endpoint, answered or not.
+    pub fn obo_exchanges(&self) -> usize {
+        self.obo_exchanges.load(Ordering::SeqCst)
     }
 
     fn is_available(&self) -> bool {
@@ -177,7 +225,7 @@ impl Issuer {
     }
 }
 
-/// The authority's routes.
+/// The authority's routes a browser or validator uses: discovery, keys, sign-in.
 pub fn routes(issuer: Arc<Issuer>) -> Router {
     Router::new()
         .route(
@@ -186,6 +234,12 @@ pub fn routes(issuer: Arc<Issuer>) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(jwks))
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize))
+        .with_state(issuer)
+}
+
+/// The token endpoint, apart from the other routes so the recorder can tell what reached it.
+pub fn token_routes(issuer: Arc<Issuer>) -> Router {
+    Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(token::token))
         .with_state(issuer)
 }

@@ -29,7 +29,7 @@ fn start() -> Devstack {
     .unwrap()
 }
 
-fn endpoint(devstack: &Devstack, path: &str) -> String {
+pub(super) fn endpoint(devstack: &Devstack, path: &str) -> String {
     format!("{}/{TENANT_ID}/{path}", devstack.base_url())
 }
 
@@ -49,7 +49,7 @@ fn sign_in_request(challenge: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn with(
+pub(super) fn with(
     mut params: Vec<(&'static str, String)>,
     name: &'static str,
     value: &str,
@@ -59,7 +59,10 @@ fn with(
     params
 }
 
-fn without(mut params: Vec<(&'static str, String)>, name: &str) -> Vec<(&'static str, String)> {
+pub(super) fn without(
+    mut params: Vec<(&'static str, String)>,
+    name: &str,
+) -> Vec<(&'static str, String)> {
     params.retain(|(param, _)| *param != name);
     params
 }
@@ -123,7 +126,10 @@ fn redemption(code: &str, verifier: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn token(devstack: &Devstack, form: &[(&'static str, String)]) -> (StatusCode, Value) {
+pub(super) async fn token(
+    devstack: &Devstack,
+    form: &[(&'static str, String)],
+) -> (StatusCode, Value) {
     let response = http()
         .post(endpoint(devstack, "oauth2/v2.0/token"))
         .form(form)
@@ -133,7 +139,12 @@ async fn token(devstack: &Devstack, form: &[(&'static str, String)]) -> (StatusC
     (response.status(), response.json().await.unwrap())
 }
 
-fn assert_token_error(reply: &(StatusCode, Value), status: StatusCode, error: &str, code: u32) {
+pub(super) fn assert_token_error(
+    reply: &(StatusCode, Value),
+    status: StatusCode,
+    error: &str,
+    code: u32,
+) {
     let (actual_status, body) = reply;
     assert_eq!(*actual_status, status, "{body}");
     assert_eq!(body["error"], error, "{body}");
@@ -712,7 +723,7 @@ async fn the_token_endpoint_is_recorded_with_its_form() {
     let requests = devstack.requests();
     assert_eq!(requests.len(), 1);
     let request = &requests[0];
-    assert_eq!(request.service, "issuer");
+    assert_eq!(request.service, "token");
     assert_eq!(request.method, "POST");
     assert_eq!(request.path, format!("/{TENANT_ID}/oauth2/v2.0/token"));
     assert_eq!(

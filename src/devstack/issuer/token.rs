@@ -8,13 +8,15 @@
 //!   be `{resource}/.default`, because an application has no consent prompt to pick
 //!   permissions in; it gets the app roles it was granted.
 //!
-//! The on-behalf-of grant (`urn:ietf:params:oauth:grant-type:jwt-bearer`), which trades a
-//! user's token for a Graph token, is the next grant to join [`issue`].
+//! - `urn:ietf:params:oauth:grant-type:jwt-bearer` with `requested_token_use=on_behalf_of`:
+//!   the server app trades its caller's token for a Graph token acting for the same user
+//!   ([`super::obo`]).
 //!
 //! Successes are Entra's JSON (`token_type`, `scope`, `expires_in`, `ext_expires_in`,
-//! `access_token`); failures are [`EntraError`]s.
+//! `access_token`); failures are [`EntraError`]s. Tests can make the whole endpoint answer
+//! 503, as during an Entra outage.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::Ordering};
 
 use axum::{
     Form, Json,
@@ -30,7 +32,7 @@ use super::{
     claims::{self, expires_in},
     codes::Redemption,
     error::EntraError,
-    pkce,
+    obo, pkce,
 };
 use crate::devstack::tenant::{ClientApp, ClientKind};
 
@@ -39,27 +41,30 @@ const CLIENT_CREDENTIALS: &str = "client_credentials";
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
-    grant_type: Option<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion: Option<String>,
-    code: Option<String>,
-    redirect_uri: Option<String>,
-    code_verifier: Option<String>,
-    scope: Option<String>,
-    resource: Option<String>,
+    pub grant_type: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub scope: Option<String>,
+    pub resource: Option<String>,
+    pub assertion: Option<String>,
+    pub requested_token_use: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-struct TokenResponse {
-    token_type: &'static str,
+pub struct TokenResponse {
+    pub token_type: &'static str,
     /// Entra lists the granted scopes for delegated tokens and leaves them out for app-only
     /// ones.
     #[serde(skip_serializing_if = "Option::is_none")]
-    scope: Option<String>,
-    expires_in: u64,
-    ext_expires_in: u64,
-    access_token: String,
+    pub scope: Option<String>,
+    pub expires_in: u64,
+    pub ext_expires_in: u64,
+    pub access_token: String,
 }
 
 pub async fn token(
@@ -67,6 +72,18 @@ pub async fn token(
     Path(tenant): Path<String>,
     Form(request): Form<TokenRequest>,
 ) -> Response {
+    if request.grant_type.as_deref() == Some(obo::JWT_BEARER) {
+        issuer.obo_exchanges.fetch_add(1, Ordering::SeqCst);
+    }
+    if !issuer.token_endpoint_available.load(Ordering::SeqCst) {
+        return EntraError::new(
+            "temporarily_unavailable",
+            90_033,
+            "A transient error has occurred. Please try again.",
+        )
+        .with_status(StatusCode::SERVICE_UNAVAILABLE)
+        .into_response();
+    }
     match issue(&issuer, &tenant, &request) {
         Ok(response) => Json(response).into_response(),
         Err(error) => error.into_response(),
@@ -80,6 +97,11 @@ fn issue(
 ) -> Result<TokenResponse, EntraError> {
     super::known_tenant(tenant)?;
     let grant_type = required(&request.grant_type, "grant_type")?;
+    // The server app is the only confidential client with a federated credential; it is not
+    // among the clients that sign users in, so the on-behalf-of grant identifies it itself.
+    if grant_type == obo::JWT_BEARER {
+        return obo::on_behalf_of(issuer, request);
+    }
     let client = super::registered_client(required(&request.client_id, "client_id")?)?;
     match grant_type {
         AUTHORIZATION_CODE => redeem_code(issuer, client, request),
