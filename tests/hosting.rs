@@ -23,10 +23,7 @@ fn listens_on_the_port_the_functions_host_assigns_and_answers_readiness() {
     assert_eq!(probe_root(handler.port), Some(200));
     let ready = handler
         .output
-        .events()
-        .into_iter()
-        .find(|event| event["message"] == "handler ready: MCP at /mcp")
-        .expect("a ready event");
+        .wait_for_event(|event| event["message"] == "handler ready: MCP at /mcp");
     assert_eq!(ready["listen"], format!("127.0.0.1:{}", handler.port));
 }
 
@@ -71,7 +68,7 @@ fn every_configuration_problem_is_reported_at_once_with_a_fix() {
     assert_eq!(status.code(), Some(78), "EX_CONFIG");
     let stderr = handler.output.stderr().join("\n");
     assert!(
-        stderr.contains("9 configuration problem(s)"),
+        stderr.contains("12 configuration problem(s)"),
         "stderr:\n{stderr}"
     );
     for setting in [
@@ -82,6 +79,9 @@ fn every_configuration_problem_is_reported_at_once_with_a_fix() {
         "MCP_CLIENT_ID",
         "MCP_APP_ID_URI",
         "MCP_GATEWAY_PROOF_HEADER",
+        "MANAGED_IDENTITY_CLIENT_ID",
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
         "MCP_SHUTDOWN_GRACE_SECONDS",
         "MCP_LOG",
     ] {
@@ -91,7 +91,7 @@ fn every_configuration_problem_is_reported_at_once_with_a_fix() {
         );
     }
     assert!(stderr.contains("  - MCP_CLIENT_ID: is not set"), "{stderr}");
-    assert_eq!(stderr.matches("    fix: ").count(), 9, "{stderr}");
+    assert_eq!(stderr.matches("    fix: ").count(), 12, "{stderr}");
     assert!(
         handler.output.stdout().is_empty(),
         "nothing served, nothing logged"
@@ -280,11 +280,31 @@ async fn local_mode_serves_tools_with_a_token_from_dev_token() {
                 .collect::<Vec<_>>()
         }
     };
-    assert_eq!(tools(token(&[])).await, vec!["server_info"]);
+    assert_eq!(
+        tools(token(&[])).await,
+        vec!["server_info", "get_my_profile"]
+    );
     assert_eq!(
         tools(token(&["--user", "megan"])).await,
-        vec!["server_info", "server_status"],
+        vec!["server_info", "get_my_profile", "server_status"],
         "Megan holds MCP.Operator"
+    );
+    // The whole chain runs locally: managed identity, on-behalf-of, the Graph sample tenant.
+    let body: serde_json::Value = mcp_post(&client_with_token(&token(&[])), &handler.mcp_url())
+        .json(&rpc(
+            2,
+            "tools/call",
+            serde_json::json!({ "name": "get_my_profile", "arguments": {} }),
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["result"]["structuredContent"]["displayName"], "Adele Vance",
+        "{body}"
     );
 
     let refused = Command::new(HANDLER)

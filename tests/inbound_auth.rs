@@ -785,11 +785,15 @@ async fn tools_are_listed_and_callable_only_for_callers_holding_what_they_need()
     let megan = server.devstack.user_token("megan", &[USER_IMPERSONATION]);
     let daemon = server.devstack.app_token(DAEMON_CLIENT_ID, &[MCP_OPERATOR]);
 
-    assert_eq!(tool_names(&server, &adele).await, vec!["server_info"]);
+    assert_eq!(
+        tool_names(&server, &adele).await,
+        vec!["server_info", "get_my_profile"]
+    );
     assert_eq!(
         tool_names(&server, &megan).await,
-        vec!["server_info", "server_status"]
+        vec!["server_info", "get_my_profile", "server_status"]
     );
+    // An application acts for no user: no Graph tools.
     assert_eq!(
         tool_names(&server, &daemon).await,
         vec!["server_info", "server_status"]
@@ -837,8 +841,15 @@ async fn tools_are_listed_and_callable_only_for_callers_holding_what_they_need()
         let tools = status["tools"].as_array().unwrap();
         assert_eq!(tools[0]["name"], "server_info");
         assert_eq!(tools[0]["requires"], "any caller");
-        assert_eq!(tools[1]["name"], "server_status");
-        assert_eq!(tools[1]["requires"], format!("app role {MCP_OPERATOR}"));
+        assert_eq!(tools[0]["graphScopes"], json!([]));
+        assert_eq!(tools[1]["name"], "get_my_profile");
+        assert_eq!(tools[1]["requires"], "user");
+        assert_eq!(
+            tools[1]["graphScopes"],
+            json!(["User.Read", "MailboxSettings.Read"])
+        );
+        assert_eq!(tools[2]["name"], "server_status");
+        assert_eq!(tools[2]["requires"], format!("app role {MCP_OPERATOR}"));
     }
 
     // App-only callers need an admitted role.
