@@ -42,14 +42,9 @@ use crate::{
 
 /// Everything the request path needs, built from the configuration: the managed identity, the
 /// on-behalf-of exchange, the Graph client, the tools, Key Vault (when configured).
-pub fn build(
-    config: &Config,
-    http: OutboundHttp,
-    vault_transport: Option<Transport>,
-) -> Result<Router, String> {
+pub fn build(config: &Config, http: OutboundHttp, vault_transport: Option<Transport>) -> Router {
     let outbound = &config.outbound;
-    let identity = ManagedIdentity::new(&outbound.managed_identity_client_id)
-        .map_err(|error| format!("the managed identity credential cannot be created: {error}"))?;
+    let identity = ManagedIdentity::new(outbound.managed_identity_client_id.clone(), http.clone());
     let obo = OnBehalfOf::new(
         http.clone(),
         format!(
@@ -79,12 +74,12 @@ pub fn build(
                         .as_ref()
                         .expect("configuration checks a vault is set");
                     let secrets = KeyVaultSecrets::new(
-                        vault,
-                        identity.credential(),
+                        vault.clone(),
+                        identity.clone(),
+                        http.clone(),
                         outbound.secret_refresh,
                         vault_transport,
-                    )
-                    .map_err(|error| format!("the Key Vault client cannot be created: {error}"))?;
+                    );
                     Arc::new(VaultProof::new(secrets, name.clone()))
                 }
             };
@@ -94,7 +89,7 @@ pub fn build(
             })
         }
     };
-    Ok(router(config, registry, http, gateway_proof))
+    router(config, registry, http, gateway_proof)
 }
 
 fn router(

@@ -125,7 +125,7 @@ async fn serve(
     })?;
     let http = OutboundHttp::default();
     http.warm_up();
-    let router = app::build(&config, http, vault_transport).map_err(std::io::Error::other)?;
+    let router = app::build(&config, http, vault_transport);
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,

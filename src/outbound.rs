@@ -1,5 +1,6 @@
-//! The one HTTP client for calls out of the process (the tenant's OpenID metadata and keys;
-//! later the token endpoint and Graph), shared so connections and TLS sessions are reused.
+//! The one HTTP client for calls out of the process (the tenant's OpenID metadata and keys, the
+//! token endpoint, the managed identity endpoint, Key Vault, Graph), shared so connections and
+//! TLS sessions are reused.
 //!
 //! Building it costs a few milliseconds (rustls loads the system's root certificates), which
 //! must not delay the port the Functions host is polling. So it is built once, on a blocking
@@ -29,6 +30,14 @@ impl OutboundHttp {
                     .expect("building the HTTP client does not panic")
             })
             .await
+    }
+}
+
+impl OutboundHttp {
+    /// The same client as an Azure SDK transport, so SDK clients share its connections and
+    /// certificates instead of building their own.
+    pub async fn azure_transport(&self) -> azure_core::http::Transport {
+        azure_core::http::Transport::new(Arc::new(self.client().await.clone()))
     }
 }
 

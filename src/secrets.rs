@@ -19,17 +19,17 @@ use std::{
     time::{Duration, Instant},
 };
 
-use azure_core::{
-    credentials::TokenCredential,
-    http::{ClientOptions, Transport},
-};
+use azure_core::http::{ClientOptions, Transport};
 use azure_security_keyvault_secrets::{
     SecretClient, SecretClientOptions, models::SecretClientGetSecretOptions,
 };
 use futures::TryStreamExt;
 use url::Url;
 
-use crate::identity::quick_retries;
+use crate::{
+    identity::{ManagedIdentity, quick_retries},
+    outbound::OutboundHttp,
+};
 
 /// Least time between two reads of one secret forced by a caller.
 pub const MIN_REREAD: Duration = Duration::from_secs(2);
@@ -62,33 +62,56 @@ struct Entry {
 }
 
 pub struct KeyVaultSecrets {
-    client: SecretClient,
+    vault_url: Url,
+    identity: ManagedIdentity,
+    http: OutboundHttp,
+    /// Replaces the HTTP transport (only the local stand-ins need that).
+    transport: Option<Transport>,
+    client: tokio::sync::OnceCell<SecretClient>,
     refresh: Duration,
     entries: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Entry>>>>,
 }
 
 impl KeyVaultSecrets {
-    /// `transport` replaces the HTTP transport (only the local stand-ins need that).
+    /// The client is built on first use, sharing the process's HTTP client.
     pub fn new(
-        vault_url: &Url,
-        credential: Arc<dyn TokenCredential>,
+        vault_url: Url,
+        identity: ManagedIdentity,
+        http: OutboundHttp,
         refresh: Duration,
         transport: Option<Transport>,
-    ) -> azure_core::Result<Arc<Self>> {
-        let options = SecretClientOptions {
-            client_options: ClientOptions {
-                retry: quick_retries(),
-                transport,
-                ..ClientOptions::default()
-            },
-            ..SecretClientOptions::default()
-        };
-        let client = SecretClient::new(vault_url.as_str(), credential, Some(options))?;
-        Ok(Arc::new(Self {
-            client,
+    ) -> Arc<Self> {
+        Arc::new(Self {
+            vault_url,
+            identity,
+            http,
+            transport,
+            client: tokio::sync::OnceCell::new(),
             refresh,
             entries: Mutex::default(),
-        }))
+        })
+    }
+
+    async fn client(&self) -> Result<&SecretClient, String> {
+        self.client
+            .get_or_try_init(|| async {
+                let credential = self.identity.credential().await.map_err(|why| why.0)?;
+                let transport = match &self.transport {
+                    Some(transport) => transport.clone(),
+                    None => self.http.azure_transport().await,
+                };
+                let options = SecretClientOptions {
+                    client_options: ClientOptions {
+                        retry: quick_retries(),
+                        transport: Some(transport),
+                        ..ClientOptions::default()
+                    },
+                    ..SecretClientOptions::default()
+                };
+                SecretClient::new(self.vault_url.as_str(), credential, Some(options))
+                    .map_err(|error| format!("Key Vault client: {error}"))
+            })
+            .await
     }
 
     /// The secret's values: cached, refreshed in the background once stale.
@@ -188,9 +211,9 @@ impl KeyVaultSecrets {
     /// The two newest enabled versions, newest first.
     async fn read(&self, name: &str) -> Result<SecretVersions, String> {
         let described = |error: azure_core::Error| format!("Key Vault: {}", error.kind());
+        let client = self.client().await?;
         let mut listed: Vec<(azure_core::time::OffsetDateTime, String)> = Vec::new();
-        let mut pages = self
-            .client
+        let mut pages = client
             .list_secret_properties_versions(name, None)
             .map_err(described)?;
         while let Some(properties) = pages.try_next().await.map_err(described)? {
@@ -206,6 +229,8 @@ impl KeyVaultSecrets {
                 listed.push((created, version));
             }
         }
+        // Key Vault stamps versions in whole seconds: two versions written within one second
+        // have no order, which a rotation (minutes apart from the last) never produces.
         listed.sort_by_key(|(created, _)| std::cmp::Reverse(*created));
         listed.truncate(2);
         if listed.is_empty() {
@@ -213,8 +238,7 @@ impl KeyVaultSecrets {
         }
         let mut values = Vec::with_capacity(listed.len());
         for (_, version) in &listed {
-            let secret = self
-                .client
+            let secret = client
                 .get_secret(
                     name,
                     Some(SecretClientGetSecretOptions {

@@ -21,6 +21,9 @@ use azure_core::{
     http::{ClientOptions, ExponentialRetryOptions, RetryOptions},
 };
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
+use tokio::sync::OnceCell;
+
+use crate::outbound::OutboundHttp;
 
 /// The audience of a managed-identity token used as a federated client assertion in the
 /// public cloud (national clouds use their own, see docs/DEPLOY.md).
@@ -31,36 +34,62 @@ const TOKEN_EXCHANGE_SCOPE: &str = "api://AzureADTokenExchange/.default";
 pub struct IdentityUnavailable(pub String);
 
 /// The server's user-assigned managed identity.
+///
+/// The credential is built on first use, not at start-up, and sends its requests through the
+/// process's shared HTTP client: building an Azure SDK pipeline with its own client would load
+/// the system's root certificates again, before the port could answer.
 #[derive(Clone)]
 pub struct ManagedIdentity {
-    credential: Arc<ManagedIdentityCredential>,
+    client_id: String,
+    http: OutboundHttp,
+    credential: Arc<OnceCell<Arc<ManagedIdentityCredential>>>,
 }
 
 impl ManagedIdentity {
-    pub fn new(client_id: &str) -> azure_core::Result<Self> {
-        let credential = ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-            user_assigned_id: Some(UserAssignedId::ClientId(client_id.to_owned())),
-            client_options: ClientOptions {
-                retry: quick_retries(),
-                ..ClientOptions::default()
-            },
-        }))?;
-        Ok(Self { credential })
+    pub fn new(client_id: String, http: OutboundHttp) -> Self {
+        Self {
+            client_id,
+            http,
+            credential: Arc::default(),
+        }
     }
 
     /// The credential, for Azure SDK clients (Key Vault).
-    pub fn credential(&self) -> Arc<dyn TokenCredential> {
-        self.credential.clone()
+    pub async fn credential(&self) -> Result<Arc<dyn TokenCredential>, IdentityUnavailable> {
+        self.managed_identity_credential()
+            .await
+            .map(|credential| credential as Arc<dyn TokenCredential>)
     }
 
     /// A token for `api://AzureADTokenExchange`: the client assertion of the on-behalf-of
     /// exchange. `azure_identity` caches it and fetches a new one before it expires.
     pub async fn federation_assertion(&self) -> Result<String, IdentityUnavailable> {
-        self.credential
+        self.managed_identity_credential()
+            .await?
             .get_token(&[TOKEN_EXCHANGE_SCOPE], None)
             .await
             .map(|token| token.token.secret().to_owned())
             .map_err(|error| IdentityUnavailable(error.kind().to_string()))
+    }
+
+    async fn managed_identity_credential(
+        &self,
+    ) -> Result<Arc<ManagedIdentityCredential>, IdentityUnavailable> {
+        self.credential
+            .get_or_try_init(|| async {
+                let transport = self.http.azure_transport().await;
+                ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                    user_assigned_id: Some(UserAssignedId::ClientId(self.client_id.clone())),
+                    client_options: ClientOptions {
+                        retry: quick_retries(),
+                        transport: Some(transport),
+                        ..ClientOptions::default()
+                    },
+                }))
+                .map_err(|error| IdentityUnavailable(error.to_string()))
+            })
+            .await
+            .cloned()
     }
 }
 
