@@ -261,31 +261,12 @@ async fn local_mode_serves_tools_with_a_token_from_dev_token() {
         assert!(output.status.success(), "{output:?}");
         String::from_utf8(output.stdout).unwrap().trim().to_owned()
     };
-    let tools = |token: String| {
-        let url = handler.mcp_url();
-        async move {
-            let body: serde_json::Value = mcp_post(&client_with_token(&token), &url)
-                .json(&rpc(1, "tools/list", serde_json::json!({})))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["result"]["tools"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|tool| tool["name"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
     assert_eq!(
-        tools(token(&[])).await,
+        tool_names(&handler.mcp_url(), &token(&[])).await,
         vec!["server_info", "get_my_profile"]
     );
     assert_eq!(
-        tools(token(&["--user", "megan"])).await,
+        tool_names(&handler.mcp_url(), &token(&["--user", "megan"])).await,
         vec!["server_info", "get_my_profile", "server_status"],
         "Megan holds MCP.Operator"
     );

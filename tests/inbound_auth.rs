@@ -64,10 +64,7 @@ async fn assert_refused(
 ) {
     let response = request.send().await.unwrap();
     assert_eq!(response.status(), expected.status, "{case}");
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let event = server.handler.event_of(&response);
     let challenge = response
         .headers()
         .get("www-authenticate")
@@ -105,10 +102,6 @@ async fn assert_refused(
     for internal in ["jsonwebtoken", "ErrorKind", "panicked", "src/"] {
         assert!(!description.contains(internal), "{case}: leaks {internal}");
     }
-    let event = server
-        .handler
-        .output
-        .wait_for_event(|event| event["request_id"] == request_id.as_str());
     assert_eq!(event["outcome"], "rejected", "{case}");
     assert_eq!(event["reason"], expected.reason, "{case}");
 }
@@ -754,22 +747,6 @@ async fn only_allowed_client_applications_may_call() {
     .await;
 }
 
-async fn tool_names(server: &TestServer, token: &str) -> Vec<String> {
-    let body: Value = post_with(server, bearer(token))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["result"]["tools"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{body}"))
-        .iter()
-        .map(|tool| tool["name"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 fn call(server: &TestServer, token: &str, tool: &str) -> RequestBuilder {
     mcp_post(&client_with_token(token), &server.mcp_url()).json(&rpc(
         9,
@@ -786,16 +763,16 @@ async fn tools_are_listed_and_callable_only_for_callers_holding_what_they_need()
     let daemon = server.devstack.app_token(DAEMON_CLIENT_ID, &[MCP_OPERATOR]);
 
     assert_eq!(
-        tool_names(&server, &adele).await,
+        tool_names(&server.mcp_url(), &adele).await,
         vec!["server_info", "get_my_profile"]
     );
     assert_eq!(
-        tool_names(&server, &megan).await,
+        tool_names(&server.mcp_url(), &megan).await,
         vec!["server_info", "get_my_profile", "server_status"]
     );
     // An application acts for no user: no Graph tools.
     assert_eq!(
-        tool_names(&server, &daemon).await,
+        tool_names(&server.mcp_url(), &daemon).await,
         vec!["server_info", "server_status"]
     );
 
@@ -811,14 +788,7 @@ async fn tools_are_listed_and_callable_only_for_callers_holding_what_they_need()
         "{challenge}"
     );
     assert!(challenge.contains("needs an app role"), "{challenge}");
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let event = server
-        .handler
-        .output
-        .wait_for_event(|e| e["request_id"] == request_id.as_str());
+    let event = server.handler.event_of(&response);
     assert_eq!(event["reason"], "tool_not_permitted");
     assert_eq!(event["tool"], "server_status");
     assert_eq!(
@@ -877,14 +847,7 @@ async fn accepted_requests_are_audited_with_the_caller_and_tool_and_never_the_to
     let token = server.token();
     let response = call(&server, &token, "server_info").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let event = server
-        .handler
-        .output
-        .wait_for_event(|e| e["request_id"] == request_id.as_str());
+    let event = server.handler.event_of(&response);
     let claims = server.devstack.user_claims("adele", &[]);
     assert_eq!(event["outcome"], "accepted");
     assert_eq!(event["tid"], claims["tid"]);
@@ -1130,10 +1093,7 @@ async fn the_gateway_proof_is_checked_first_and_says_nothing() {
     ] {
         let response = send(proof, token).send().await.unwrap();
         assert_eq!(response.status().as_u16(), status, "{case}");
-        let request_id = response.headers()["x-request-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let event = server.handler.event_of(&response);
         if status == 403 {
             assert!(
                 response.headers().get("www-authenticate").is_none(),
@@ -1144,10 +1104,6 @@ async fn the_gateway_proof_is_checked_first_and_says_nothing() {
                 "{case}: no detail"
             );
         }
-        let event = server
-            .handler
-            .output
-            .wait_for_event(|e| e["request_id"] == request_id.as_str());
         if reason == "accepted" {
             assert_eq!(event["outcome"], "accepted", "{case}");
         } else {

@@ -106,31 +106,15 @@ async fn get_my_profile_returns_the_signed_in_user_from_graph() {
 #[tokio::test]
 async fn the_tool_list_shows_get_my_profile_to_users_only() {
     let server = TestServer::start_with(&[("MCP_ALLOWED_APP_ROLES", "MCP.Operator")]);
-    let tools = |token: String| {
-        let url = server.mcp_url();
-        async move {
-            let body: Value = mcp_post(&client_with_token(&token), &url)
-                .json(&rpc(1, "tools/list", json!({})))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            body["result"]["tools"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|tool| tool["name"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
     assert_eq!(
-        tools(server.token()).await,
+        tool_names(&server.mcp_url(), &server.token()).await,
         vec!["server_info", "get_my_profile"]
     );
     let daemon = server.devstack.app_token("daemon", &["MCP.Operator"]);
-    assert_eq!(tools(daemon).await, vec!["server_info", "server_status"]);
+    assert_eq!(
+        tool_names(&server.mcp_url(), &daemon).await,
+        vec!["server_info", "server_status"]
+    );
 }
 
 #[tokio::test]
@@ -379,14 +363,7 @@ async fn a_conditional_access_claims_challenge_becomes_a_401_for_the_client() {
         .unwrap();
     let claims: Value = serde_json::from_slice(&decoded).unwrap();
     assert!(claims["access_token"].is_object(), "{claims}");
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let event = server
-        .handler
-        .output
-        .wait_for_event(|e| e["request_id"] == request_id.as_str());
+    let event = server.handler.event_of(&response);
     assert_eq!(event["reason"], "claims_challenge");
     // Other users are unaffected.
     let (status, _) = profile_of(&server, "adele").await;
@@ -545,14 +522,7 @@ async fn with_key_vault_down_the_proof_check_fails_closed_then_recovers() {
         StatusCode::SERVICE_UNAVAILABLE,
         "cold cache: refuse, never accept"
     );
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let event = server
-        .handler
-        .output
-        .wait_for_event(|e| e["request_id"] == request_id.as_str());
+    let event = server.handler.event_of(&response);
     assert_eq!(event["reason"], "gateway_proof_unavailable");
     assert!(
         server

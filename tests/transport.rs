@@ -473,24 +473,10 @@ async fn the_request_log_has_one_event_per_request_with_its_facts() {
         ),
     )
     .await;
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let event = server
-        .handler
-        .output
-        .wait_for_event(|event| event["request_id"] == request_id.as_str());
+    let event = server.handler.event_of(&response);
     assert_eq!(event["tool"], "unknown");
     let response = post(&server, &rpc(9, "made/up", json!({}))).await;
-    let request_id = response.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    let event = server
-        .handler
-        .output
-        .wait_for_event(|event| event["request_id"] == request_id.as_str());
+    let event = server.handler.event_of(&response);
     assert_eq!(event["rpc_method"], "other");
 }
 

@@ -215,6 +215,16 @@ impl Handler {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// The one `request` event (the audit line) of the request that got `response`.
+    pub fn event_of(&self, response: &::reqwest::Response) -> Value {
+        let request_id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        self.output
+            .wait_for_event(|event| event["request_id"] == request_id.as_str())
+    }
+
     pub fn mcp_url(&self) -> String {
         self.url("/mcp")
     }
@@ -294,6 +304,24 @@ pub fn mcp_post(client: &::reqwest::Client, url: &str) -> ::reqwest::RequestBuil
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
+}
+
+/// The names of the tools `tools/list` shows the holder of `token`.
+pub async fn tool_names(mcp_url: &str, token: &str) -> Vec<String> {
+    let body: Value = mcp_post(&client_with_token(token), mcp_url)
+        .json(&rpc(1, "tools/list", json!({})))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["result"]["tools"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no tool list: {body}"))
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Path to a tool the test command installs (`scripts/test`); a clear failure if it is missing.

@@ -36,6 +36,18 @@ pub struct EntraError {
 }
 
 impl EntraError {
+    /// AADSTS70011, Entra's answer to a scope it cannot use at all.
+    pub fn invalid_scope(scope: &str) -> Self {
+        Self::new(
+            "invalid_scope",
+            70_011,
+            format!(
+                "The provided value for the input parameter 'scope' is not valid. The scope \
+                 '{scope}' is not valid."
+            ),
+        )
+    }
+
     pub fn new(error: &'static str, code: u32, message: impl Into<String>) -> Self {
         Self {
             status: StatusCode::BAD_REQUEST,

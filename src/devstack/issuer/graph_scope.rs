@@ -40,7 +40,7 @@ impl GraphScopes {
             .filter(|scope| !OIDC_SCOPES.contains(scope))
             .collect();
         if scopes.is_empty() {
-            return Err(invalid_scope(scope));
+            return Err(EntraError::invalid_scope(scope));
         }
         let mut resources: Vec<&str> = Vec::new();
         let mut names = Vec::new();
@@ -83,7 +83,7 @@ impl GraphScopes {
                     requested: Requested::Default,
                 })
             } else {
-                Err(invalid_scope(scope))
+                Err(EntraError::invalid_scope(scope))
             };
         }
         let mut permissions = Vec::new();
@@ -116,18 +116,6 @@ impl GraphScopes {
             .collect::<Vec<_>>()
             .join(" ")
     }
-}
-
-/// AADSTS70011, Entra's answer to a scope it cannot use at all.
-fn invalid_scope(scope: &str) -> EntraError {
-    EntraError::new(
-        "invalid_scope",
-        70_011,
-        format!(
-            "The provided value for the input parameter 'scope' is not valid. The scope \
-             '{scope}' is not valid."
-        ),
-    )
 }
 
 #[cfg(test)]

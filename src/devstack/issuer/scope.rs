@@ -54,7 +54,7 @@ impl ServerApi {
             .filter(|scope| !OIDC_SCOPES.contains(scope))
             .collect();
         if api_scopes.is_empty() {
-            return Err(invalid_scope(scope));
+            return Err(EntraError::invalid_scope(scope));
         }
         let mut resources = Vec::new();
         let mut names = Vec::new();
@@ -91,7 +91,7 @@ impl ServerApi {
             ));
         }
         if names.iter().any(|name| name == DEFAULT) && names.len() > 1 {
-            return Err(invalid_scope(scope));
+            return Err(EntraError::invalid_scope(scope));
         }
         if let Some(unknown) = names
             .iter()
@@ -162,18 +162,6 @@ impl ApiScopes {
             .collect::<Vec<_>>()
             .join(" ")
     }
-}
-
-/// AADSTS70011, Entra's answer to a scope it cannot use at all.
-fn invalid_scope(scope: &str) -> EntraError {
-    EntraError::new(
-        "invalid_scope",
-        70_011,
-        format!(
-            "The provided value for the input parameter 'scope' is not valid. The scope \
-             '{scope}' is not valid."
-        ),
-    )
 }
 
 #[cfg(test)]
