@@ -93,6 +93,10 @@ def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package
             "MCP_CLIENT_ID": CLIENT,
             "MCP_APP_ID_URI": PUBLIC_URL,
             "MCP_PUBLIC_URL": PUBLIC_URL,
+            # As the platform provides them; nothing here calls the identity.
+            "MANAGED_IDENTITY_CLIENT_ID": "55555555-6666-7777-8888-999999999999",
+            "IDENTITY_ENDPOINT": "http://127.0.0.1:9/msi/token",
+            "IDENTITY_HEADER": "platform-secret",
         },
     )
     try:
@@ -129,7 +133,8 @@ def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package
         assert metadata["authorization_servers"] == [f"https://login.microsoftonline.com/{TENANT}/v2.0"]
     finally:
         process.terminate()
-        assert process.wait(timeout=20) == 0, "SIGTERM should end the handler cleanly"
+        code = process.wait(timeout=20)
+        assert code == 0, f"SIGTERM should end the handler cleanly: {code} {process.stderr.read().decode()}"
 
 
 def test_the_deployed_build_has_no_local_stand_ins(package: Path):
