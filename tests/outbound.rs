@@ -130,6 +130,19 @@ async fn one_exchange_per_user_however_many_calls_arrive_together() {
         assert_eq!(body["result"]["isError"], false, "{body}");
     }
     assert_eq!(server.devstack.obo_exchanges(), 10);
+    // Ten exchanges, one client assertion: azure_identity caches the managed identity's token.
+    let assertions = server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "managed_identity")
+        .filter(|r| {
+            r.query
+                .as_deref()
+                .is_some_and(|q| q.contains("AzureADTokenExchange"))
+        })
+        .count();
+    assert_eq!(assertions, 1);
     // And later calls still use the cache.
     let (status, _) = profile_of(&server, "adele").await;
     assert_eq!(status, StatusCode::OK);

@@ -116,9 +116,11 @@ impl EntityType {
             .map(str::trim)
             .filter(|name| !name.is_empty())
         {
+            // What is always returned may be selected too (`$select=id,subject` is valid).
             let property = self
                 .properties
                 .iter()
+                .chain(self.always)
                 .copied()
                 .find(|property| property.eq_ignore_ascii_case(name))
                 .ok_or_else(|| GraphError::unknown_property(self.workload, name, self.name))?;
