@@ -43,7 +43,10 @@ const CLIENT_CREDENTIALS: &str = "client_credentials";
 pub struct TokenRequest {
     pub grant_type: Option<String>,
     pub client_id: Option<String>,
-    pub client_secret: Option<String>,
+    /// Entra's `client_secret` form field: read only to refuse it (public clients may not
+    /// present one, and this product's confidential clients use assertions).
+    #[serde(rename = "client_secret")]
+    pub presented_secret: Option<String>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
     pub code: Option<String>,
@@ -120,7 +123,7 @@ fn redeem_code(
     request: &TokenRequest,
 ) -> Result<TokenResponse, EntraError> {
     if client.kind == ClientKind::Public
-        && (request.client_secret.is_some() || request.client_assertion.is_some())
+        && (request.presented_secret.is_some() || request.client_assertion.is_some())
     {
         return Err(EntraError::new(
             "invalid_client",
