@@ -21,6 +21,11 @@ use super::{GraphClient, GraphError, GraphRequest};
 pub struct Cursor(String);
 
 impl Cursor {
+    /// A cursor as a client sent it back (checked when used).
+    pub fn from_client(value: String) -> Self {
+        Cursor(value)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -117,13 +122,6 @@ impl GraphClient {
         }
         let url = self.api_root.join(&relative).ok()?;
         self.own_link(url.as_str())
-    }
-}
-
-impl Cursor {
-    /// A cursor as a client sent it back.
-    pub fn from_client(value: String) -> Self {
-        Cursor(value)
     }
 }
 

@@ -11,7 +11,8 @@
 //! events without `body` and `bodyPreview`; `Calendars.Read` includes them. `$top` (page 10),
 //! `$select`, and `$orderby=start/dateTime [asc|desc]` work.
 
-use std::{collections::HashMap, sync::Arc};
+use super::per_user::PerUser;
+use std::sync::Arc;
 
 use axum::{
     Json,
@@ -90,7 +91,7 @@ const BASIC: &[&str] = &[
 const FULL: &[&str] = &["Calendars.Read", "Calendars.ReadWrite"];
 
 #[derive(Debug, Clone)]
-struct Event {
+pub struct Event {
     id: String,
     subject: String,
     /// Unix seconds.
@@ -215,21 +216,11 @@ impl Event {
 }
 
 /// Every user's events, by start.
-#[derive(Debug)]
-pub struct Calendars(HashMap<&'static str, Vec<Event>>);
+pub type Calendars = PerUser<Event>;
 
 impl Calendars {
-    pub fn generate(now: i64) -> Self {
-        Self(
-            USERS
-                .iter()
-                .map(|user| (user.key, calendar(user, now)))
-                .collect(),
-        )
-    }
-
-    fn of(&self, user: &User) -> &[Event] {
-        self.0.get(user.key).map_or(&[], Vec::as_slice)
+    pub fn sample(now: i64) -> Self {
+        PerUser::generate(|user| calendar(user, now))
     }
 }
 
@@ -562,7 +553,7 @@ mod tests {
     #[test]
     fn every_calendar_has_a_week_of_meetings_around_now_at_local_office_hours() {
         let now = parse_iso8601("2025-06-18T20:00:00Z").unwrap(); // a Wednesday
-        let calendars = Calendars::generate(now);
+        let calendars = Calendars::sample(now);
         for user in USERS {
             let events = calendars.of(user);
             assert!(events.len() >= 12, "{}: {}", user.key, events.len());

@@ -15,6 +15,7 @@
 //!   single quotes, where a quote is written twice (`q='Adele''s notes'`). Search matches file
 //!   names and the text of text files, case-insensitively, across the whole drive.
 
+use super::per_user::PerUser;
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex, PoisonError},
@@ -107,7 +108,7 @@ impl Item {
 /// Every user's drive, root first; and the download URLs handed out.
 #[derive(Debug)]
 pub struct Drives {
-    items: HashMap<&'static str, Vec<Item>>,
+    items: PerUser<Item>,
     /// tempauth value → (owner key, item id, expiry).
     downloads: Mutex<HashMap<String, (&'static str, String, i64)>>,
 }
@@ -115,13 +116,13 @@ pub struct Drives {
 impl Drives {
     pub fn generate() -> Self {
         Self {
-            items: USERS.iter().map(|user| (user.key, drive(user))).collect(),
+            items: PerUser::generate(drive),
             downloads: Mutex::default(),
         }
     }
 
     fn of(&self, user: &User) -> &[Item] {
-        self.items.get(user.key).map_or(&[], Vec::as_slice)
+        self.items.of(user)
     }
 
     fn find(&self, user: &User, id: &str) -> Result<&Item, GraphError> {

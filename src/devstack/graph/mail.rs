@@ -16,7 +16,8 @@
 //! hidden from a human reader in the HTML (white one-pixel text, a hidden element) but present
 //! in the text a tool would extract; tests of the mail tools use them.
 
-use std::{collections::HashMap, sync::Arc};
+use super::per_user::PerUser;
+use std::sync::Arc;
 
 use axum::{
     Json,
@@ -100,7 +101,7 @@ impl Address {
 }
 
 #[derive(Debug, Clone)]
-struct Message {
+pub struct Message {
     id: String,
     /// Unix seconds.
     received: i64,
@@ -184,22 +185,12 @@ impl Message {
 }
 
 /// Every user's messages, newest first.
-#[derive(Debug)]
-pub struct Mailboxes(HashMap<&'static str, Vec<Message>>);
+pub type Mailboxes = PerUser<Message>;
 
 impl Mailboxes {
     /// Sample mail for every user, received before `now`.
-    pub fn generate(now: i64) -> Self {
-        Self(
-            USERS
-                .iter()
-                .map(|user| (user.key, mailbox(user, now)))
-                .collect(),
-        )
-    }
-
-    fn of(&self, user: &User) -> &[Message] {
-        self.0.get(user.key).map_or(&[], Vec::as_slice)
+    pub fn sample(now: i64) -> Self {
+        PerUser::generate(|user| mailbox(user, now))
     }
 }
 
@@ -708,7 +699,7 @@ mod tests {
     #[test]
     fn every_mailbox_has_thirty_messages_newest_first_with_two_injections() {
         let now = 1_750_000_000;
-        let mailboxes = Mailboxes::generate(now);
+        let mailboxes = Mailboxes::sample(now);
         for user in USERS {
             let messages = mailboxes.of(user);
             assert_eq!(messages.len(), 30, "{}", user.key);

@@ -35,6 +35,7 @@ mod ids;
 mod mail;
 mod mailbox_settings;
 mod odata;
+mod per_user;
 mod prefer;
 mod time_zone;
 
@@ -83,8 +84,8 @@ impl Graph {
             base_url,
             tokens,
             faults: Faults::default(),
-            mailboxes: Mailboxes::generate(now),
-            calendars: Calendars::generate(now),
+            mailboxes: Mailboxes::sample(now),
+            calendars: Calendars::sample(now),
             drives: Drives::generate(),
         }
     }
