@@ -30,7 +30,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use m365_mcp::devstack::{Devstack, tenant};
+use devstack::{Devstack, tenant};
+use m365_mcp::{
+    config::settings::{FUNCTIONS_CUSTOMHANDLER_PORT, MCP_LOG, MCP_PUBLIC_URL},
+    local_mode::handler_env,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The binary under test: this build's, or another (the musl package) via `BENCH_HANDLER`.
@@ -66,10 +70,10 @@ const PROFILE: &str = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":
 fn spawn(port: u16, devstack: &Devstack) -> Child {
     Command::new(handler())
         .env_clear()
-        .envs(devstack.handler_env())
-        .env("FUNCTIONS_CUSTOMHANDLER_PORT", port.to_string())
-        .env("MCP_PUBLIC_URL", format!("http://127.0.0.1:{port}/mcp"))
-        .env("MCP_LOG", "warn")
+        .envs(handler_env(devstack.handler_settings()))
+        .env(FUNCTIONS_CUSTOMHANDLER_PORT.name, port.to_string())
+        .env(MCP_PUBLIC_URL.name, format!("http://127.0.0.1:{port}/mcp"))
+        .env(MCP_LOG.name, "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -10,11 +10,12 @@ use std::{
     time::{Duration, Instant},
 };
 
+use devstack::{Devstack, tenant};
 use http::HeaderMap;
 use m365_mcp::{
     config::Config,
-    devstack::{Devstack, tenant},
     inbound_auth::{keys::SigningKeys, token::TokenValidator},
+    local_mode::handler_env,
     outbound::OutboundHttp,
 };
 
@@ -50,7 +51,7 @@ fn measure(
 
 fn main() {
     let devstack = Devstack::start("127.0.0.1:0".parse().unwrap()).unwrap();
-    let env = devstack.handler_env();
+    let env = handler_env(devstack.handler_settings());
     let config = Config::from_lookup(&|name| {
         env.iter()
             .find(|(key, _)| key == name)

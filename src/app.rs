@@ -16,8 +16,8 @@
 
 use std::sync::Arc;
 
-use axum::{Router, middleware};
-use azure_core::http::Transport;
+use axum::{Router, middleware, response::IntoResponse};
+use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
@@ -27,11 +27,11 @@ use crate::{
     identity::{ManagedIdentity, obo::OnBehalfOf},
     inbound_auth::{
         self, InboundAuth, ToolAuthorization,
-        gateway_proof::{self, ConfiguredProof, GatewayProof, ProofSource, VaultProof},
+        gateway_proof::{self, ConfiguredProof, GatewayProof, ProofSource},
         metadata,
     },
     outbound::OutboundHttp,
-    secrets::KeyVaultSecrets,
+    secrets::{KeyVaultSecrets, gateway_proof::VaultProof},
     telemetry,
     tools::{self, Registry, delegated::DelegatedGraph},
     transport::{
@@ -42,7 +42,7 @@ use crate::{
 
 /// Everything the request path needs, built from the configuration: the managed identity, the
 /// on-behalf-of exchange, the Graph client, the tools, Key Vault (when configured).
-pub fn build(config: &Config, http: OutboundHttp, vault_transport: Option<Transport>) -> Router {
+pub fn build(config: &Config, http: OutboundHttp) -> Router {
     let outbound = &config.outbound;
     let identity = ManagedIdentity::new(outbound.managed_identity_client_id.clone(), http.clone());
     let obo = OnBehalfOf::new(
@@ -78,7 +78,6 @@ pub fn build(config: &Config, http: OutboundHttp, vault_transport: Option<Transp
                         identity.clone(),
                         http.clone(),
                         outbound.secret_refresh,
-                        vault_transport,
                     );
                     Arc::new(VaultProof::new(secrets, name.clone()))
                 }
@@ -107,27 +106,32 @@ fn router(
         auth: Arc::clone(&auth),
         tools: registry.clone(),
     };
-    let mcp = Router::new()
-        .route_service("/mcp", transport::service(config, McpServer::new(registry)))
-        .route_layer(middleware::from_fn_with_state(
-            tool_authorization,
-            inbound_auth::authorize_tool,
+    let gateway_proof =
+        gateway_proof.map(|proof| middleware::from_fn_with_state(proof, gateway_proof::check));
+    let mcp = ServiceBuilder::new()
+        .option_layer(gateway_proof.clone())
+        .layer(middleware::from_fn_with_state(
+            auth,
+            inbound_auth::authenticate,
         ))
-        .route_layer(middleware::from_fn_with_state(
+        .layer(middleware::from_fn_with_state(
             envelope_rules,
             envelope::check,
         ))
-        .route_layer(middleware::from_fn_with_state(
-            auth,
-            inbound_auth::authenticate,
-        ));
-    let mut behind_gateway = mcp.merge(metadata::routes(config));
-    if let Some(proof) = gateway_proof {
-        behind_gateway =
-            behind_gateway.route_layer(middleware::from_fn_with_state(proof, gateway_proof::check));
-    }
+        .layer(middleware::from_fn_with_state(
+            tool_authorization,
+            inbound_auth::authorize_tool,
+        ))
+        .map_response(IntoResponse::into_response)
+        .service(transport::service(config, McpServer::new(registry)));
+    let metadata =
+        metadata::routes(config).route_layer(ServiceBuilder::new().option_layer(gateway_proof));
     hosting::readiness()
-        .merge(behind_gateway)
-        .layer(middleware::from_fn(telemetry::request_log))
-        .layer(CatchPanicLayer::new())
+        .merge(metadata)
+        .route_service("/mcp", mcp)
+        .layer(
+            ServiceBuilder::new()
+                .layer(CatchPanicLayer::new())
+                .layer(middleware::from_fn(telemetry::request_log)),
+        )
 }

@@ -12,7 +12,7 @@ pub enum Command {
     Version,
     /// Print a token from the running local Entra ID stand-in.
     #[cfg(feature = "devstack")]
-    DevToken(crate::devstack::local::DevTokenRequest),
+    DevToken(crate::local_mode::DevTokenRequest),
 }
 
 pub fn parse(args: &[String]) -> Result<Command, String> {
@@ -22,7 +22,7 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
         [flag] if flag == "--version" || flag == "-V" => Ok(Command::Version),
         #[cfg(feature = "devstack")]
         [command, rest @ ..] if command == "dev-token" => {
-            crate::devstack::local::parse_dev_token(rest).map(Command::DevToken)
+            crate::local_mode::parse_dev_token(rest).map(Command::DevToken)
         }
         [other, ..] => Err(format!(
             "unknown argument `{other}`; run `handler --help` for usage"
@@ -41,19 +41,19 @@ pub fn help() -> String {
     let _ = writeln!(
         text,
         "  {}\n                       print a token from the local Entra ID stand-in",
-        crate::devstack::local::DEV_TOKEN_USAGE
+        crate::local_mode::DEV_TOKEN_USAGE
     );
     text.push_str("\nSETTINGS (environment variables; in Azure, app settings):\n");
     write_settings(&mut text, SETTINGS);
     #[cfg(feature = "devstack")]
     {
         text.push_str("\nLOCAL DEVELOPMENT (this build includes the local stand-ins):\n");
-        write_settings(&mut text, crate::devstack::local::SETTINGS);
+        write_settings(&mut text, crate::local_mode::SETTINGS);
     }
     text
 }
 
-fn write_settings(text: &mut String, settings: &[crate::config::Setting]) {
+fn write_settings(text: &mut String, settings: &[&crate::config::Setting]) {
     for setting in settings {
         let _ = writeln!(text, "  {}", setting.name);
         let _ = writeln!(text, "      {}", setting.help);

@@ -9,11 +9,33 @@
 //! `MCP_SHUTDOWN_GRACE_SECONDS` to finish, and the process exits 0 either way: the host is
 //! recycling the instance and a non-zero exit would only add noise to its logs.
 
-use std::{future::IntoFuture, io, net::SocketAddr, time::Duration};
+use std::{collections::HashMap, future::IntoFuture, io, net::SocketAddr, time::Duration};
 
 use axum::{Router, routing::get};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+
+use crate::outbound::OutboundHttp;
+
+/// What the process runs with: the settings it reads (the host's app settings), its outbound
+/// HTTP, and a notice for whoever started it.
+pub struct Environment {
+    pub settings: HashMap<String, String>,
+    pub http: OutboundHttp,
+    /// Printed on stderr once the configuration is known to be good (local mode's banner).
+    pub notice: Option<String>,
+}
+
+impl Environment {
+    /// The environment as the host set it, nothing added.
+    pub fn as_given(settings: HashMap<String, String>) -> Self {
+        Self {
+            settings,
+            http: OutboundHttp::default(),
+            notice: None,
+        }
+    }
+}
 
 /// `GET /`: the host's readiness probe.
 pub fn readiness() -> Router {

@@ -6,36 +6,47 @@
 //! One request travels through the modules in this order:
 //!
 //! - [`hosting`]: the Functions custom-handler contract: which port, the readiness probe,
-//!   graceful shutdown.
+//!   graceful shutdown, the environment the process runs with.
 //! - [`app`]: the HTTP routes and the tower layers in front of them, in request order.
 //! - [`telemetry`]: one JSON line per request on stdout, never a token or a body.
-//! - [`inbound_auth`]: the gateway proof, in-process validation of every Entra ID token, the
-//!   [`inbound_auth::Caller`] it yields, per-tool authorization, 401/403 challenges and the
-//!   protected-resource metadata.
+//! - [`inbound_auth`]: the gateway proof, in-process validation of every Entra ID token, per-tool
+//!   authorization, 401/403 challenges and the protected-resource metadata. It yields a
+//!   [`caller::Caller`].
 //! - [`transport`]: MCP Streamable HTTP (rmcp, stateless, JSON responses) and the envelope
 //!   rules in front of it (body size, parse errors, batches, protocol versions).
 //! - [`tools`]: one file per tool family and the registry that serves them.
 //! - [`identity`]: the managed identity and the on-behalf-of exchange for Graph tokens.
 //! - [`graph`]: Microsoft Graph over HTTP: deadlines, retries, paging, safe request building.
-//! - [`secrets`]: Key Vault secrets through the managed identity, cached and refreshed.
 //!
-//! [`config`] reads and validates every setting at start-up; [`cli`] parses the arguments;
-//! [`outbound`] is the one HTTP client for calls out of the process.
+//! Beside the path:
 //!
-//! `devstack` (the `devstack` cargo feature, on by default and left out of the deployed build)
-//! holds local stand-ins for Entra ID and the other cloud services, speaking their real wire
-//! protocols, for `cargo run` and the integration tests.
+//! - [`caller`]: who is calling and what a tool may demand of them: what `inbound_auth`
+//!   produces and `tools` and `identity` consume.
+//! - [`protocol`]: the server's name and version and the MCP revisions it speaks.
+//! - [`secrets`]: Key Vault secrets through the managed identity, cached and refreshed (the
+//!   gateway proof is one).
+//! - [`outbound`]: the one HTTP client for calls out of the process, and what each call
+//!   carries (deadline, request id).
+//! - [`config`]: every setting, declared once, read and validated at start-up; [`cli`]: the
+//!   arguments.
+//!
+//! Modules depend on each other without cycles (a test checks it). `local_mode` (the `devstack`
+//! cargo feature, on by default and left out of the deployed build) runs the handler against
+//! the local stand-ins of the `devstack` crate, a workspace member that speaks the real wire
+//! protocols of Entra ID, the managed identity endpoint, Key Vault and Microsoft Graph.
 
 pub mod app;
+pub mod caller;
 pub mod cli;
 pub mod config;
-#[cfg(feature = "devstack")]
-pub mod devstack;
 pub mod graph;
 pub mod hosting;
 pub mod identity;
 pub mod inbound_auth;
+#[cfg(feature = "devstack")]
+pub mod local_mode;
 pub mod outbound;
+pub mod protocol;
 pub mod secrets;
 pub mod telemetry;
 pub mod tools;

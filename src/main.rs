@@ -1,12 +1,12 @@
 //! `handler`: the executable the Azure Functions host starts.
 
-use std::{collections::HashMap, process::ExitCode};
+use std::process::ExitCode;
 
 use m365_mcp::{
     app,
     cli::{self, Command},
     config::Config,
-    hosting,
+    hosting::{self, Environment},
     outbound::OutboundHttp,
     telemetry,
 };
@@ -32,90 +32,62 @@ fn main() -> ExitCode {
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     match cli::parse(&args) {
-        Ok(Command::Serve) => {}
-        Ok(Command::Help) => {
-            print!("{}", cli::help());
-            return ExitCode::SUCCESS;
-        }
+        Ok(Command::Serve) => serve(),
+        Ok(Command::Help) => print_and_succeed(&cli::help()),
         Ok(Command::Version) => {
-            println!("handler {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
+            print_and_succeed(&format!("handler {}\n", env!("CARGO_PKG_VERSION")))
         }
         #[cfg(feature = "devstack")]
-        Ok(Command::DevToken(request)) => {
-            return match m365_mcp::devstack::local::dev_token(&request) {
-                Ok(token) => {
-                    println!("{token}");
-                    ExitCode::SUCCESS
-                }
-                Err(message) => {
-                    eprintln!("{message}");
-                    ExitCode::FAILURE
-                }
-            };
-        }
-        Err(message) => {
-            eprintln!("{message}");
-            return ExitCode::from(2);
-        }
+        Ok(Command::DevToken(request)) => match m365_mcp::local_mode::dev_token(&request) {
+            Ok(token) => print_and_succeed(&format!("{token}\n")),
+            Err(message) => fail(&message, ExitCode::FAILURE),
+        },
+        Err(message) => fail(&message, ExitCode::from(2)),
     }
+}
 
-    let env: HashMap<String, String> = std::env::vars().collect();
-    // Without a tenant, a build with the local stand-ins runs against them.
+fn serve() -> ExitCode {
+    let env = std::env::vars().collect();
+    // With the local stand-ins built in and no tenant configured, they stand in for the cloud.
     // SAFETY: no thread but this one exists yet: the stand-ins' thread starts inside, the
     // runtime's below.
     #[cfg(feature = "devstack")]
-    let (env, _devstack) = match unsafe { m365_mcp::devstack::local::prepare_process(env) } {
-        Ok(prepared) => (prepared.env, prepared.devstack),
+    let (environment, _stand_ins) = match unsafe { m365_mcp::local_mode::enter(env) } {
+        Ok(entered) => entered,
         Err(message) => {
-            eprintln!("the handler cannot start: {message}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    let config = match Config::from_lookup(&|name| env.get(name).cloned()) {
-        Ok(config) => config,
-        Err(error) => {
-            eprintln!("{error}");
-            return ExitCode::from(EXIT_CONFIG);
-        }
-    };
-    telemetry::init(config.log_level);
-    // Only the local stand-ins need Key Vault traffic delivered elsewhere (devstack::local).
-    #[cfg(feature = "devstack")]
-    let vault_transport = match m365_mcp::devstack::local::vault_transport_from(&env) {
-        Ok(transport) => transport,
-        Err(message) => {
-            eprintln!("the handler cannot start: {message}");
-            return ExitCode::from(EXIT_CONFIG);
+            return fail(
+                &format!("the handler cannot start: {message}"),
+                config_error(),
+            );
         }
     };
     #[cfg(not(feature = "devstack"))]
-    let vault_transport = None;
-    #[cfg(feature = "devstack")]
-    if let Some(devstack) = &_devstack {
-        eprintln!(
-            "{}",
-            m365_mcp::devstack::local::banner(devstack, config.public_url.as_str())
-        );
-    }
+    let environment = Environment::as_given(env);
 
+    let Environment {
+        settings,
+        http,
+        notice,
+    } = environment;
+    let config = match Config::from_lookup(&|name| settings.get(name).cloned()) {
+        Ok(config) => config,
+        Err(error) => return fail(&error.to_string(), config_error()),
+    };
+    telemetry::init(config.log_level);
+    if let Some(notice) = notice {
+        eprintln!("{notice}");
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime starts");
-    match runtime.block_on(serve(config, vault_transport)) {
+    match runtime.block_on(run(config, http)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("handler stopped: {error}");
-            ExitCode::FAILURE
-        }
+        Err(error) => fail(&format!("handler stopped: {error}"), ExitCode::FAILURE),
     }
 }
 
-async fn serve(
-    config: Config,
-    vault_transport: Option<azure_core::http::Transport>,
-) -> std::io::Result<()> {
+async fn run(config: Config, http: OutboundHttp) -> std::io::Result<()> {
     let shutdown = hosting::shutdown_signal();
     let listener = hosting::bind(config.listen).await.map_err(|error| {
         std::io::Error::new(
@@ -123,13 +95,26 @@ async fn serve(
             format!("cannot listen on {}: {error}", config.listen),
         )
     })?;
-    let http = OutboundHttp::default();
     http.warm_up();
-    let router = app::build(&config, http, vault_transport);
+    let router = app::build(&config, http);
     tracing::info!(
         listen = %config.listen,
         public_url = %config.public_url,
         "handler ready: MCP at /mcp"
     );
     hosting::serve(listener, router, shutdown, config.shutdown_grace).await
+}
+
+fn print_and_succeed(text: &str) -> ExitCode {
+    print!("{text}");
+    ExitCode::SUCCESS
+}
+
+fn fail(message: &str, code: ExitCode) -> ExitCode {
+    eprintln!("{message}");
+    code
+}
+
+fn config_error() -> ExitCode {
+    ExitCode::from(EXIT_CONFIG)
 }

@@ -8,12 +8,36 @@
 
 use std::{sync::Arc, time::Duration};
 
-use tokio::sync::OnceCell;
+use tokio::{sync::OnceCell, time::Instant};
+
+/// What every outbound call made for one MCP request carries: when it must end, and which
+/// request it serves. Each outbound log event names that request (`request_id`, as the request
+/// event does), so an operator can tie a Graph call or a token exchange to its MCP request.
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    pub deadline: Instant,
+    pub request_id: &'a str,
+}
 
 #[derive(Clone, Default)]
-pub struct OutboundHttp(Arc<OnceCell<reqwest::Client>>);
+pub struct OutboundHttp {
+    client: Arc<OnceCell<reqwest::Client>>,
+    /// Where Key Vault's requests go instead, if anywhere (see [`OutboundHttp::with_key_vault_transport`]).
+    key_vault_transport: Option<azure_core::http::Transport>,
+}
 
 impl OutboundHttp {
+    /// Hands Key Vault's requests to `transport` instead of the shared client. Only the local
+    /// stand-ins need this: the Key Vault SDK sends nothing to a vault that is not https and
+    /// under `vault.azure.net` (which is right), so the stand-in is reached through a transport
+    /// that delivers the vault's requests to it, after every SDK policy has checked them.
+    pub fn with_key_vault_transport(transport: azure_core::http::Transport) -> Self {
+        Self {
+            key_vault_transport: Some(transport),
+            ..Self::default()
+        }
+    }
+
     /// Starts building the client in the background.
     pub fn warm_up(&self) {
         let this = self.clone();
@@ -23,7 +47,7 @@ impl OutboundHttp {
     }
 
     pub async fn client(&self) -> &reqwest::Client {
-        self.0
+        self.client
             .get_or_init(|| async {
                 tokio::task::spawn_blocking(build)
                     .await
@@ -38,6 +62,14 @@ impl OutboundHttp {
     /// certificates instead of building their own.
     pub async fn azure_transport(&self) -> azure_core::http::Transport {
         azure_core::http::Transport::new(Arc::new(self.client().await.clone()))
+    }
+
+    /// The transport for Key Vault's SDK client.
+    pub async fn key_vault_transport(&self) -> azure_core::http::Transport {
+        match &self.key_vault_transport {
+            Some(transport) => transport.clone(),
+            None => self.azure_transport().await,
+        }
     }
 }
 

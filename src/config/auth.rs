@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::HeaderName;
 use url::Url;
 
-use super::{Reader, is_loopback_host};
+use super::{Reader, Setting, is_loopback_host, settings::*};
 
 /// Who may call, as configured.
 #[derive(Debug, Clone)]
@@ -67,20 +67,20 @@ const MIN_PROOF_LENGTH: usize = 16;
 pub(super) fn read(reader: &mut Reader) -> AuthConfig {
     let tenant_id = guid(
         reader,
-        "MCP_TENANT_ID",
+        &MCP_TENANT_ID,
         "use your Entra tenant id (a GUID), for example from `az account show --query tenantId`",
     );
-    let client_id = guid(reader, "MCP_CLIENT_ID", GUID_FIX);
+    let client_id = guid(reader, &MCP_CLIENT_ID, GUID_FIX);
     let app_id_uri = reader
         .required(
-            "MCP_APP_ID_URI",
+            &MCP_APP_ID_URI,
             "use the app registration's Application ID URI, for example api://<client id>",
         )
         .and_then(|value| match parse_app_id_uri(&value) {
             Ok(uri) => Some(uri),
             Err(why) => {
                 reader.problem(
-                    "MCP_APP_ID_URI",
+                    &MCP_APP_ID_URI,
                     why,
                     "use an api:// or https:// URI without a trailing slash",
                 );
@@ -90,7 +90,7 @@ pub(super) fn read(reader: &mut Reader) -> AuthConfig {
 
     let required_scope = reader
         .parse(
-            "MCP_REQUIRED_SCOPE",
+            &MCP_REQUIRED_SCOPE,
             "use the short name of a delegated scope the app registration exposes",
             |value| {
                 if value
@@ -108,20 +108,20 @@ pub(super) fn read(reader: &mut Reader) -> AuthConfig {
         .unwrap_or_else(|| "user_impersonation".to_owned());
 
     let mut allowed_client_apps = Vec::new();
-    for app in reader.list("MCP_ALLOWED_CLIENT_APPS") {
+    for app in reader.list(&MCP_ALLOWED_CLIENT_APPS) {
         match normalize_guid(&app) {
             Some(app) => allowed_client_apps.push(app),
             None => reader.problem(
-                "MCP_ALLOWED_CLIENT_APPS",
+                &MCP_ALLOWED_CLIENT_APPS,
                 format!("`{app}` is not a client id (GUID)"),
                 "list the client ids of the allowed applications, comma-separated",
             ),
         }
     }
-    let allowed_app_roles = reader.list("MCP_ALLOWED_APP_ROLES");
+    let allowed_app_roles = reader.list(&MCP_ALLOWED_APP_ROLES);
 
     let accept_v1_tokens = reader
-        .parse("MCP_ACCEPT_V1_TOKENS", "use true or false", |value| {
+        .parse(&MCP_ACCEPT_V1_TOKENS, "use true or false", |value| {
             value
                 .parse::<bool>()
                 .map_err(|_| format!("`{value}` is not true or false"))
@@ -130,7 +130,7 @@ pub(super) fn read(reader: &mut Reader) -> AuthConfig {
 
     let authority_host = reader
         .parse(
-            "MCP_AUTHORITY_HOST",
+            &MCP_AUTHORITY_HOST,
             "use an https URL with no path, for example https://login.microsoftonline.us",
             parse_authority_host,
         )
@@ -140,7 +140,7 @@ pub(super) fn read(reader: &mut Reader) -> AuthConfig {
 
     let jwks_refresh_cooldown = reader
         .parse(
-            "MCP_JWKS_REFRESH_COOLDOWN_SECONDS",
+            &MCP_JWKS_REFRESH_COOLDOWN_SECONDS,
             "use a whole number of seconds from 1 to 3600",
             |value| match value.parse::<u64>() {
                 Ok(seconds @ 1..=3600) => Ok(Duration::from_secs(seconds)),
@@ -169,23 +169,23 @@ pub(super) fn read(reader: &mut Reader) -> AuthConfig {
 
 fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
     let header = reader.parse(
-        "MCP_GATEWAY_PROOF_HEADER",
+        &MCP_GATEWAY_PROOF_HEADER,
         "use an HTTP header name, for example x-mcp-gateway-proof",
         |value| {
             HeaderName::from_bytes(value.as_bytes())
                 .map_err(|_| format!("`{value}` is not an HTTP header name"))
         },
     );
-    let values = reader.list("MCP_GATEWAY_PROOF");
+    let values = reader.list(&MCP_GATEWAY_PROOF);
     if values.iter().any(|value| value.len() < MIN_PROOF_LENGTH) {
         reader.problem(
-            "MCP_GATEWAY_PROOF",
+            &MCP_GATEWAY_PROOF,
             format!("a value is shorter than {MIN_PROOF_LENGTH} characters"),
             "use a long random value, the same one the gateway sends",
         );
     }
     let secret_name = reader.parse(
-        "MCP_GATEWAY_PROOF_SECRET_NAME",
+        &MCP_GATEWAY_PROOF_SECRET_NAME,
         "use the name of the Key Vault secret APIM's named value reads, for example mcp-gateway-proof",
         |value| {
             let valid = (1..=127).contains(&value.len())
@@ -200,7 +200,7 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
     let source = match (values.is_empty(), secret_name) {
         (false, Some(_)) => {
             reader.problem(
-                "MCP_GATEWAY_PROOF",
+                &MCP_GATEWAY_PROOF,
                 "is set together with MCP_GATEWAY_PROOF_SECRET_NAME",
                 "in Azure keep only MCP_GATEWAY_PROOF_SECRET_NAME; MCP_GATEWAY_PROOF is for local development",
             );
@@ -210,12 +210,12 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
         (true, Some(name)) => Some(ProofSourceConfig::KeyVaultSecret(name)),
         (true, None) => None,
     };
-    let header_set = reader.raw("MCP_GATEWAY_PROOF_HEADER").is_some();
+    let header_set = reader.raw(&MCP_GATEWAY_PROOF_HEADER).is_some();
     match (header, source) {
         (Some(header), Some(source)) => Some(GatewayProofConfig { header, source }),
         (Some(_), None) => {
             reader.problem(
-                "MCP_GATEWAY_PROOF_HEADER",
+                &MCP_GATEWAY_PROOF_HEADER,
                 "is set, but no expected value is configured",
                 "set MCP_GATEWAY_PROOF_SECRET_NAME (Key Vault) or, locally, MCP_GATEWAY_PROOF",
             );
@@ -223,7 +223,7 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
         }
         (None, Some(_)) if !header_set => {
             reader.problem(
-                "MCP_GATEWAY_PROOF_HEADER",
+                &MCP_GATEWAY_PROOF_HEADER,
                 "is not set, but a gateway proof value or secret is",
                 "set MCP_GATEWAY_PROOF_HEADER, for example to x-mcp-gateway-proof",
             );
@@ -233,11 +233,11 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
     }
 }
 
-fn guid(reader: &mut Reader, name: &'static str, fix: &str) -> Option<String> {
-    let value = reader.required(name, fix)?;
+fn guid(reader: &mut Reader, setting: &'static Setting, fix: &str) -> Option<String> {
+    let value = reader.required(setting, fix)?;
     let guid = normalize_guid(&value);
     if guid.is_none() {
-        reader.problem(name, format!("`{value}` is not a GUID"), fix);
+        reader.problem(setting, format!("`{value}` is not a GUID"), fix);
     }
     guid
 }

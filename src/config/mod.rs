@@ -1,6 +1,6 @@
 //! Typed settings, read once from the environment (Functions app settings) at start-up.
 //!
-//! Every setting is declared in [`SETTINGS`]: `handler --help` prints that table, so the help
+//! Every setting is declared once, in [`settings`]: `handler --help` prints that table, so the help
 //! text cannot drift from what is read. Reading never stops at the first bad value: each
 //! problem is collected with the fix, and start-up prints them all at once.
 
@@ -10,164 +10,13 @@ use url::Url;
 
 mod auth;
 mod outbound;
+pub mod settings;
 
 pub(crate) use auth::normalize_guid;
 pub use auth::{AuthConfig, GatewayProofConfig, ProofSourceConfig};
 pub use outbound::OutboundConfig;
-
-/// One documented setting.
-pub struct Setting {
-    pub name: &'static str,
-    /// What happens when the setting is absent.
-    pub default: &'static str,
-    pub help: &'static str,
-}
-
-/// The `default` of a setting the server cannot run without.
-pub const REQUIRED: &str = "(required)";
-
-/// Every setting the handler reads, in the order `--help` shows them.
-pub const SETTINGS: &[Setting] = &[
-    Setting {
-        name: "FUNCTIONS_CUSTOMHANDLER_PORT",
-        default: "unset: listen on MCP_LISTEN_ADDR",
-        help: "Set by the Azure Functions host: the loopback port to listen on.",
-    },
-    Setting {
-        name: "MCP_LISTEN_ADDR",
-        default: "127.0.0.1:7071",
-        help: "Address to listen on when not run by the Functions host.",
-    },
-    Setting {
-        name: "MCP_PUBLIC_URL",
-        default: "required under the Functions host; otherwise http://<listen address>/mcp",
-        help: "URL clients use to reach the MCP endpoint (the APIM URL in Azure). Its host is \
-               allowed in the Host header and its origin in the Origin header.",
-    },
-    Setting {
-        name: "MCP_ALLOWED_HOSTS",
-        default: "loopback names plus the MCP_PUBLIC_URL host",
-        help: "Extra comma-separated Host header values to accept (host or host:port).",
-    },
-    Setting {
-        name: "MCP_ALLOWED_ORIGINS",
-        default: "the MCP_PUBLIC_URL origin",
-        help: "Extra comma-separated browser origins to accept (scheme://host:port, port may \
-               be *). Requests without Origin are always accepted.",
-    },
-    Setting {
-        name: "MCP_TENANT_ID",
-        default: REQUIRED,
-        help: "Entra tenant (GUID) whose tokens are accepted.",
-    },
-    Setting {
-        name: "MCP_CLIENT_ID",
-        default: REQUIRED,
-        help: "Client id (GUID) of this server's app registration: the token audience.",
-    },
-    Setting {
-        name: "MCP_APP_ID_URI",
-        default: REQUIRED,
-        help: "Identifier URI of the app registration (api://... or https://...): also accepted \
-               as audience, and the prefix of the scopes clients request.",
-    },
-    Setting {
-        name: "MCP_REQUIRED_SCOPE",
-        default: "user_impersonation",
-        help: "Delegated scope every user token must carry.",
-    },
-    Setting {
-        name: "MCP_ALLOWED_CLIENT_APPS",
-        default: "empty: any client application of the tenant",
-        help: "Comma-separated client ids (GUIDs) of the applications allowed to call (azp/appid).",
-    },
-    Setting {
-        name: "MCP_ALLOWED_APP_ROLES",
-        default: "empty: app-only tokens are refused",
-        help: "Comma-separated app roles that admit app-only callers (tokens without a user).",
-    },
-    Setting {
-        name: "MCP_ACCEPT_V1_TOKENS",
-        default: "false",
-        help: "Also accept v1 tokens (issuer https://sts.windows.net/<tenant>/).",
-    },
-    Setting {
-        name: "MCP_AUTHORITY_HOST",
-        default: "https://login.microsoftonline.com",
-        help: "Entra authority host; change it for sovereign clouds.",
-    },
-    Setting {
-        name: "MCP_JWKS_REFRESH_COOLDOWN_SECONDS",
-        default: "300",
-        help: "Least time between two signing-key refreshes caused by an unknown key id.",
-    },
-    Setting {
-        name: "MCP_GATEWAY_PROOF_HEADER",
-        default: "unset: no gateway proof is required",
-        help: "Header the gateway (APIM) adds to every request; when set, requests without the \
-               expected value are refused before token validation.",
-    },
-    Setting {
-        name: "MCP_GATEWAY_PROOF",
-        default: "unset",
-        help: "Local development only: the expected gateway proof value, or `current,previous` \
-               during a rotation.",
-    },
-    Setting {
-        name: "MCP_GATEWAY_PROOF_SECRET_NAME",
-        default: "unset",
-        help: "Key Vault secret (in KEY_VAULT_URL) holding the gateway proof; its current and \
-               previous enabled versions are accepted.",
-    },
-    Setting {
-        name: "MANAGED_IDENTITY_CLIENT_ID",
-        default: REQUIRED,
-        help: "Client id of the user-assigned managed identity: the federated credential of the \
-               on-behalf-of exchange, and the identity that reads Key Vault.",
-    },
-    Setting {
-        name: "IDENTITY_ENDPOINT",
-        default: "set by the platform",
-        help: "The managed identity endpoint (Azure Functions and App Service set it).",
-    },
-    Setting {
-        name: "IDENTITY_HEADER",
-        default: "set by the platform",
-        help: "The secret header value for IDENTITY_ENDPOINT (set and rotated by the platform).",
-    },
-    Setting {
-        name: "GRAPH_BASE_URL",
-        default: "https://graph.microsoft.com",
-        help: "Microsoft Graph endpoint, also the resource prefix of Graph scopes; change it for \
-               national clouds.",
-    },
-    Setting {
-        name: "KEY_VAULT_URL",
-        default: "unset: no Key Vault",
-        help: "Vault URI holding the server's secrets (the gateway proof).",
-    },
-    Setting {
-        name: "MCP_SECRET_REFRESH_SECONDS",
-        default: "300",
-        help: "How often Key Vault secrets are re-read, so a rotation needs no restart.",
-    },
-    Setting {
-        name: "MCP_TOOL_DEADLINE_SECONDS",
-        default: "45",
-        help: "Every tool call, retries included, ends within this (well inside the Functions \
-               proxy's 240-second idle timeout).",
-    },
-    Setting {
-        name: "MCP_SHUTDOWN_GRACE_SECONDS",
-        default: "10",
-        help: "On SIGTERM, how long in-flight requests may run before the process exits.",
-    },
-    Setting {
-        name: "MCP_LOG",
-        default: "info",
-        help: "Log level of the handler's own events: error, warn, info, debug or trace.",
-    },
-];
+use settings::*;
+pub use settings::{SETTINGS, Setting};
 
 /// Where the listening address came from; the Functions host's port always wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,20 +88,20 @@ impl<'a> Reader<'a> {
     }
 
     /// The trimmed value, with empty values treated as absent (app settings cannot be unset).
-    pub(crate) fn raw(&self, name: &str) -> Option<String> {
-        (self.lookup)(name)
+    pub(crate) fn raw(&self, setting: &Setting) -> Option<String> {
+        (self.lookup)(setting.name)
             .map(|value| value.trim().to_owned())
             .filter(|value| !value.is_empty())
     }
 
     pub(crate) fn problem(
         &mut self,
-        setting: &'static str,
+        setting: &'static Setting,
         message: impl Into<String>,
         fix: impl Into<String>,
     ) {
         self.problems.push(Problem {
-            setting,
+            setting: setting.name,
             message: message.into(),
             fix: fix.into(),
         });
@@ -261,31 +110,31 @@ impl<'a> Reader<'a> {
     /// Parses a present value; a value that does not parse is recorded and `None` returned.
     pub(crate) fn parse<T>(
         &mut self,
-        name: &'static str,
+        setting: &'static Setting,
         fix: &str,
         parse: impl FnOnce(&str) -> Result<T, String>,
     ) -> Option<T> {
-        let value = self.raw(name)?;
+        let value = self.raw(setting)?;
         match parse(&value) {
             Ok(parsed) => Some(parsed),
             Err(why) => {
-                self.problem(name, why, fix);
+                self.problem(setting, why, fix);
                 None
             }
         }
     }
 
     /// A setting that must be present: its absence is a problem.
-    pub(crate) fn required(&mut self, name: &'static str, fix: &str) -> Option<String> {
-        let value = self.raw(name);
+    pub(crate) fn required(&mut self, setting: &'static Setting, fix: &str) -> Option<String> {
+        let value = self.raw(setting);
         if value.is_none() {
-            self.problem(name, "is not set", fix);
+            self.problem(setting, "is not set", fix);
         }
         value
     }
 
-    pub(crate) fn list(&self, name: &str) -> Vec<String> {
-        self.raw(name)
+    pub(crate) fn list(&self, setting: &Setting) -> Vec<String> {
+        self.raw(setting)
             .map(|value| {
                 value
                     .split(',')
@@ -317,7 +166,7 @@ impl Config {
         let mut reader = Reader::new(lookup);
 
         let host_port = reader.parse(
-            "FUNCTIONS_CUSTOMHANDLER_PORT",
+            &FUNCTIONS_CUSTOMHANDLER_PORT,
             "leave it to the Functions host; it sets a free port number",
             |value| match value.parse::<u16>() {
                 Ok(0) | Err(_) => Err(format!("`{value}` is not a port number (1-65535)")),
@@ -325,7 +174,7 @@ impl Config {
             },
         );
         let listen_setting = reader.parse(
-            "MCP_LISTEN_ADDR",
+            &MCP_LISTEN_ADDR,
             "use an IP address and port, for example 127.0.0.1:7071",
             |value| {
                 value
@@ -348,15 +197,15 @@ impl Config {
 
         let public_url_fix =
             "use the absolute URL of the MCP endpoint, for example https://mcp.contoso.com/mcp";
-        let public_url = match reader.parse("MCP_PUBLIC_URL", public_url_fix, parse_public_url) {
+        let public_url = match reader.parse(&MCP_PUBLIC_URL, public_url_fix, parse_public_url) {
             Some(url) => url,
             None => {
                 // Behind the host, a loopback default would be advertised to every client.
                 if listen_source == ListenSource::FunctionsHost
-                    && reader.raw("MCP_PUBLIC_URL").is_none()
+                    && reader.raw(&MCP_PUBLIC_URL).is_none()
                 {
                     reader.problem(
-                        "MCP_PUBLIC_URL",
+                        &MCP_PUBLIC_URL,
                         "is not set, and under the Functions host no default can be right",
                         public_url_fix,
                     );
@@ -370,10 +219,10 @@ impl Config {
         if let Some(host) = public_url.host_str() {
             push_unique(&mut allowed_hosts, host.trim_matches(['[', ']']).to_owned());
         }
-        for host in reader.list("MCP_ALLOWED_HOSTS") {
+        for host in reader.list(&MCP_ALLOWED_HOSTS) {
             if host.contains('/') || host.contains('*') {
                 reader.problem(
-                    "MCP_ALLOWED_HOSTS",
+                    &MCP_ALLOWED_HOSTS,
                     format!("`{host}` is not a host name or host:port"),
                     "list bare host names such as mcp.contoso.com or mcp.contoso.com:8443",
                 );
@@ -393,11 +242,11 @@ impl Config {
                 );
             }
         }
-        for origin in reader.list("MCP_ALLOWED_ORIGINS") {
+        for origin in reader.list(&MCP_ALLOWED_ORIGINS) {
             match parse_origin(&origin) {
                 Ok(origin) => push_unique(&mut allowed_origins, origin),
                 Err(why) => reader.problem(
-                    "MCP_ALLOWED_ORIGINS",
+                    &MCP_ALLOWED_ORIGINS,
                     why,
                     "list origins as scheme://host:port, for example https://copilot.contoso.com:443 or http://localhost:*",
                 ),
@@ -406,7 +255,7 @@ impl Config {
 
         let shutdown_grace = reader
             .parse(
-                "MCP_SHUTDOWN_GRACE_SECONDS",
+                &MCP_SHUTDOWN_GRACE_SECONDS,
                 "use a whole number of seconds between 0 and 300",
                 |value| match value.parse::<u64>() {
                     Ok(seconds) if seconds <= 300 => Ok(Duration::from_secs(seconds)),
@@ -419,7 +268,7 @@ impl Config {
 
         let log_level = reader
             .parse(
-                "MCP_LOG",
+                &MCP_LOG,
                 "use one of error, warn, info, debug, trace",
                 |value| {
                     value
@@ -437,7 +286,7 @@ impl Config {
         );
         if proof_from_vault && outbound.key_vault_url.is_none() {
             reader.problem(
-                "KEY_VAULT_URL",
+                &KEY_VAULT_URL,
                 "is not set, but MCP_GATEWAY_PROOF_SECRET_NAME names a Key Vault secret",
                 "set KEY_VAULT_URL to the vault that holds the secret",
             );
@@ -531,18 +380,18 @@ mod tests {
     use super::*;
 
     const AUTH: [(&str, &str); 6] = [
-        ("MCP_TENANT_ID", "72F988BF-86F1-41AF-91AB-2D7CD011DB47"),
-        ("MCP_CLIENT_ID", "00000000-1111-2222-3333-444444444444"),
+        (MCP_TENANT_ID.name, "72F988BF-86F1-41AF-91AB-2D7CD011DB47"),
+        (MCP_CLIENT_ID.name, "00000000-1111-2222-3333-444444444444"),
         (
-            "MCP_APP_ID_URI",
+            MCP_APP_ID_URI.name,
             "api://00000000-1111-2222-3333-444444444444",
         ),
         (
-            "MANAGED_IDENTITY_CLIENT_ID",
+            MANAGED_IDENTITY_CLIENT_ID.name,
             "55555555-6666-7777-8888-999999999999",
         ),
-        ("IDENTITY_ENDPOINT", "http://localhost:8081/msi/token"),
-        ("IDENTITY_HEADER", "platform-secret"),
+        (IDENTITY_ENDPOINT.name, "http://localhost:8081/msi/token"),
+        (IDENTITY_HEADER.name, "platform-secret"),
     ];
 
     fn read_exactly(pairs: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -583,9 +432,9 @@ mod tests {
     #[test]
     fn functions_port_wins_over_listen_setting() {
         let config = read(&[
-            ("FUNCTIONS_CUSTOMHANDLER_PORT", "4567"),
-            ("MCP_LISTEN_ADDR", "127.0.0.1:9000"),
-            ("MCP_PUBLIC_URL", "https://mcp.contoso.com/mcp"),
+            (FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567"),
+            (MCP_LISTEN_ADDR.name, "127.0.0.1:9000"),
+            (MCP_PUBLIC_URL.name, "https://mcp.contoso.com/mcp"),
         ])
         .unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:4567");
@@ -595,10 +444,10 @@ mod tests {
     #[test]
     fn public_host_and_origin_join_the_allowlists() {
         let config = read(&[
-            ("MCP_PUBLIC_URL", "https://mcp.contoso.com/m365/mcp"),
-            ("MCP_ALLOWED_HOSTS", "func.azurewebsites.net, other:8443"),
+            (MCP_PUBLIC_URL.name, "https://mcp.contoso.com/m365/mcp"),
+            (MCP_ALLOWED_HOSTS.name, "func.azurewebsites.net, other:8443"),
             (
-                "MCP_ALLOWED_ORIGINS",
+                MCP_ALLOWED_ORIGINS.name,
                 "http://localhost:*,https://vscode.dev",
             ),
         ])
@@ -627,21 +476,21 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once() {
         let error = read(&[
-            ("FUNCTIONS_CUSTOMHANDLER_PORT", "seventy"),
-            ("MCP_PUBLIC_URL", "http://mcp.contoso.com/mcp"),
-            ("MCP_ALLOWED_ORIGINS", "contoso.com"),
-            ("MCP_SHUTDOWN_GRACE_SECONDS", "-1"),
-            ("MCP_LOG", "loud"),
+            (FUNCTIONS_CUSTOMHANDLER_PORT.name, "seventy"),
+            (MCP_PUBLIC_URL.name, "http://mcp.contoso.com/mcp"),
+            (MCP_ALLOWED_ORIGINS.name, "contoso.com"),
+            (MCP_SHUTDOWN_GRACE_SECONDS.name, "-1"),
+            (MCP_LOG.name, "loud"),
         ])
         .unwrap_err();
         assert_eq!(
             problem_settings(&error),
             vec![
-                "FUNCTIONS_CUSTOMHANDLER_PORT",
-                "MCP_PUBLIC_URL",
-                "MCP_ALLOWED_ORIGINS",
-                "MCP_SHUTDOWN_GRACE_SECONDS",
-                "MCP_LOG"
+                FUNCTIONS_CUSTOMHANDLER_PORT.name,
+                MCP_PUBLIC_URL.name,
+                MCP_ALLOWED_ORIGINS.name,
+                MCP_SHUTDOWN_GRACE_SECONDS.name,
+                MCP_LOG.name
             ]
         );
         assert!(error.to_string().contains("must use https"), "{error}");
@@ -649,7 +498,7 @@ mod tests {
 
     #[test]
     fn public_url_with_trailing_slash_is_refused() {
-        let error = read(&[("MCP_PUBLIC_URL", "https://mcp.contoso.com/mcp/")]).unwrap_err();
+        let error = read(&[(MCP_PUBLIC_URL.name, "https://mcp.contoso.com/mcp/")]).unwrap_err();
         assert!(error.problems[0].message.contains("slash"));
     }
 
@@ -671,7 +520,7 @@ mod tests {
     #[test]
     fn auth_settings_are_normalized_and_derive_issuer_and_scopes() {
         let config = read(&[(
-            "MCP_ALLOWED_CLIENT_APPS",
+            MCP_ALLOWED_CLIENT_APPS.name,
             "AEBC6443-996D-45C2-90F0-388FF96FAA56",
         )])
         .unwrap();
@@ -697,25 +546,25 @@ mod tests {
     #[test]
     fn missing_and_malformed_auth_settings_are_reported_together() {
         let error = read_exactly(&[
-            ("MCP_CLIENT_ID", "not-a-guid"),
-            ("MCP_APP_ID_URI", "api://contoso/"),
-            ("MCP_AUTHORITY_HOST", "http://login.example.com"),
-            ("MCP_ALLOWED_CLIENT_APPS", "vscode"),
-            ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
+            (MCP_CLIENT_ID.name, "not-a-guid"),
+            (MCP_APP_ID_URI.name, "api://contoso/"),
+            (MCP_AUTHORITY_HOST.name, "http://login.example.com"),
+            (MCP_ALLOWED_CLIENT_APPS.name, "vscode"),
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
         ])
         .unwrap_err();
         assert_eq!(
             problem_settings(&error),
             vec![
-                "MCP_TENANT_ID",
-                "MCP_CLIENT_ID",
-                "MCP_APP_ID_URI",
-                "MCP_ALLOWED_CLIENT_APPS",
-                "MCP_AUTHORITY_HOST",
-                "MCP_GATEWAY_PROOF_HEADER",
-                "MANAGED_IDENTITY_CLIENT_ID",
-                "IDENTITY_ENDPOINT",
-                "IDENTITY_HEADER",
+                MCP_TENANT_ID.name,
+                MCP_CLIENT_ID.name,
+                MCP_APP_ID_URI.name,
+                MCP_ALLOWED_CLIENT_APPS.name,
+                MCP_AUTHORITY_HOST.name,
+                MCP_GATEWAY_PROOF_HEADER.name,
+                MANAGED_IDENTITY_CLIENT_ID.name,
+                IDENTITY_ENDPOINT.name,
+                IDENTITY_HEADER.name,
             ]
         );
         assert_eq!(error.problems[0].message, "is not set");
@@ -723,15 +572,15 @@ mod tests {
 
     #[test]
     fn a_gateway_proof_needs_its_header_and_a_long_value() {
-        let error = read(&[("MCP_GATEWAY_PROOF", "short")]).unwrap_err();
+        let error = read(&[(MCP_GATEWAY_PROOF.name, "short")]).unwrap_err();
         assert_eq!(
             problem_settings(&error),
-            vec!["MCP_GATEWAY_PROOF", "MCP_GATEWAY_PROOF_HEADER"]
+            vec![MCP_GATEWAY_PROOF.name, MCP_GATEWAY_PROOF_HEADER.name]
         );
         let config = read(&[
-            ("MCP_GATEWAY_PROOF_HEADER", "X-MCP-Gateway-Proof"),
+            (MCP_GATEWAY_PROOF_HEADER.name, "X-MCP-Gateway-Proof"),
             (
-                "MCP_GATEWAY_PROOF",
+                MCP_GATEWAY_PROOF.name,
                 "0123456789abcdef-current, 0123456789abcdef-previous",
             ),
         ])
@@ -750,15 +599,15 @@ mod tests {
     #[test]
     fn a_gateway_proof_from_key_vault_needs_the_vault() {
         let error = read(&[
-            ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
-            ("MCP_GATEWAY_PROOF_SECRET_NAME", "mcp-gateway-proof"),
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+            (MCP_GATEWAY_PROOF_SECRET_NAME.name, "mcp-gateway-proof"),
         ])
         .unwrap_err();
-        assert_eq!(problem_settings(&error), vec!["KEY_VAULT_URL"]);
+        assert_eq!(problem_settings(&error), vec![KEY_VAULT_URL.name]);
         let config = read(&[
-            ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
-            ("MCP_GATEWAY_PROOF_SECRET_NAME", "mcp-gateway-proof"),
-            ("KEY_VAULT_URL", "https://kv-m365.vault.azure.net/"),
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+            (MCP_GATEWAY_PROOF_SECRET_NAME.name, "mcp-gateway-proof"),
+            (KEY_VAULT_URL.name, "https://kv-m365.vault.azure.net/"),
         ])
         .unwrap();
         assert!(matches!(
@@ -784,33 +633,33 @@ mod tests {
             "55555555-6666-7777-8888-999999999999"
         );
         let error = read(&[
-            ("GRAPH_BASE_URL", "http://graph.example.com"),
-            ("KEY_VAULT_URL", "http://127.0.0.1:9/"),
-            ("MCP_TOOL_DEADLINE_SECONDS", "600"),
+            (GRAPH_BASE_URL.name, "http://graph.example.com"),
+            (KEY_VAULT_URL.name, "http://127.0.0.1:9/"),
+            (MCP_TOOL_DEADLINE_SECONDS.name, "600"),
         ])
         .unwrap_err();
         assert_eq!(
             problem_settings(&error),
             vec![
-                "GRAPH_BASE_URL",
-                "KEY_VAULT_URL",
-                "MCP_TOOL_DEADLINE_SECONDS"
+                GRAPH_BASE_URL.name,
+                KEY_VAULT_URL.name,
+                MCP_TOOL_DEADLINE_SECONDS.name
             ]
         );
         let missing = read_exactly(&AUTH[..3]).unwrap_err();
         assert_eq!(
             problem_settings(&missing),
             vec![
-                "MANAGED_IDENTITY_CLIENT_ID",
-                "IDENTITY_ENDPOINT",
-                "IDENTITY_HEADER"
+                MANAGED_IDENTITY_CLIENT_ID.name,
+                IDENTITY_ENDPOINT.name,
+                IDENTITY_HEADER.name
             ]
         );
     }
 
     #[test]
     fn under_the_functions_host_the_public_url_is_required() {
-        let error = read(&[("FUNCTIONS_CUSTOMHANDLER_PORT", "4567")]).unwrap_err();
-        assert_eq!(problem_settings(&error), vec!["MCP_PUBLIC_URL"]);
+        let error = read(&[(FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567")]).unwrap_err();
+        assert_eq!(problem_settings(&error), vec![MCP_PUBLIC_URL.name]);
     }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use super::{Reader, is_loopback_host};
+use super::{Reader, Setting, is_loopback_host, settings::*};
 
 #[derive(Debug, Clone)]
 pub struct OutboundConfig {
@@ -28,14 +28,14 @@ const MI_FIX: &str = "run under Azure Functions with a user-assigned managed ide
 pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
     let managed_identity_client_id = reader
         .required(
-            "MANAGED_IDENTITY_CLIENT_ID",
+            &MANAGED_IDENTITY_CLIENT_ID,
             "use the client id of the user-assigned managed identity the function app runs as",
         )
         .and_then(|value| match super::normalize_guid(&value) {
             Some(id) => Some(id),
             None => {
                 reader.problem(
-                    "MANAGED_IDENTITY_CLIENT_ID",
+                    &MANAGED_IDENTITY_CLIENT_ID,
                     format!("`{value}` is not a client id (GUID)"),
                     "use the identity's client id, not its name or resource id",
                 );
@@ -44,26 +44,26 @@ pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
         });
     // azure_identity reads these two itself; checking them here turns a confusing failure on
     // the first Graph call into a clear one at start-up.
-    for platform in ["IDENTITY_ENDPOINT", "IDENTITY_HEADER"] {
+    for platform in [&IDENTITY_ENDPOINT, &IDENTITY_HEADER] {
         reader.required(platform, MI_FIX);
     }
 
     let graph_base_url = reader
         .parse(
-            "GRAPH_BASE_URL",
+            &GRAPH_BASE_URL,
             "use https://graph.microsoft.com, or a national cloud's Graph endpoint",
             |value| https_or_loopback(value, false),
         )
         .unwrap_or_else(|| Url::parse("https://graph.microsoft.com").expect("default parses"));
 
     let key_vault_url = reader.parse(
-        "KEY_VAULT_URL",
+        &KEY_VAULT_URL,
         "use the vault URI from the Key Vault's overview, for example https://kv-m365-mcp.vault.azure.net/",
         |value| https_or_loopback(value, true),
     );
 
-    let secret_refresh = seconds(reader, "MCP_SECRET_REFRESH_SECONDS", 10..=86_400, 300);
-    let tool_deadline = seconds(reader, "MCP_TOOL_DEADLINE_SECONDS", 1..=200, 45);
+    let secret_refresh = seconds(reader, &MCP_SECRET_REFRESH_SECONDS, 10..=86_400, 300);
+    let tool_deadline = seconds(reader, &MCP_TOOL_DEADLINE_SECONDS, 1..=200, 45);
 
     OutboundConfig {
         managed_identity_client_id: managed_identity_client_id.unwrap_or_default(),
@@ -76,14 +76,14 @@ pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
 
 fn seconds(
     reader: &mut Reader,
-    name: &'static str,
+    setting: &'static Setting,
     range: std::ops::RangeInclusive<u64>,
     default: u64,
 ) -> Duration {
     let (low, high) = (*range.start(), *range.end());
     reader
         .parse(
-            name,
+            setting,
             &format!("use a whole number of seconds from {low} to {high}"),
             |value| match value.parse::<u64>() {
                 Ok(seconds) if range.contains(&seconds) => Ok(Duration::from_secs(seconds)),

@@ -3,7 +3,7 @@
 //! Every call has a deadline (the tool call's), and every attempt ends before it. Throttling
 //! and transient failures are retried as [`retry`] decides. Each call sends a fresh
 //! `client-request-id`; Graph's `request-id` is logged with it so an operator can hand both to
-//! Microsoft support. Requests are built by [`request`], pages followed by [`paging`], and
+//! Microsoft support, and with the MCP request's own id ([`Call`]). Requests are built by [`request`], pages followed by [`paging`], and
 //! failures become a [`GraphError`] that says what happened.
 //!
 //! The Graph token is opaque: it goes into the `Authorization` header of requests to the
@@ -20,7 +20,7 @@ use serde::{Deserialize, de::DeserializeOwned};
 use tokio::time::Instant;
 use url::Url;
 
-use crate::outbound::OutboundHttp;
+use crate::outbound::{Call, OutboundHttp};
 pub use request::{Filter, GraphRequest};
 use retry::{RetryBudget, Verdict};
 
@@ -83,14 +83,14 @@ impl GraphClient {
         &self,
         token: &str,
         request: &GraphRequest,
-        deadline: Instant,
+        call: Call<'_>,
     ) -> Result<T, GraphError> {
         let mut url = self
             .api_root
             .join(&request.path)
             .expect("an encoded path joins the API root");
         url.query_pairs_mut().extend_pairs(&request.query);
-        self.send_url(token, request, url, deadline).await
+        self.send_url(token, request, url, call).await
     }
 
     async fn send_url<T: DeserializeOwned>(
@@ -98,8 +98,9 @@ impl GraphClient {
         token: &str,
         request: &GraphRequest,
         url: Url,
-        deadline: Instant,
+        call: Call<'_>,
     ) -> Result<T, GraphError> {
+        let deadline = call.deadline;
         self.budget.earn();
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let mut retry = 0;
@@ -127,10 +128,11 @@ impl GraphClient {
                 Err(_) => (None, None),
             };
             tracing::info!(
+                request_id = call.request_id,
                 method = %request.method,
                 path = url.path(),
                 status = status.map(|status| status.as_u16()),
-                request_id = headers
+                graph_request_id = headers
                     .as_ref()
                     .and_then(|h| h.get("request-id"))
                     .and_then(|v| v.to_str().ok()),

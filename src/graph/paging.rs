@@ -11,10 +11,10 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, de::DeserializeOwned};
-use tokio::time::Instant;
 use url::Url;
 
 use super::{GraphClient, GraphError, GraphRequest};
+use crate::outbound::Call;
 
 /// Where to continue a listing: opaque to the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,7 @@ impl GraphClient {
         request: &GraphRequest,
         cursor: Option<&Cursor>,
         limits: Limits,
-        deadline: Instant,
+        call: Call<'_>,
     ) -> Result<Result<Page<T>, InvalidCursor>, GraphError> {
         let mut url = match cursor {
             Some(cursor) => match self.cursor_url(cursor) {
@@ -84,7 +84,7 @@ impl GraphClient {
         };
         let mut items = Vec::new();
         for _ in 0..limits.max_pages.max(1) {
-            let page: Collection<T> = self.send_url(token, request, url, deadline).await?;
+            let page: Collection<T> = self.send_url(token, request, url, call).await?;
             items.extend(page.value);
             let next = page.next_link.and_then(|link| self.own_link(&link));
             match next {

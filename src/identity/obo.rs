@@ -25,8 +25,8 @@ use tokio::time::Instant;
 
 use super::ManagedIdentity;
 use crate::{
-    inbound_auth::Caller,
-    outbound::{OutboundHttp, jitter},
+    caller::{Caller, CallerKind},
+    outbound::{Call, OutboundHttp, jitter},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -136,9 +136,9 @@ impl OnBehalfOf {
         &self,
         caller: &Caller,
         scopes: &[String],
-        deadline: Instant,
+        call: Call<'_>,
     ) -> Result<GraphToken, ExchangeError> {
-        if caller.kind != crate::inbound_auth::CallerKind::User {
+        if caller.kind != CallerKind::User {
             return Err(ExchangeError::NotAUser);
         }
         let mut sorted = scopes.to_vec();
@@ -154,7 +154,7 @@ impl OnBehalfOf {
         if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_after) {
             return Ok(token.clone());
         }
-        let token = self.exchange(caller, &key.scopes, deadline).await?;
+        let token = self.exchange(caller, &key.scopes, call).await?;
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -174,15 +174,16 @@ impl OnBehalfOf {
         &self,
         caller: &Caller,
         scopes: &str,
-        deadline: Instant,
+        call: Call<'_>,
     ) -> Result<GraphToken, ExchangeError> {
         let started = Instant::now();
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.attempt(caller, scopes, deadline).await {
+            match self.attempt(caller, scopes, call.deadline).await {
                 Attempt::Done(result) => {
                     match &result {
                         Ok(_) => tracing::info!(
+                            request_id = call.request_id,
                             tid = %caller.tenant_id,
                             oid = %caller.object_id,
                             scopes,
@@ -190,6 +191,7 @@ impl OnBehalfOf {
                             "on-behalf-of exchange"
                         ),
                         Err(error) => tracing::warn!(
+                            request_id = call.request_id,
                             tid = %caller.tenant_id,
                             oid = %caller.object_id,
                             scopes,
@@ -201,8 +203,12 @@ impl OnBehalfOf {
                 }
                 Attempt::Retry => {
                     let wait = backoff + jitter(backoff / 2);
-                    if Instant::now() + wait >= deadline {
-                        tracing::warn!(scopes, "Entra unreachable until the deadline");
+                    if Instant::now() + wait >= call.deadline {
+                        tracing::warn!(
+                            request_id = call.request_id,
+                            scopes,
+                            "Entra unreachable until the deadline"
+                        );
                         return Err(ExchangeError::EntraUnreachable);
                     }
                     tokio::time::sleep(wait).await;

@@ -9,7 +9,7 @@
 //! pick up a new value at different moments.
 //!
 //! Where the expected values come from is behind [`ProofSource`]: configuration for local
-//! development, Key Vault in Azure ([`VaultProof`]). After a mismatch the source may look again
+//! development, Key Vault in Azure ([`crate::secrets::gateway_proof`]). After a mismatch the source may look again
 //! (Key Vault: at most every few seconds), because APIM may have switched to a new secret
 //! version before this server's next scheduled refresh.
 
@@ -23,7 +23,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::{secrets::KeyVaultSecrets, telemetry::AuthFacts};
+use crate::telemetry::AuthFacts;
 
 /// The digest of one accepted value.
 #[derive(Clone)]
@@ -66,35 +66,6 @@ impl ProofSource for ConfiguredProof {
     fn accepted(&self, _after_mismatch: bool) -> ProofFuture<'_> {
         let values = Arc::clone(&self.0);
         Box::pin(async move { Ok(values) })
-    }
-}
-
-/// The current and previous enabled versions of a Key Vault secret.
-pub struct VaultProof {
-    secrets: Arc<KeyVaultSecrets>,
-    name: String,
-}
-
-impl VaultProof {
-    pub fn new(secrets: Arc<KeyVaultSecrets>, name: String) -> Self {
-        Self { secrets, name }
-    }
-}
-
-impl ProofSource for VaultProof {
-    fn accepted(&self, after_mismatch: bool) -> ProofFuture<'_> {
-        Box::pin(async move {
-            let versions = if after_mismatch {
-                self.secrets.reread(&self.name).await
-            } else {
-                self.secrets.versions(&self.name).await
-            }
-            .map_err(|_| ProofUnavailable)?;
-            Ok(std::iter::once(&versions.current)
-                .chain(versions.previous.as_ref())
-                .map(|value| ProofDigest::of(value))
-                .collect())
-        })
     }
 }
 

@@ -22,7 +22,7 @@ pub mod keys;
 pub mod metadata;
 pub mod token;
 
-use std::{fmt, sync::Arc};
+use std::sync::Arc;
 
 use axum::{
     extract::{Request, State},
@@ -31,92 +31,14 @@ use axum::{
 };
 
 use crate::{
+    caller::{Access, Caller, CallerKind},
     config::Config,
     outbound::OutboundHttp,
-    telemetry::{AuthFacts, CallerIdentity, RpcFacts},
+    telemetry::{AuthFacts, RpcFacts},
 };
 use challenge::Challenges;
 use keys::SigningKeys;
 use token::TokenValidator;
-
-/// The caller's access token, kept only for the on-behalf-of exchange. It never appears in
-/// `Debug` output, logs or responses.
-#[derive(Clone)]
-pub struct BearerToken(String);
-
-impl BearerToken {
-    /// The token itself, for the one place allowed to send it anywhere: the Entra token
-    /// endpoint, as the on-behalf-of assertion.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for BearerToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("BearerToken(<redacted>)")
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CallerKind {
-    /// A delegated token: a signed-in user through a client application.
-    User,
-    /// An app-only token: an application acting as itself.
-    Application,
-}
-
-/// Who is calling, from a validated token. Identity is `tid` + `oid`, never a name or e-mail.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    pub tenant_id: String,
-    pub object_id: String,
-    /// `azp` (v2) or `appid` (v1): the client application.
-    pub client_app_id: String,
-    pub kind: CallerKind,
-    /// Delegated scopes of this API (`scp`), short names.
-    pub scopes: Vec<String>,
-    /// App roles of this API (`roles`).
-    pub roles: Vec<String>,
-    pub token: BearerToken,
-}
-
-impl Caller {
-    pub fn identity(&self) -> CallerIdentity {
-        CallerIdentity {
-            tenant_id: self.tenant_id.clone(),
-            object_id: self.object_id.clone(),
-            client_app_id: self.client_app_id.clone(),
-        }
-    }
-
-    /// Whether this caller may see and call a tool that needs `access`.
-    pub fn may(&self, access: Access) -> bool {
-        match access {
-            Access::AnyCaller => true,
-            Access::User { scopes } => {
-                self.kind == CallerKind::User
-                    && scopes
-                        .iter()
-                        .all(|scope| self.scopes.iter().any(|s| s == scope))
-            }
-            Access::AppRole(role) => self.roles.iter().any(|r| r == role),
-        }
-    }
-}
-
-/// What a caller must hold for a tool, on top of being accepted by the server at all.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Any caller the server accepted, user or application.
-    AnyCaller,
-    /// A signed-in user whose token carries these delegated scopes of this API (beyond the
-    /// required one). Tools that act in Graph on a user's behalf need a user: an application has
-    /// no one to act for.
-    User { scopes: &'static [&'static str] },
-    /// A caller holding this app role (a user assigned to it, or an application granted it).
-    AppRole(&'static str),
-}
 
 /// Where a tool reports that Conditional Access wants the user to sign in again: the
 /// on-behalf-of exchange answered with a claims challenge. [`authenticate`] gives every request

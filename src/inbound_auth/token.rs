@@ -14,11 +14,9 @@ use http::{HeaderMap, header::AUTHORIZATION};
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
-use super::{
-    BearerToken, Caller, CallerKind,
-    keys::{KeyLookup, SigningKeys},
-};
+use super::keys::{KeyLookup, SigningKeys};
 use crate::{
+    caller::{BearerToken, Caller, CallerKind},
     config::{AuthConfig, normalize_guid},
     telemetry::CallerIdentity,
 };
@@ -261,7 +259,7 @@ impl TokenValidator {
             kind,
             scopes,
             roles: claims.roles,
-            token: BearerToken(token.to_owned()),
+            token: BearerToken::new(token.to_owned()),
         })
     }
 }

@@ -71,7 +71,7 @@ impl DelegatedGraph {
             .collect();
         let token = self
             .obo
-            .graph_token(caller, &scopes, ctx.deadline)
+            .graph_token(caller, &scopes, ctx.call())
             .await
             .map_err(Failure::Exchange)?;
         Ok(Session {
@@ -87,7 +87,7 @@ impl Session<'_> {
     pub async fn get<T: DeserializeOwned>(&self, request: &GraphRequest) -> Result<T, Failure> {
         self.graph
             .graph
-            .send(self.token.bearer(), request, self.ctx.deadline)
+            .send(self.token.bearer(), request, self.ctx.call())
             .await
             .map_err(Failure::Graph)
     }
@@ -107,7 +107,7 @@ impl Session<'_> {
                 request,
                 cursor,
                 limits,
-                self.ctx.deadline,
+                self.ctx.call(),
             )
             .await
         {

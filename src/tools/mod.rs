@@ -33,8 +33,10 @@ pub use server_status::{OPERATOR_ROLE, ServerStatus, ToolSummary};
 use tokio::time::Instant;
 
 use crate::{
+    caller::{Access, Caller},
     config::Config,
-    inbound_auth::{Access, Caller, ClaimsChallenge, ToolAccess},
+    inbound_auth::{ClaimsChallenge, ToolAccess},
+    outbound::Call,
     telemetry::RequestId,
 };
 use delegated::SharedGraph;
@@ -103,7 +105,8 @@ impl ToolError {
 /// What a tool knows about the request it serves.
 #[derive(Clone)]
 pub struct ToolContext {
-    pub request_id: Option<RequestId>,
+    /// The request's id, as the request log names it (empty only outside the HTTP stack).
+    pub request_id: String,
     /// The authenticated caller. Always present behind the authentication layer; a request
     /// without one sees no tools and can call none.
     pub caller: Option<Arc<Caller>>,
@@ -118,10 +121,21 @@ pub struct ToolContext {
 }
 
 impl ToolContext {
+    /// What this tool call's outbound calls carry: its deadline and request id.
+    pub fn call(&self) -> Call<'_> {
+        Call {
+            deadline: self.deadline,
+            request_id: &self.request_id,
+        }
+    }
+
     pub fn from_request(context: &RequestContext<RoleServer>, time_limit: Duration) -> Self {
         let parts = context.extensions.get::<http::request::Parts>();
         Self {
-            request_id: parts.and_then(|parts| parts.extensions.get::<RequestId>().cloned()),
+            request_id: parts
+                .and_then(|parts| parts.extensions.get::<RequestId>())
+                .map(|id| id.0.clone())
+                .unwrap_or_default(),
             caller: parts.and_then(|parts| parts.extensions.get::<Arc<Caller>>().cloned()),
             claims_challenge: parts
                 .and_then(|parts| parts.extensions.get::<ClaimsChallenge>().cloned()),

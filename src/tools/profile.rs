@@ -13,7 +13,7 @@ use super::{
     Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec,
     delegated::{Failure, SharedGraph},
 };
-use crate::{graph::GraphRequest, identity::obo::ExchangeError, inbound_auth::Access};
+use crate::{caller::Access, graph::GraphRequest, identity::obo::ExchangeError};
 
 const PROFILE: &[&str] = &["User.Read"];
 const PROFILE_AND_TIME_ZONE: &[&str] = &["User.Read", "MailboxSettings.Read"];

@@ -7,8 +7,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec};
-use crate::inbound_auth::Access;
-use crate::transport::{SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS};
+use crate::{
+    caller::Access,
+    protocol::{SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS},
+};
 
 pub struct ServerInfo;
 

@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use super::{Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec};
 use crate::{
-    inbound_auth::Access,
-    transport::{SERVER_NAME, SERVER_VERSION},
+    caller::Access,
+    protocol::{SERVER_NAME, SERVER_VERSION},
 };
 
 pub const OPERATOR_ROLE: &str = "MCP.Operator";

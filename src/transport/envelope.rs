@@ -30,7 +30,7 @@ use http_body_util::{BodyExt, Limited};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::SUPPORTED_PROTOCOL_VERSIONS;
+use crate::protocol::SUPPORTED_PROTOCOL_VERSIONS;
 use crate::telemetry::RpcFacts;
 
 const PARSE_ERROR: i64 = -32700;

@@ -27,23 +27,12 @@ use rmcp::{
 
 use crate::{
     config::Config,
+    protocol::{LATEST_PROTOCOL_VERSION, SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS},
     tools::{Registry, ToolContext},
 };
 
-/// The protocol revisions this server implements; `initialize` negotiates within them and the
-/// `MCP-Protocol-Version` header must name one of them.
-pub static SUPPORTED_PROTOCOL_VERSIONS: &[ProtocolVersion] = &[
-    ProtocolVersion::V_2024_11_05,
-    ProtocolVersion::V_2025_03_26,
-    ProtocolVersion::V_2025_06_18,
-    ProtocolVersion::V_2025_11_25,
-];
-
 /// Largest POST body accepted on `/mcp`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-
-pub const SERVER_NAME: &str = "m365-mcp-handler";
-pub const SERVER_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// One value per process, cloned (cheaply) for every request by the service factory.
 #[derive(Clone)]
@@ -60,7 +49,7 @@ impl McpServer {
 impl ServerHandler for McpServer {
     fn get_info(&self) -> ServerConfig {
         let mut info = ServerConfig::new(ServerCapabilities::builder().enable_tools().build());
-        info.protocol_version = ProtocolVersion::V_2025_11_25;
+        info.protocol_version = LATEST_PROTOCOL_VERSION;
         info.server_info = Implementation::new(SERVER_NAME, SERVER_VERSION);
         info.instructions = Some(
             "Microsoft 365 data for the signed-in user, read through Microsoft Graph. Tool \

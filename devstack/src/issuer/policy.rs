@@ -1,0 +1,150 @@
+//! What Entra checks about the user before it issues a delegated token for another API: consent
+//! and Conditional Access. Both can fail an on-behalf-of exchange whose tokens are otherwise
+//! perfect, and both need the user back at an interactive sign-in, which is why a middle tier
+//! has to pass them back to its client instead of retrying.
+//!
+//! - **Consent**: an application may use a delegated permission for a user only if an
+//!   administrator consented to it for everyone, or the user consented for themselves. Entra
+//!   checks every requested permission; `.default` means "whatever is consented".
+//! - **Conditional Access**: a policy may demand more than the user's sign-in proved, here
+//!   multifactor authentication. Entra refuses with `interaction_required` and a *claims
+//!   challenge* naming the policy, which the client replays at its next sign-in.
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::{Mutex, PoisonError},
+};
+
+use crate::tenant::{
+    ADMIN_CONSENTED_GRAPH_PERMISSIONS, GRAPH_PERMISSIONS, USER_CONSENTED_GRAPH_PERMISSIONS, User,
+};
+
+/// The tenant's consent grants and Conditional Access state for the server app's users.
+#[derive(Debug)]
+pub struct Policy {
+    /// The administrator's tenant-wide consent; [`ADMIN_CONSENTED_GRAPH_PERMISSIONS`] unless a
+    /// test changed it (a deployment without `grantAdminConsent` has none).
+    admin_consent: Mutex<Vec<&'static str>>,
+    /// Per-user consent, by user key, where a test changed it; everyone else has
+    /// [`USER_CONSENTED_GRAPH_PERMISSIONS`].
+    user_consent: Mutex<HashMap<&'static str, Vec<&'static str>>>,
+    /// Keys of the users a multifactor policy applies to.
+    mfa_required: Mutex<HashSet<&'static str>>,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            admin_consent: Mutex::new(ADMIN_CONSENTED_GRAPH_PERMISSIONS.to_vec()),
+            user_consent: Mutex::default(),
+            mfa_required: Mutex::default(),
+        }
+    }
+}
+
+impl Policy {
+    /// Every Graph permission the server app may use for `user`: the administrator's
+    /// tenant-wide consent and the user's own, in [`GRAPH_PERMISSIONS`] order.
+    pub fn consented(&self, user: &User) -> Vec<&'static str> {
+        let user_consent = self
+            .user_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let own = user_consent
+            .get(user.key)
+            .map_or(USER_CONSENTED_GRAPH_PERMISSIONS, Vec::as_slice);
+        let admin = self
+            .admin_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        GRAPH_PERMISSIONS
+            .iter()
+            .copied()
+            .filter(|permission| admin.contains(permission) || own.contains(permission))
+            .collect()
+    }
+
+    /// Replaces the administrator's tenant-wide consent (canonical permission names).
+    pub fn set_admin_consent(&self, permissions: Vec<&'static str>) {
+        *self
+            .admin_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = permissions;
+    }
+
+    /// Replaces what `user` consented to for themselves (canonical permission names). The
+    /// administrator's consent stays.
+    pub fn set_consent(&self, user: &'static User, permissions: Vec<&'static str>) {
+        self.user_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user.key, permissions);
+    }
+
+    pub fn require_mfa(&self, user: &'static User, required: bool) {
+        let mut users = self
+            .mfa_required
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if required {
+            users.insert(user.key);
+        } else {
+            users.remove(user.key);
+        }
+    }
+
+    pub fn mfa_required(&self, user: &User) -> bool {
+        self.mfa_required
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(user.key)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tenant;
+
+    #[test]
+    fn users_have_the_admin_consent_and_their_own() {
+        let policy = Policy::default();
+        let adele = tenant::user("adele").unwrap();
+        let consented = policy.consented(adele);
+        for permission in ADMIN_CONSENTED_GRAPH_PERMISSIONS
+            .iter()
+            .chain(USER_CONSENTED_GRAPH_PERMISSIONS)
+        {
+            assert!(consented.contains(permission), "{permission}");
+        }
+
+        policy.set_consent(adele, vec!["Files.Read.All"]);
+        assert_eq!(
+            policy.consented(adele),
+            ["User.Read", "MailboxSettings.Read", "Files.Read.All"]
+        );
+        policy.set_consent(adele, vec![]);
+        assert_eq!(
+            policy.consented(adele),
+            ADMIN_CONSENTED_GRAPH_PERMISSIONS,
+            "the administrator's consent cannot be withdrawn per user"
+        );
+        let alex = tenant::user("alex").unwrap();
+        assert!(
+            policy.consented(alex).contains(&"Mail.Read"),
+            "others keep theirs"
+        );
+    }
+
+    #[test]
+    fn mfa_applies_to_the_users_named() {
+        let policy = Policy::default();
+        let adele = tenant::user("adele").unwrap();
+        assert!(!policy.mfa_required(adele));
+        policy.require_mfa(adele, true);
+        assert!(policy.mfa_required(adele));
+        assert!(!policy.mfa_required(tenant::user("alex").unwrap()));
+        policy.require_mfa(adele, false);
+        assert!(!policy.mfa_required(adele));
+    }
+}

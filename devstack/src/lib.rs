@@ -1,0 +1,588 @@
+//! The devstack: local stand-ins for the cloud services the handler depends on, speaking the
+//! services' real wire protocols, so the handler runs and is tested with no cloud at all.
+//!
+//! One implementation serves two purposes. `cargo run` starts it next to the server, so a
+//! newcomer can get a token from a local sample tenant and call tools offline; the integration
+//! tests link the library and drive a [`Devstack`] directly, minting tokens, forging them,
+//! rotating keys, withdrawing consent and simulating outages. The handler reaches it only
+//! through settings real deployments have anyway (the authority host, the Graph base URL,
+//! `IDENTITY_ENDPOINT`, the Key Vault URL), so no production code path knows it exists. The
+//! deployed build leaves it out (`--no-default-features`).
+//!
+//! Every stand-in shares one router on one loopback port, each under its own paths, and each
+//! recorded under its own name:
+//!
+//! | path | stand-in | recorded as | module |
+//! |---|---|---|---|
+//! | `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/authorize` | Entra ID authority: discovery, JWKS, sign-in | `issuer` | `issuer` |
+//! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint, including the on-behalf-of grant | `token` | `issuer` |
+//! | `/msi/token` | App Service managed identity endpoint (`IDENTITY_ENDPOINT`) | `managed_identity` | `managed_identity` |
+//! | `/secrets/{name}`, `/secrets/{name}/{version}`, `/secrets/{name}/versions` | Key Vault secrets, reached through [`vault_transport`] | `key_vault` | `key_vault` |
+//! | `/v1.0/…`, `/_layouts/15/download.aspx` | Microsoft Graph, and OneDrive's pre-authenticated downloads | `graph` | `graph` |
+//! | `/devstack/token` | dev-only token minting (no Entra equivalent) | `mint` | `mint` |
+//! | anything else | 404 | `unrouted` | [`record`] |
+//!
+//! The stand-ins share the sample directory ([`tenant`]), the issuer's keys (every token is
+//! signed by the issuer, whoever hands it out), and the request recorder ([`record`]).
+//!
+//! The server runs on a dedicated thread with its own single-threaded tokio runtime, so a
+//! [`Devstack`] works the same from a plain `#[test]`, a `#[tokio::test]` and the handler's
+//! `main`. It accepts connections through a listener whose connections a stand-in can cut
+//! (`connection`), for Graph's simulated network failures. Dropping it stops the server and
+//! closes the port.
+
+pub mod child_test;
+mod connection;
+mod datetime;
+mod graph;
+mod graph_token;
+mod issuer;
+mod key_vault;
+pub mod keys;
+mod managed_identity;
+mod mint;
+pub mod record;
+pub mod tenant;
+mod vault_transport;
+
+use std::{
+    fmt,
+    future::IntoFuture,
+    io,
+    net::{Ipv4Addr, SocketAddr},
+    sync::Arc,
+    thread::{self, JoinHandle},
+    time::Duration,
+};
+
+use axum::Router;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use self::{
+    connection::{Connection, ResettableListener},
+    graph::Graph,
+    issuer::Issuer,
+    key_vault::KeyVault,
+    managed_identity::ManagedIdentity,
+    record::{Recorder, recorded, with_unrouted_fallback},
+    tenant::{
+        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, MANAGED_IDENTITY_CLIENT_ID,
+        MANAGED_IDENTITY_PRINCIPAL_ID, SERVER_CLIENT_ID, TENANT_ID,
+    },
+};
+pub use self::{
+    graph::GraphFault, issuer::pkce, managed_identity::PATH as MANAGED_IDENTITY_PATH,
+    record::Recorded, vault_transport::vault_transport,
+};
+
+/// How to start a [`Devstack`].
+#[derive(Debug, Clone)]
+pub struct DevstackOptions {
+    /// A loopback address; port 0 picks a free port.
+    pub addr: SocketAddr,
+    /// The server app's identifier URI: the prefix of its scopes and the only `resource` value
+    /// the issuer accepts. `None` means `api://{server client id}`. Set it to the MCP URL the
+    /// handler advertises as its resource to mirror a deployment on a custom domain.
+    pub identifier_uri: Option<String>,
+    /// The secret the managed identity endpoint requires in `X-IDENTITY-HEADER` (the
+    /// platform's `IDENTITY_HEADER`). `None` picks a random one.
+    pub identity_header: Option<String>,
+}
+
+impl Default for DevstackOptions {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            identifier_uri: None,
+            identity_header: None,
+        }
+    }
+}
+
+/// The values a handler is configured with to run against a devstack, as a real deployment is
+/// configured for its tenant. The handler's settings name them; this crate does not.
+#[derive(Debug, Clone)]
+pub struct HandlerSettings {
+    pub tenant_id: String,
+    /// The server app registration's client id: the token audience.
+    pub client_id: String,
+    pub identifier_uri: String,
+    /// `http://127.0.0.1:<port>`, in place of `https://login.microsoftonline.com`.
+    pub authority_host: String,
+    /// The managed identity endpoint and the secret header it requires.
+    pub identity_endpoint: String,
+    pub identity_header: String,
+    pub managed_identity_client_id: String,
+    pub graph_base_url: String,
+    /// An https vault URL, as the Key Vault SDK insists on; its traffic goes to `vault_addr`
+    /// through [`vault_transport`].
+    pub key_vault_url: String,
+    pub vault_addr: SocketAddr,
+}
+
+/// A running devstack. Dropping it shuts the server down.
+pub struct Devstack {
+    addr: SocketAddr,
+    base_url: String,
+    issuer: Arc<Issuer>,
+    managed_identity: Arc<ManagedIdentity>,
+    key_vault: Arc<KeyVault>,
+    graph: Arc<Graph>,
+    recorder: Arc<Recorder>,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+}
+
+impl Devstack {
+    /// Starts a devstack on `addr` with default options.
+    pub fn start(addr: SocketAddr) -> io::Result<Self> {
+        Self::start_with(DevstackOptions {
+            addr,
+            ..DevstackOptions::default()
+        })
+    }
+
+    /// Starts a devstack. The port is bound before this returns, so requests may follow at
+    /// once.
+    ///
+    /// Refuses non-loopback addresses: the devstack hands out tokens to anyone who asks.
+    pub fn start_with(options: DevstackOptions) -> io::Result<Self> {
+        if !options.addr.ip().is_loopback() {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "the devstack mints tokens for anyone who asks, so it listens on loopback \
+                     addresses only, not {}",
+                    options.addr
+                ),
+            ));
+        }
+        let listener = std::net::TcpListener::bind(options.addr)?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let base_url = format!("http://{addr}");
+        let identifier_uri = options
+            .identifier_uri
+            .unwrap_or_else(|| format!("api://{SERVER_CLIENT_ID}"));
+        let issuer = Arc::new(Issuer::new(base_url.clone(), identifier_uri));
+        let identity_header = options
+            .identity_header
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        let managed_identity = Arc::new(ManagedIdentity::new(issuer.clone(), identity_header));
+        let key_vault = Arc::new(KeyVault::new(issuer.clone(), &base_url));
+        let graph = Arc::new(Graph::new(base_url.clone(), issuer.graph_tokens().clone()));
+        let recorder = Arc::new(Recorder::default());
+        let router = router(
+            &StandIns {
+                issuer: &issuer,
+                managed_identity: &managed_identity,
+                key_vault: &key_vault,
+                graph: &graph,
+            },
+            &recorder,
+        );
+
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let listener = {
+            let _context = runtime.enter();
+            tokio::net::TcpListener::from_std(listener)?
+        };
+        let (shutdown, stop) = oneshot::channel::<()>();
+        let server = thread::Builder::new()
+            .name("devstack".to_owned())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    tokio::select! {
+                        // Serving only ends on error; a test then fails on connection errors.
+                        _ = axum::serve(
+                            ResettableListener(listener),
+                            router.into_make_service_with_connect_info::<Connection>(),
+                        ).into_future() => {}
+                        _ = stop => {}
+                    }
+                });
+                // Dropping the runtime here cancels the connections still open.
+            })?;
+
+        Ok(Self {
+            addr,
+            base_url,
+            issuer,
+            managed_identity,
+            key_vault,
+            graph,
+            recorder,
+            shutdown: Some(shutdown),
+            server: Some(server),
+        })
+    }
+
+    /// `http://127.0.0.1:<port>`: the authority host, Graph's base URL, and the base of every
+    /// stand-in.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The loopback address and port the devstack listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        TENANT_ID
+    }
+
+    pub fn server_client_id(&self) -> &str {
+        SERVER_CLIENT_ID
+    }
+
+    pub fn identifier_uri(&self) -> &str {
+        self.issuer.identifier_uri()
+    }
+
+    /// `{base}/{tenant}/v2.0`: the `iss` of every token and the OpenID discovery base.
+    pub fn issuer(&self) -> String {
+        self.issuer.issuer_url()
+    }
+
+    /// Everything a handler needs to use this devstack as its tenant and cloud: the tenant and
+    /// authority, the managed identity endpoint, Graph and Key Vault. The gateway proof is not
+    /// among them: tests that want it configure it themselves.
+    pub fn handler_settings(&self) -> HandlerSettings {
+        HandlerSettings {
+            tenant_id: self.tenant_id().to_owned(),
+            client_id: self.server_client_id().to_owned(),
+            identifier_uri: self.identifier_uri().to_owned(),
+            authority_host: self.base_url().to_owned(),
+            identity_endpoint: self.identity_endpoint(),
+            identity_header: self.identity_header().to_owned(),
+            managed_identity_client_id: MANAGED_IDENTITY_CLIENT_ID.to_owned(),
+            graph_base_url: self.base_url().to_owned(),
+            key_vault_url: self.vault_url(),
+            vault_addr: self.addr,
+        }
+    }
+
+    /// The claims of a delegated token from the dev client for `user` (key, object id or UPN)
+    /// with delegated `scopes` (short names; none leaves `scp` out) and the user's assigned
+    /// app roles. Mutate them and [`Devstack::sign`] them to forge a token.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the sample directory.
+    pub fn user_claims(&self, user: &str, scopes: &[&str]) -> Value {
+        let user = known_user(user);
+        let dev_client = tenant::client(DEV_CLIENT_ID).expect("the dev client is registered");
+        self.issuer
+            .delegated_claims(user, dev_client, scopes, user.app_roles)
+    }
+
+    /// A valid delegated token, exactly as a sign-in through the dev client would produce.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the sample directory.
+    pub fn user_token(&self, user: &str, scopes: &[&str]) -> String {
+        self.issuer.sign_current(&self.user_claims(user, scopes))
+    }
+
+    /// The claims of an app-only token for `client` (key or client id) holding `roles`.
+    ///
+    /// # Panics
+    ///
+    /// If `client` is not registered in the sample directory.
+    pub fn app_claims(&self, client: &str, roles: &[&str]) -> Value {
+        let client = tenant::client(client)
+            .unwrap_or_else(|| panic!("no client `{client}` in the devstack tenant"));
+        self.issuer.app_claims(client, roles)
+    }
+
+    /// A valid app-only token for `client` holding `roles`.
+    ///
+    /// # Panics
+    ///
+    /// If `client` is not registered in the sample directory.
+    pub fn app_token(&self, client: &str, roles: &[&str]) -> String {
+        self.issuer.sign_current(&self.app_claims(client, roles))
+    }
+
+    /// The header the issuer puts on tokens now (the current `kid`).
+    pub fn token_header(&self) -> Value {
+        self.issuer.token_header()
+    }
+
+    /// Signs any header and claims with the current key, as given.
+    pub fn sign(&self, header: &Value, claims: &Value) -> String {
+        self.issuer.sign(header, claims)
+    }
+
+    /// Emergency rotation: a new key signs, and the JWKS publishes only it.
+    pub fn rotate_signing_key(&self) {
+        self.issuer.keys().rotate();
+    }
+
+    /// Planned rotation, step one: publishes a new key that does not sign yet; returns its
+    /// `kid`.
+    pub fn publish_next_key(&self) -> String {
+        self.issuer.keys().publish_next()
+    }
+
+    /// Planned rotation, step two: the key from [`Devstack::publish_next_key`] signs from now
+    /// on; the previous key stays published.
+    ///
+    /// # Panics
+    ///
+    /// If no next key was published.
+    pub fn promote_next_key(&self) {
+        self.issuer.keys().promote_next();
+    }
+
+    /// `false` simulates an Entra outage: discovery and the JWKS answer 503.
+    pub fn set_issuer_available(&self, available: bool) {
+        self.issuer.set_available(available);
+    }
+
+    /// How many requests reached the JWKS endpoint, including those answered 503.
+    pub fn jwks_fetches(&self) -> usize {
+        self.issuer.jwks_fetches()
+    }
+
+    /// `{base}/msi/token`: the handler's `IDENTITY_ENDPOINT`.
+    pub fn identity_endpoint(&self) -> String {
+        format!("{}{}", self.base_url, managed_identity::PATH)
+    }
+
+    /// The secret the identity endpoint requires: the handler's `IDENTITY_HEADER`.
+    pub fn identity_header(&self) -> &str {
+        self.managed_identity.secret()
+    }
+
+    pub fn managed_identity_client_id(&self) -> &str {
+        MANAGED_IDENTITY_CLIENT_ID
+    }
+
+    pub fn managed_identity_principal_id(&self) -> &str {
+        MANAGED_IDENTITY_PRINCIPAL_ID
+    }
+
+    /// The claims of the managed identity's token for `resource`. Mutate them and
+    /// [`Devstack::sign`] them to forge a client assertion.
+    pub fn managed_identity_claims(&self, resource: &str) -> Value {
+        self.issuer.managed_identity_claims(resource)
+    }
+
+    /// A token exactly as the identity endpoint hands it out for `resource`.
+    pub fn managed_identity_token(&self, resource: &str) -> String {
+        self.managed_identity.token(resource)
+    }
+
+    /// `false` makes the identity endpoint answer 500, as when the platform cannot reach Entra.
+    pub fn set_managed_identity_available(&self, available: bool) {
+        self.managed_identity.set_available(available);
+    }
+
+    /// Replaces the Graph permissions `user` consented to for the server app; the tenant-wide
+    /// admin consent (`User.Read`, `MailboxSettings.Read`) stays. Each user starts with
+    /// [`tenant::USER_CONSENTED_GRAPH_PERMISSIONS`].
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory or a permission is not one Graph exposes.
+    pub fn set_consent(&self, user: &str, permissions: &[&str]) {
+        let permissions = permissions
+            .iter()
+            .map(|name| known_permission(name))
+            .collect();
+        self.issuer
+            .policy()
+            .set_consent(known_user(user), permissions);
+    }
+
+    /// Replaces the administrator's tenant-wide consent (default: `User.Read`,
+    /// `MailboxSettings.Read`), as a deployment without admin consent would have it.
+    ///
+    /// # Panics
+    ///
+    /// If a permission is not one Graph exposes.
+    pub fn set_admin_consent(&self, permissions: &[&str]) {
+        let permissions = permissions
+            .iter()
+            .map(|name| known_permission(name))
+            .collect();
+        self.issuer.policy().set_admin_consent(permissions);
+    }
+
+    /// Whether a Conditional Access policy demands multifactor authentication from `user`:
+    /// their on-behalf-of exchanges then fail with `interaction_required` and a claims
+    /// challenge.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn require_mfa(&self, user: &str, required: bool) {
+        self.issuer.policy().require_mfa(known_user(user), required);
+    }
+
+    /// How many on-behalf-of requests reached the token endpoint, successful or not.
+    pub fn obo_exchanges(&self) -> usize {
+        self.issuer.obo_exchanges()
+    }
+
+    /// How long Graph tokens issued from now on live (default 75 minutes; zero issues tokens
+    /// that are expired on arrival).
+    pub fn set_graph_token_lifetime(&self, lifetime: Duration) {
+        self.issuer.graph_tokens().set_lifetime(lifetime);
+    }
+
+    /// `false` makes the token endpoint answer 503 to every grant.
+    pub fn set_token_endpoint_available(&self, available: bool) {
+        self.issuer.set_token_endpoint_available(available);
+    }
+
+    /// A Graph token for `user` with `permissions`, as the on-behalf-of grant would issue it
+    /// but without consent or Conditional Access: for testing Graph calls on their own.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory or a permission is not one Graph exposes.
+    pub fn graph_token(&self, user: &str, permissions: &[&str]) -> String {
+        let permissions = permissions
+            .iter()
+            .map(|name| known_permission(name))
+            .collect();
+        self.issuer
+            .graph_tokens()
+            .issue(known_user(user), permissions)
+            .0
+    }
+
+    /// Graph's base URL (the devstack's): the handler's `GRAPH_BASE_URL`, and a scope prefix
+    /// the on-behalf-of grant accepts besides `https://graph.microsoft.com`.
+    pub fn graph_base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// Queues faults for Graph requests whose path starts with `path_prefix`; each matching
+    /// request consumes the next one, then service is normal again.
+    pub fn inject_graph_faults(&self, path_prefix: &str, faults: Vec<GraphFault>) {
+        self.graph.inject_faults(path_prefix, faults);
+    }
+
+    /// `https://devstack.vault.azure.net/`: the vault URL the handler gives the SDK, whose
+    /// bytes [`vault_transport`] delivers to [`Devstack::addr`].
+    pub fn vault_url(&self) -> String {
+        KeyVault::url()
+    }
+
+    /// Adds a version of secret `name` holding `value`, which becomes current; returns the
+    /// version id.
+    pub fn set_secret(&self, name: &str, value: &str) -> String {
+        self.key_vault.set_secret(name, value)
+    }
+
+    /// Disables a version: reading it, even as the current version, is then 403.
+    ///
+    /// # Panics
+    ///
+    /// If the secret or version does not exist.
+    pub fn disable_secret_version(&self, name: &str, version: &str) {
+        self.key_vault.disable_version(name, version);
+    }
+
+    /// `false` makes Key Vault answer 503 to everything.
+    pub fn set_vault_available(&self, available: bool) {
+        self.key_vault.set_available(available);
+    }
+
+    /// The gateway proof: the current value of the `mcp-gateway-proof` secret (64 random hex
+    /// digits at start).
+    pub fn gateway_proof(&self) -> String {
+        self.key_vault
+            .current_value(GATEWAY_PROOF_SECRET)
+            .expect("the gateway proof is seeded")
+    }
+
+    /// Every request any stand-in received, oldest first.
+    pub fn requests(&self) -> Vec<Recorded> {
+        self.recorder.requests()
+    }
+
+    pub fn clear_requests(&self) {
+        self.recorder.clear();
+    }
+}
+
+/// Names the devstack only: its state holds tokens and authorization codes.
+impl fmt::Debug for Devstack {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Devstack")
+            .field("base_url", &self.base_url)
+            .field("identifier_uri", &self.identifier_uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Devstack {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            // The server thread may be gone already; then there is nothing to stop.
+            let _ = shutdown.send(());
+        }
+        if let Some(server) = self.server.take() {
+            // A panic on the server thread has already been reported; do not panic in drop.
+            let _ = server.join();
+        }
+    }
+}
+
+/// # Panics
+///
+/// If `user` is not in the sample directory: a test bug.
+fn known_user(user: &str) -> &'static tenant::User {
+    tenant::user(user).unwrap_or_else(|| panic!("no user `{user}` in the devstack tenant"))
+}
+
+/// A Graph permission's canonical name.
+///
+/// # Panics
+///
+/// If Graph exposes no such delegated permission: a test bug.
+fn known_permission(name: &str) -> &'static str {
+    tenant::graph_permission(name)
+        .unwrap_or_else(|| panic!("Graph has no delegated permission `{name}`"))
+}
+
+struct StandIns<'a> {
+    issuer: &'a Arc<Issuer>,
+    managed_identity: &'a Arc<ManagedIdentity>,
+    key_vault: &'a Arc<KeyVault>,
+    graph: &'a Arc<Graph>,
+}
+
+/// Every stand-in on one router, each recorded under its own name.
+fn router(stand_ins: &StandIns<'_>, recorder: &Arc<Recorder>) -> Router {
+    let record = |service, routes| recorded(recorder.clone(), service, routes);
+    let router = Router::new()
+        .merge(record("issuer", issuer::routes(stand_ins.issuer.clone())))
+        .merge(record(
+            "token",
+            issuer::token_routes(stand_ins.issuer.clone()),
+        ))
+        .merge(record(
+            "managed_identity",
+            managed_identity::routes(stand_ins.managed_identity.clone()),
+        ))
+        .merge(record(
+            "key_vault",
+            key_vault::routes(stand_ins.key_vault.clone()),
+        ))
+        .merge(record("graph", graph::routes(stand_ins.graph.clone())))
+        .merge(record("mint", mint::routes(stand_ins.issuer.clone())));
+    with_unrouted_fallback(router, recorder.clone())
+}
+
+#[cfg(test)]
+mod tests;

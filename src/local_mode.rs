@@ -1,0 +1,588 @@
+//! Local development mode (builds with the `devstack` feature): `cargo run` with no tenant
+//! configured runs the handler against the local stand-ins of the `devstack` crate on loopback,
+//! and `handler dev-token` asks them for a token.
+//!
+//! The handler itself does not change: the devstack's addresses are handed to it as the same
+//! settings a real deployment uses (tenant, client id, identifier URI, authority host, Graph
+//! base URL, Key Vault URL, managed identity). One thing cannot be a setting: Key Vault's SDK
+//! talks only to https vaults, so its requests reach the stand-in through a transport that
+//! [`OutboundHttp`] carries. The identifier URI is the MCP URL itself, as on
+//! a custom domain, because MCP SDK clients send it as the RFC 8707 `resource` and Entra only
+//! accepts an identifier URI there.
+//!
+//! One pair of settings cannot travel in the settings map: `azure_identity`'s managed identity
+//! credential reads `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` from the process environment, as
+//! the platform sets them. So `main` uses [`enter`], which decides the devstack's address and
+//! identity secret first, writes both into the process environment while the process is still
+//! single-threaded, and only then starts the devstack. [`prepare`] does the rest without
+//! touching the process environment, for tests.
+//!
+//! Local mode refuses to start where it could be reached by anyone but the developer: under
+//! the Azure Functions host, on an App Service instance, or on a non-loopback address.
+
+use std::{collections::HashMap, net::SocketAddr};
+
+use devstack::{Devstack, DevstackOptions, HandlerSettings, MANAGED_IDENTITY_PATH, tenant};
+
+use crate::{
+    config::{
+        Setting,
+        settings::{
+            FUNCTIONS_CUSTOMHANDLER_PORT, GRAPH_BASE_URL, IDENTITY_ENDPOINT, IDENTITY_HEADER,
+            KEY_VAULT_URL, MANAGED_IDENTITY_CLIENT_ID, MCP_APP_ID_URI, MCP_AUTHORITY_HOST,
+            MCP_CLIENT_ID, MCP_LISTEN_ADDR, MCP_PUBLIC_URL, MCP_TENANT_ID,
+        },
+    },
+    hosting::Environment,
+    outbound::OutboundHttp,
+};
+
+pub const MCP_DEVSTACK_ADDR: Setting = Setting {
+    name: "MCP_DEVSTACK_ADDR",
+    default: "127.0.0.1:7072",
+    help: "Local development only: where `cargo run` (with no MCP_TENANT_ID) starts the local \
+           stand-ins for Entra ID, managed identity, Key Vault and Graph, and where `handler \
+           dev-token` finds them.",
+};
+
+pub const MCP_DEVSTACK_VAULT_ADDR: Setting = Setting {
+    name: "MCP_DEVSTACK_VAULT_ADDR",
+    default: "unset: Key Vault at KEY_VAULT_URL",
+    help: "Local development only: the devstack's address (host:port). The Key Vault client \
+           then sends its requests there over plain HTTP, while KEY_VAULT_URL keeps naming the \
+           https vault, so the SDK's TLS and challenge checks still run. Set by `cargo run` and \
+           the tests; never in Azure.",
+};
+
+/// Settings read only in builds with the devstack.
+pub const SETTINGS: &[&Setting] = &[&MCP_DEVSTACK_ADDR, &MCP_DEVSTACK_VAULT_ADDR];
+
+/// Set by the Functions host or App Service: local mode must not run there.
+const HOSTED_MARKERS: [&str; 3] = [
+    FUNCTIONS_CUSTOMHANDLER_PORT.name,
+    "WEBSITE_INSTANCE_ID",
+    "WEBSITE_SITE_NAME",
+];
+
+/// The environment the handler reads, and the devstack that must outlive it in local mode.
+pub struct Prepared {
+    pub env: HashMap<String, String>,
+    pub devstack: Option<Devstack>,
+}
+
+/// Enters local mode when no tenant is configured, and otherwise passes `env` through; either
+/// way, honours `MCP_DEVSTACK_VAULT_ADDR`. The devstack, if one started, stops when the returned
+/// guard is dropped.
+///
+/// # Safety
+///
+/// As [`prepare_process`]: call it only while the process has a single thread.
+pub unsafe fn enter(
+    env: HashMap<String, String>,
+) -> Result<(Environment, Option<Devstack>), String> {
+    // SAFETY: the caller's guarantee.
+    let Prepared { env, devstack } = unsafe { prepare_process(env) }?;
+    let http = match vault_transport_from(&env)? {
+        Some(transport) => OutboundHttp::with_key_vault_transport(transport),
+        None => OutboundHttp::default(),
+    };
+    let notice = devstack.as_ref().map(|devstack| {
+        let public_url = env.get(MCP_PUBLIC_URL.name).map_or("", String::as_str);
+        banner(devstack, public_url)
+    });
+    let environment = Environment {
+        settings: env,
+        http,
+        notice,
+    };
+    Ok((environment, devstack))
+}
+
+/// The settings that point a handler at `devstack`, by the names the handler reads.
+pub fn handler_env(settings: HandlerSettings) -> Vec<(String, String)> {
+    [
+        (MCP_TENANT_ID.name, settings.tenant_id),
+        (MCP_CLIENT_ID.name, settings.client_id),
+        (MCP_APP_ID_URI.name, settings.identifier_uri),
+        (MCP_AUTHORITY_HOST.name, settings.authority_host),
+        (IDENTITY_ENDPOINT.name, settings.identity_endpoint),
+        (IDENTITY_HEADER.name, settings.identity_header),
+        (
+            MANAGED_IDENTITY_CLIENT_ID.name,
+            settings.managed_identity_client_id,
+        ),
+        (GRAPH_BASE_URL.name, settings.graph_base_url),
+        (KEY_VAULT_URL.name, settings.key_vault_url),
+        (
+            MCP_DEVSTACK_VAULT_ADDR.name,
+            settings.vault_addr.to_string(),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), value))
+    .collect()
+}
+
+/// What local mode will start, decided before anything runs.
+#[derive(Debug)]
+struct Plan {
+    devstack_addr: SocketAddr,
+    public_url: String,
+}
+
+/// With `MCP_TENANT_ID` set, returns `env` unchanged. Without it, starts a devstack and adds
+/// the settings that point the handler at it. Leaves the process environment alone.
+pub fn prepare(env: HashMap<String, String>) -> Result<Prepared, String> {
+    match plan(&env)? {
+        None => Ok(Prepared {
+            env,
+            devstack: None,
+        }),
+        Some(plan) => start(plan, env, None),
+    }
+}
+
+/// [`prepare`] for `main`: in local mode, also points the process's managed identity variables
+/// (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`) at the devstack, because the handler's credential
+/// reads them from the process environment. The devstack's port must be fixed for that
+/// (not 0): the endpoint is written before the devstack starts.
+///
+/// # Safety
+///
+/// Call it only while the process has a single thread: it writes the process environment,
+/// which is undefined behaviour if another thread reads or writes it at the same time.
+pub unsafe fn prepare_process(env: HashMap<String, String>) -> Result<Prepared, String> {
+    let Some(plan) = plan(&env)? else {
+        return Ok(Prepared {
+            env,
+            devstack: None,
+        });
+    };
+    if plan.devstack_addr.port() == 0 {
+        return Err(
+            "MCP_DEVSTACK_ADDR needs a fixed port in local development mode: the managed \
+             identity endpoint is announced to the process before the stand-ins start.\n    fix: \
+             set MCP_DEVSTACK_ADDR=127.0.0.1:<port>, or leave it unset (127.0.0.1:7072)."
+                .to_owned(),
+        );
+    }
+    let identity_header = uuid::Uuid::new_v4().to_string();
+    // SAFETY: the caller guarantees this process has one thread; the devstack's thread and the
+    // handler's runtime start later.
+    unsafe {
+        std::env::set_var(
+            IDENTITY_ENDPOINT.name,
+            identity_endpoint(plan.devstack_addr),
+        );
+        std::env::set_var(IDENTITY_HEADER.name, &identity_header);
+    }
+    start(plan, env, Some(identity_header))
+}
+
+fn identity_endpoint(devstack_addr: SocketAddr) -> String {
+    format!("http://{devstack_addr}{MANAGED_IDENTITY_PATH}")
+}
+
+/// `None` when a tenant is configured; otherwise where local mode will listen, if it may run.
+fn plan(env: &HashMap<String, String>) -> Result<Option<Plan>, String> {
+    let set = |name: &str| env.get(name).is_some_and(|value| !value.trim().is_empty());
+    if set(MCP_TENANT_ID.name) {
+        return Ok(None);
+    }
+    if let Some(marker) = HOSTED_MARKERS.iter().find(|name| set(name)) {
+        return Err(format!(
+            "MCP_TENANT_ID is not set, and local development mode refuses to run here: {marker} \
+             says this is Azure Functions or App Service.\n    fix: set MCP_TENANT_ID, \
+             MCP_CLIENT_ID and MCP_APP_ID_URI (run `handler --help` for every setting)."
+        ));
+    }
+    let listen: SocketAddr = env
+        .get(MCP_LISTEN_ADDR.name)
+        .map_or("127.0.0.1:7071", String::as_str)
+        .trim()
+        .parse()
+        .map_err(|_| "MCP_LISTEN_ADDR is not an IP address and port".to_owned())?;
+    if !listen.ip().is_loopback() {
+        return Err(format!(
+            "MCP_TENANT_ID is not set, and local development mode only listens on loopback, not \
+             {listen}: its local issuer gives a token to anyone who asks.\n    fix: use \
+             MCP_LISTEN_ADDR=127.0.0.1:<port>, or configure a real tenant."
+        ));
+    }
+    let devstack_addr = devstack_addr(env)?;
+    if !devstack_addr.ip().is_loopback() {
+        return Err(format!(
+            "MCP_DEVSTACK_ADDR must be a loopback address, not {devstack_addr}: the local \
+             stand-ins hand out tokens to anyone who asks.\n    fix: use \
+             MCP_DEVSTACK_ADDR=127.0.0.1:<port>."
+        ));
+    }
+    let public_url = env
+        .get(MCP_PUBLIC_URL.name)
+        .cloned()
+        .unwrap_or_else(|| format!("http://{listen}/mcp"));
+    Ok(Some(Plan {
+        devstack_addr,
+        public_url,
+    }))
+}
+
+fn start(
+    plan: Plan,
+    mut env: HashMap<String, String>,
+    identity_header: Option<String>,
+) -> Result<Prepared, String> {
+    let Plan {
+        devstack_addr,
+        public_url,
+    } = plan;
+    let devstack = Devstack::start_with(DevstackOptions {
+        addr: devstack_addr,
+        identifier_uri: Some(public_url.clone()),
+        identity_header,
+    })
+    .map_err(|error| {
+        format!(
+            "the local stand-ins cannot listen on {devstack_addr}: {error}\n    fix: set \
+             MCP_DEVSTACK_ADDR to a free loopback address and port"
+        )
+    })?;
+    for (name, value) in handler_env(devstack.handler_settings()) {
+        // Local mode's managed identity is the devstack's, whatever the shell said: the
+        // credential reads these from the process, where prepare_process put the devstack's.
+        if name == IDENTITY_ENDPOINT.name || name == IDENTITY_HEADER.name {
+            env.insert(name, value);
+        } else {
+            env.entry(name).or_insert(value);
+        }
+    }
+    env.entry(MCP_PUBLIC_URL.name.to_owned())
+        .or_insert(public_url);
+    Ok(Prepared {
+        env,
+        devstack: Some(devstack),
+    })
+}
+
+fn devstack_addr(env: &HashMap<String, String>) -> Result<SocketAddr, String> {
+    env.get(MCP_DEVSTACK_ADDR.name)
+        .map_or("127.0.0.1:7072", String::as_str)
+        .trim()
+        .parse()
+        .map_err(|_| "MCP_DEVSTACK_ADDR is not an IP address and port".to_owned())
+}
+
+/// The Key Vault transport `MCP_DEVSTACK_VAULT_ADDR` asks for: requests still addressed to the
+/// https `KEY_VAULT_URL`, delivered to the local stand-in.
+pub fn vault_transport_from(
+    env: &HashMap<String, String>,
+) -> Result<Option<azure_core::http::Transport>, String> {
+    env.get(MCP_DEVSTACK_VAULT_ADDR.name)
+        .map(|addr| {
+            addr.trim()
+                .parse::<SocketAddr>()
+                .map(devstack::vault_transport)
+                .map_err(|_| "MCP_DEVSTACK_VAULT_ADDR is not an IP address and port".to_owned())
+        })
+        .transpose()
+}
+
+/// What a newcomer needs to know, printed once on stderr (stdout carries the JSON log).
+fn banner(devstack: &Devstack, public_url: &str) -> String {
+    let users: Vec<&str> = tenant::USERS.iter().map(|user| user.key).collect();
+    format!(
+        "\nLocal development: MCP_TENANT_ID is not set, so the handler trusts a local Entra ID \
+         stand-in.\n  \
+         MCP endpoint      {public_url}\n  \
+         Local Entra ID    {issuer} (sample users: {users})\n  \
+         Local Graph       {graph}/v1.0 (their mail, calendars and files), managed identity \
+         and Key Vault on the same port\n  \
+         Get a token       cargo run -q -- dev-token                 Adele Vance, scope user_impersonation\n                    \
+         cargo run -q -- dev-token --user megan    Megan Bowen, who holds the MCP.Operator role\n  \
+         Try it            npx @modelcontextprotocol/inspector --cli {public_url} --transport http \
+         --method tools/list --header \"Authorization: Bearer $(cargo run -q -- dev-token)\"\n",
+        issuer = devstack.issuer(),
+        graph = devstack.graph_base_url(),
+        users = users.join(", "),
+    )
+}
+
+/// Options of `handler dev-token`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct DevTokenRequest {
+    pub user: Option<String>,
+    pub app: Option<String>,
+    pub scopes: Vec<String>,
+    pub roles: Vec<String>,
+}
+
+pub const DEV_TOKEN_USAGE: &str = "handler dev-token [--user <key|upn>] [--scope <name>]... \
+     [--app <client key|id>] [--role <name>]...";
+
+pub fn parse_dev_token(args: &[String]) -> Result<DevTokenRequest, String> {
+    let mut request = DevTokenRequest::default();
+    let mut args = args.iter();
+    while let Some(flag) = args.next() {
+        let mut value = || {
+            args.next()
+                .cloned()
+                .ok_or_else(|| format!("`{flag}` needs a value; usage: {DEV_TOKEN_USAGE}"))
+        };
+        match flag.as_str() {
+            "--user" => request.user = Some(value()?),
+            "--app" => request.app = Some(value()?),
+            "--scope" => request.scopes.push(value()?),
+            "--role" => request.roles.push(value()?),
+            other => {
+                return Err(format!(
+                    "unknown option `{other}`; usage: {DEV_TOKEN_USAGE}"
+                ));
+            }
+        }
+    }
+    if request.user.is_none() && request.app.is_none() {
+        request.user = Some(tenant::DEFAULT_USER.to_owned());
+    }
+    Ok(request)
+}
+
+/// Asks the running devstack for a token and returns it.
+pub fn dev_token(request: &DevTokenRequest) -> Result<String, String> {
+    let env: HashMap<String, String> = std::env::vars().collect();
+    let addr = devstack_addr(&env)?;
+    let mut body = serde_json::json!({ "user": request.user, "app": request.app });
+    if !request.scopes.is_empty() {
+        body["scopes"] = request.scopes.clone().into();
+    }
+    if !request.roles.is_empty() {
+        body["roles"] = request.roles.clone().into();
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|error| error.to_string())?;
+    runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("http://{addr}/devstack/token"))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|_| {
+                format!(
+                    "no local Entra ID stand-in answers at {addr}: start the server with \
+                     `cargo run` (no MCP_TENANT_ID) first"
+                )
+            })?;
+        let status = response.status();
+        let answer: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|_| format!("the stand-in at {addr} did not answer with JSON"))?;
+        match answer["access_token"].as_str() {
+            Some(token) if status.is_success() => Ok(token.to_owned()),
+            _ => Err(format!(
+                "the local Entra ID refused: {}",
+                answer["error"].as_str().unwrap_or("no reason given")
+            )),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use devstack::child_test::{child_value, run_child, test_name};
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn a_configured_tenant_means_no_local_mode() {
+        let prepared = prepare(env(&[(MCP_TENANT_ID.name, "x")])).unwrap();
+        assert!(prepared.devstack.is_none());
+        assert_eq!(prepared.env.len(), 1);
+    }
+
+    #[test]
+    fn local_mode_refuses_to_run_under_the_functions_host_or_app_service() {
+        for marker in HOSTED_MARKERS {
+            let error = prepare(env(&[(marker, "1")])).err().unwrap();
+            assert!(error.contains(marker), "{error}");
+        }
+    }
+
+    #[test]
+    fn local_mode_refuses_a_non_loopback_listen_address() {
+        let error = prepare(env(&[(MCP_LISTEN_ADDR.name, "0.0.0.0:7071")]))
+            .err()
+            .unwrap();
+        assert!(error.contains("only listens on loopback"), "{error}");
+    }
+
+    #[test]
+    fn local_mode_points_the_handler_at_a_devstack_whose_identifier_uri_is_the_mcp_url() {
+        let prepared = prepare(env(&[
+            (MCP_LISTEN_ADDR.name, "127.0.0.1:7171"),
+            (MCP_DEVSTACK_ADDR.name, "127.0.0.1:0"),
+        ]))
+        .unwrap();
+        let devstack = prepared.devstack.as_ref().unwrap();
+        assert_eq!(
+            prepared.env[MCP_PUBLIC_URL.name],
+            "http://127.0.0.1:7171/mcp"
+        );
+        assert_eq!(
+            prepared.env[MCP_APP_ID_URI.name],
+            "http://127.0.0.1:7171/mcp"
+        );
+        assert_eq!(prepared.env[MCP_AUTHORITY_HOST.name], devstack.base_url());
+        assert_eq!(prepared.env[MCP_TENANT_ID.name], devstack.tenant_id());
+    }
+
+    #[test]
+    fn local_mode_points_the_handler_at_every_stand_in_without_touching_the_process() {
+        let before = std::env::var_os(IDENTITY_ENDPOINT.name);
+        let prepared = prepare(env(&[
+            (MCP_DEVSTACK_ADDR.name, "127.0.0.1:0"),
+            (
+                IDENTITY_ENDPOINT.name,
+                "http://169.254.169.254/somewhere-else",
+            ),
+            (KEY_VAULT_URL.name, "https://mine.vault.azure.net/"),
+        ]))
+        .unwrap();
+        let devstack = prepared.devstack.as_ref().unwrap();
+        assert_eq!(
+            prepared.env[IDENTITY_ENDPOINT.name],
+            devstack.identity_endpoint(),
+            "local mode's identity is the devstack's"
+        );
+        assert_eq!(
+            prepared.env[IDENTITY_HEADER.name],
+            devstack.identity_header()
+        );
+        assert_eq!(prepared.env[GRAPH_BASE_URL.name], devstack.graph_base_url());
+        assert_eq!(
+            prepared.env[KEY_VAULT_URL.name], "https://mine.vault.azure.net/",
+            "other settings can still be overridden"
+        );
+        assert_eq!(
+            prepared.env[MCP_DEVSTACK_VAULT_ADDR.name],
+            devstack.addr().to_string()
+        );
+        assert_eq!(std::env::var_os(IDENTITY_ENDPOINT.name), before);
+    }
+
+    #[test]
+    fn the_process_variant_needs_a_fixed_loopback_port() {
+        let fixed = plan(&env(&[(MCP_DEVSTACK_ADDR.name, "127.0.0.1:7999")]))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            identity_endpoint(fixed.devstack_addr),
+            "http://127.0.0.1:7999/msi/token"
+        );
+        let error = plan_error(&[(MCP_DEVSTACK_ADDR.name, "0.0.0.0:7072")]);
+        assert!(error.contains("loopback"), "{error}");
+        assert!(plan(&env(&[(MCP_TENANT_ID.name, "x")])).unwrap().is_none());
+    }
+
+    fn plan_error(pairs: &[(&str, &str)]) -> String {
+        plan(&env(pairs)).unwrap_err()
+    }
+
+    /// `main`'s path, in a child process so the environment it writes is its own.
+    #[test]
+    fn main_announces_the_devstacks_managed_identity_to_the_process() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let stdout = run_child(
+            &test_name(module_path!(), "prepare_process_child"),
+            &[("DEVSTACK_CHILD_PORT".to_owned(), port.to_string())],
+        );
+        assert_eq!(child_value(&stdout, "result"), "ok");
+    }
+
+    #[test]
+    #[ignore = "run by main_announces_the_devstacks_managed_identity_to_the_process in a child \
+                process, which it may give a new environment"]
+    fn prepare_process_child() {
+        use azure_core::credentials::TokenCredential;
+        use azure_identity::{
+            ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId,
+        };
+
+        let port = std::env::var("DEVSTACK_CHILD_PORT").unwrap();
+        let zero_port = env(&[(MCP_DEVSTACK_ADDR.name, "127.0.0.1:0")]);
+        // SAFETY: this process runs this test alone; nothing else reads or writes the
+        // environment while it runs.
+        let refused = unsafe { prepare_process(zero_port) }.err().unwrap();
+        assert!(refused.contains("fixed port"), "{refused}");
+        assert!(
+            std::env::var_os(IDENTITY_HEADER.name).is_none(),
+            "nothing written"
+        );
+
+        let addr = format!("127.0.0.1:{port}");
+        let settings = env(&[
+            (MCP_DEVSTACK_ADDR.name, &addr),
+            (MCP_LISTEN_ADDR.name, "127.0.0.1:7171"),
+        ]);
+        // SAFETY: as above.
+        let prepared = unsafe { prepare_process(settings) }.unwrap();
+        let devstack = prepared.devstack.as_ref().unwrap();
+        assert_eq!(
+            std::env::var(IDENTITY_ENDPOINT.name).unwrap(),
+            devstack.identity_endpoint()
+        );
+        assert_eq!(
+            std::env::var(IDENTITY_HEADER.name).unwrap(),
+            devstack.identity_header()
+        );
+        assert_eq!(
+            prepared.env[IDENTITY_HEADER.name],
+            devstack.identity_header()
+        );
+
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let token = runtime.block_on(async {
+            ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                user_assigned_id: Some(UserAssignedId::ClientId(
+                    prepared.env[MANAGED_IDENTITY_CLIENT_ID.name].clone(),
+                )),
+                ..ManagedIdentityCredentialOptions::default()
+            }))
+            .unwrap()
+            .get_token(&["https://vault.azure.net/.default"], None)
+            .await
+        });
+        assert!(
+            token.is_ok(),
+            "the credential finds the devstack: {token:?}"
+        );
+        println!("result=ok");
+    }
+
+    #[test]
+    fn dev_token_arguments() {
+        let args = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            parse_dev_token(&[]).unwrap().user.as_deref(),
+            Some(tenant::DEFAULT_USER)
+        );
+        let request =
+            parse_dev_token(&args(&["--app", "daemon", "--role", "MCP.Operator"])).unwrap();
+        assert_eq!(request.user, None);
+        assert_eq!(request.app.as_deref(), Some("daemon"));
+        assert_eq!(request.roles, vec!["MCP.Operator"]);
+        assert!(parse_dev_token(&args(&["--scope"])).is_err());
+        assert!(parse_dev_token(&args(&["--bogus"])).is_err());
+    }
+}

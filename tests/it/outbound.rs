@@ -1,0 +1,564 @@
+//! Outbound identity against the real binary and the devstack's stand-ins: the on-behalf-of
+//! exchange and its cache, where the caller's token goes (and does not), Graph throttling,
+//! outages and slowness, consent and Conditional Access, Key Vault rotation and outages.
+
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+use devstack::{GraphFault, tenant::USER_IMPERSONATION};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+/// The mailbox-settings call of `get_my_profile`: a path no other call shares a prefix with, so
+/// faults injected there hit exactly that call.
+const SETTINGS_PATH: &str = "/v1.0/me/mailboxSettings";
+
+fn graph_calls(server: &TestServer, path: &str) -> usize {
+    server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "graph" && r.path == path)
+        .count()
+}
+
+/// Calls `get_my_profile` as `user`; the HTTP status and the JSON body.
+async fn profile_of(server: &TestServer, user: &str) -> (StatusCode, Value) {
+    let token = server.devstack.user_token(user, &[USER_IMPERSONATION]);
+    let response = call_tool(&server.mcp_url(), &token, "get_my_profile", json!({})).await;
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn tool_text(body: &Value) -> String {
+    body["result"]["content"][0]["text"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+fn assert_tool_error(body: &Value, says: &str, next: &str) {
+    assert_eq!(body["result"]["isError"], true, "{body}");
+    let text = tool_text(body);
+    assert!(text.contains(says), "{text}");
+    assert!(
+        text.contains(&format!("What to do: {next}")) || text.contains(next),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn get_my_profile_returns_the_signed_in_user_from_graph() {
+    let server = TestServer::start();
+    let (status, body) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+    let profile = &body["result"]["structuredContent"];
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    assert_eq!(profile["displayName"], "Adele Vance");
+    assert_eq!(profile["userPrincipalName"], "adele@contoso.example");
+    assert_eq!(
+        profile["id"],
+        server.devstack.user_claims("adele", &[])["oid"]
+    );
+    assert!(
+        profile["timeZone"]
+            .as_str()
+            .unwrap()
+            .ends_with("Standard Time")
+    );
+    assert_eq!(profile["timeZoneNote"], Value::Null);
+    // The text rendering is the same JSON.
+    let text: Value = serde_json::from_str(&tool_text(&body)).unwrap();
+    assert_eq!(&text, profile);
+
+    // It asked Graph only for what it uses.
+    let graph: Vec<_> = server
+        .devstack
+        .requests()
+        .into_iter()
+        .filter(|r| r.service == "graph")
+        .collect();
+    assert_eq!(graph.len(), 2);
+    for request in &graph {
+        let query = request.query.as_deref().unwrap_or_default();
+        assert!(
+            query.contains("%24select=") || query.contains("$select="),
+            "{query}"
+        );
+        assert!(request.header("client-request-id").is_some());
+    }
+}
+
+#[tokio::test]
+async fn graph_calls_and_the_exchange_are_logged_with_the_mcp_request_that_caused_them() {
+    let server = TestServer::start();
+    let response = call_tool(
+        &server.mcp_url(),
+        &server.token(),
+        "get_my_profile",
+        json!({}),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let request = server.handler.event_of(&response);
+    let id = request["request_id"].as_str().unwrap().to_owned();
+    let events = server.handler.output.events();
+    let of_request = |message: &str| -> Vec<Value> {
+        events
+            .iter()
+            .filter(|event| event["message"] == message && event["request_id"] == id.as_str())
+            .cloned()
+            .collect()
+    };
+    let exchanges = of_request("on-behalf-of exchange");
+    assert_eq!(exchanges.len(), 1, "{events:#?}");
+    assert_eq!(exchanges[0]["oid"], request["oid"]);
+    let graph_calls = of_request("graph call");
+    assert_eq!(graph_calls.len(), 2, "/me and /me/mailboxSettings");
+    let graph_ids: Vec<String> = server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "graph")
+        .map(|r| r.header("client-request-id").unwrap().to_owned())
+        .collect();
+    for call in &graph_calls {
+        assert!(graph_ids.contains(&call["client_request_id"].as_str().unwrap().to_owned()));
+        assert!(!call["graph_request_id"].as_str().unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_tool_list_shows_get_my_profile_to_users_only() {
+    let server = TestServer::start_with(&[(MCP_ALLOWED_APP_ROLES.name, "MCP.Operator")]);
+    assert_eq!(
+        tool_names(&server.mcp_url(), &server.token()).await,
+        vec!["server_info", "get_my_profile"]
+    );
+    let daemon = server.devstack.app_token("daemon", &["MCP.Operator"]);
+    assert_eq!(
+        tool_names(&server.mcp_url(), &daemon).await,
+        vec!["server_info", "server_status"]
+    );
+}
+
+#[tokio::test]
+async fn one_exchange_per_user_however_many_calls_arrive_together() {
+    let server = TestServer::start();
+    let users = [
+        "adele", "alex", "megan", "lee", "miriam", "nestor", "patti", "diego", "isaiah", "johanna",
+    ];
+    let calls = (0..100).map(|i| profile_of(&server, users[i % users.len()]));
+    let results = futures::future::join_all(calls).await;
+    for (status, body) in results {
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["result"]["isError"], false, "{body}");
+    }
+    assert_eq!(server.devstack.obo_exchanges(), 10);
+    // Ten exchanges, one client assertion: azure_identity caches the managed identity's token.
+    let assertions = server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "managed_identity")
+        .filter(|r| {
+            r.query
+                .as_deref()
+                .is_some_and(|q| q.contains("AzureADTokenExchange"))
+        })
+        .count();
+    assert_eq!(assertions, 1);
+    // And later calls still use the cache.
+    let (status, _) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(server.devstack.obo_exchanges(), 10);
+}
+
+#[tokio::test]
+async fn the_callers_token_reaches_only_the_token_endpoint_as_the_assertion() {
+    let server = TestServer::start();
+    let token = server.devstack.user_token("adele", &[USER_IMPERSONATION]);
+    let response = call_tool(&server.mcp_url(), &token, "get_my_profile", json!({})).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let requests = server.devstack.requests();
+    let carrying: Vec<_> = requests.iter().filter(|r| r.contains(&token)).collect();
+    assert_eq!(
+        carrying.len(),
+        1,
+        "exactly one request carried the caller's token"
+    );
+    let obo = carrying[0];
+    assert_eq!(obo.service, "token");
+    assert!(obo.path.ends_with("/oauth2/v2.0/token"));
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(obo.body.as_bytes())
+        .into_owned()
+        .collect();
+    let field = |name: &str| {
+        form.iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(field("assertion"), Some(token.as_str()), "as the assertion");
+    assert_eq!(field("requested_token_use"), Some("on_behalf_of"));
+    assert_eq!(
+        field("grant_type"),
+        Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+    );
+    assert_eq!(
+        field("client_assertion_type"),
+        Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")
+    );
+    assert!(field("client_assertion").is_some_and(|a| a != token));
+    assert!(field("client_secret").is_none(), "never a client secret");
+    // Graph saw a different, opaque token; nobody saw the caller's anywhere else.
+    for request in requests.iter().filter(|r| r.service == "graph") {
+        let authorization = request.header("authorization").unwrap();
+        assert!(authorization.starts_with("Bearer "));
+        assert_ne!(&authorization[7..], token);
+    }
+    // Neither token appears in the server's output.
+    let logs = server.handler.output.all();
+    assert!(!logs.contains(&token));
+    let graph_token = requests
+        .iter()
+        .find(|r| r.service == "graph")
+        .and_then(|r| r.header("authorization"))
+        .unwrap()[7..]
+        .to_owned();
+    assert!(!logs.contains(&graph_token));
+}
+
+#[tokio::test]
+async fn throttling_is_retried_honouring_retry_after() {
+    let server = TestServer::start();
+    server.devstack.inject_graph_faults(
+        SETTINGS_PATH,
+        vec![
+            GraphFault::Status {
+                status: 429,
+                retry_after: Some("1".into()),
+            },
+            GraphFault::Status {
+                status: 429,
+                retry_after: Some(httpdate::fmt_http_date(
+                    std::time::SystemTime::now() + Duration::from_secs(1),
+                )),
+            },
+        ],
+    );
+    let started = Instant::now();
+    let (status, body) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    assert!(
+        started.elapsed() >= Duration::from_millis(1000),
+        "Retry-After was honoured"
+    );
+    assert_eq!(
+        graph_calls(&server, SETTINGS_PATH),
+        3,
+        "two throttled attempts, then the answer"
+    );
+}
+
+#[tokio::test]
+async fn persistent_throttling_ends_in_a_clear_error_and_the_server_keeps_serving() {
+    let server = TestServer::start();
+    let throttled = GraphFault::Status {
+        status: 429,
+        retry_after: Some("0".into()),
+    };
+    // The first attempt and three retries; the queue is empty afterwards.
+    server
+        .devstack
+        .inject_graph_faults(SETTINGS_PATH, vec![throttled; 4]);
+    let (status, body) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_tool_error(&body, "throttling", "seconds, then call the tool again");
+    assert_eq!(
+        graph_calls(&server, SETTINGS_PATH),
+        4,
+        "the first attempt and three retries, no more"
+    );
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+}
+
+#[tokio::test]
+async fn transient_503s_and_connection_resets_are_retried() {
+    let server = TestServer::start();
+    server.devstack.inject_graph_faults(
+        SETTINGS_PATH,
+        vec![
+            GraphFault::Status {
+                status: 503,
+                retry_after: None,
+            },
+            GraphFault::Reset,
+            GraphFault::Status {
+                status: 504,
+                retry_after: None,
+            },
+        ],
+    );
+    let (status, body) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["result"]["isError"], false, "{body}");
+
+    server
+        .devstack
+        .inject_graph_faults(SETTINGS_PATH, vec![GraphFault::Reset; 4]);
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_tool_error(&body, "could not be reached", "Try again");
+}
+
+#[tokio::test]
+async fn a_slow_graph_is_cut_off_at_the_deadline_and_the_server_keeps_serving() {
+    let server = TestServer::start_with(&[(MCP_TOOL_DEADLINE_SECONDS.name, "2")]);
+    // Warm the token cache so the deadline is spent on Graph alone.
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    server.devstack.inject_graph_faults(
+        SETTINGS_PATH,
+        vec![GraphFault::Delay(Duration::from_secs(10))],
+    );
+    let started = Instant::now();
+    let (status, body) = profile_of(&server, "adele").await;
+    let elapsed = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert_tool_error(
+        &body,
+        "did not answer within the 2-second limit",
+        "Try again",
+    );
+    assert!(
+        elapsed < Duration::from_secs(8),
+        "cut off, not waited out: {elapsed:?}"
+    );
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+}
+
+#[tokio::test]
+async fn missing_consent_says_an_administrator_must_grant_it_and_how() {
+    let server = TestServer::start();
+    // No administrator consented, and Lee consented to nothing for himself.
+    server.devstack.set_admin_consent(&[]);
+    server.devstack.set_consent("lee", &[]);
+    let (status, body) = profile_of(&server, "lee").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_tool_error(&body, "no consent", "admin consent");
+    let text = tool_text(&body);
+    assert!(text.contains("User.Read"), "{text}");
+    assert!(text.contains(server.devstack.server_client_id()), "{text}");
+
+    // With User.Read but not MailboxSettings.Read: the profile, without the time zone, and why.
+    server.devstack.set_consent("lee", &["User.Read"]);
+    let (_, body) = profile_of(&server, "lee").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    let profile = &body["result"]["structuredContent"];
+    assert_eq!(profile["displayName"], "Lee Gu");
+    assert_eq!(profile["timeZone"], Value::Null);
+    assert!(
+        profile["timeZoneNote"]
+            .as_str()
+            .unwrap()
+            .contains("MailboxSettings.Read")
+    );
+}
+
+#[tokio::test]
+async fn a_conditional_access_claims_challenge_becomes_a_401_for_the_client() {
+    let server = TestServer::start();
+    server.devstack.require_mfa("miriam", true);
+    let token = server.devstack.user_token("miriam", &[USER_IMPERSONATION]);
+    let response = call_tool(&server.mcp_url(), &token, "get_my_profile", json!({})).await;
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let challenge = response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        challenge.contains("error=\"insufficient_claims\""),
+        "{challenge}"
+    );
+    let claims = challenge
+        .split("claims=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap();
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(claims)
+        .unwrap();
+    let claims: Value = serde_json::from_slice(&decoded).unwrap();
+    assert!(claims["access_token"].is_object(), "{claims}");
+    let event = server.handler.event_of(&response);
+    assert_eq!(event["reason"], "claims_challenge");
+    // Other users are unaffected.
+    let (status, _) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unreachable_token_endpoint_is_retried_within_the_deadline_then_explained() {
+    let server = TestServer::start_with(&[(MCP_TOOL_DEADLINE_SECONDS.name, "3")]);
+    server.devstack.set_token_endpoint_available(false);
+    let started = Instant::now();
+    let (status, body) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_tool_error(&body, "could not be reached in time", "Try again");
+    assert!(started.elapsed() < Duration::from_secs(6));
+    let attempts = server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "token")
+        .count();
+    assert!(attempts >= 2, "retried: {attempts} attempts");
+    server.devstack.set_token_endpoint_available(true);
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+}
+
+#[tokio::test]
+async fn with_the_managed_identity_down_graph_tools_explain_and_recover() {
+    let server = TestServer::start();
+    server.devstack.set_managed_identity_available(false);
+    let (status, body) = profile_of(&server, "adele").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_tool_error(&body, "managed identity could not get a token", "Try again");
+    // Tools that need no identity still work.
+    let (status, _) = server.call_tool("server_info", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    server.devstack.set_managed_identity_available(true);
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+}
+
+fn with_vault_proof(server_env: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = vec![
+        (
+            MCP_GATEWAY_PROOF_HEADER.name.into(),
+            "x-mcp-gateway-proof".into(),
+        ),
+        (
+            MCP_GATEWAY_PROOF_SECRET_NAME.name.into(),
+            "mcp-gateway-proof".into(),
+        ),
+        (MCP_SECRET_REFRESH_SECONDS.name.into(), "10".into()),
+    ];
+    env.extend(
+        server_env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    env
+}
+
+fn start_with_vault_proof() -> TestServer {
+    let env = with_vault_proof(&[]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    TestServer::start_with(&env)
+}
+
+async fn status_with_proof(server: &TestServer, proof: &str) -> StatusCode {
+    mcp_post(&server.client(), &server.mcp_url())
+        .header("x-mcp-gateway-proof", proof)
+        .json(&tools_list())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_gateway_proof_rotated_in_key_vault_is_picked_up_without_a_restart() {
+    let server = start_with_vault_proof();
+    let first = server.devstack.gateway_proof();
+    assert_eq!(status_with_proof(&server, &first).await, StatusCode::OK);
+    assert_eq!(
+        status_with_proof(&server, "proof-wrong-0000000000000000").await,
+        StatusCode::FORBIDDEN
+    );
+
+    // APIM switches to a new version first: the server re-reads on the mismatch. (Key Vault
+    // stamps versions in whole seconds; the seeded version must be older than this one.)
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = "rotated-proof-3a9f6c1e8b2d4075a1c3e5f7091b2d4f";
+    server.devstack.set_secret("mcp-gateway-proof", second);
+    std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
+    assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
+    // During the rotation the previous version still works.
+    assert_eq!(status_with_proof(&server, &first).await, StatusCode::OK);
+
+    // A third version retires the first; a disabled version is never accepted.
+    let third = "rotated-proof-b7d1e3f5a9c2046e8f1a3c5e7092b4d6";
+    let third_version = server.devstack.set_secret("mcp-gateway-proof", third);
+    std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
+    assert_eq!(status_with_proof(&server, third).await, StatusCode::OK);
+    assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
+    assert_eq!(
+        status_with_proof(&server, &first).await,
+        StatusCode::FORBIDDEN
+    );
+    server
+        .devstack
+        .disable_secret_version("mcp-gateway-proof", &third_version);
+    std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
+    assert_eq!(
+        status_with_proof(&server, "proof-wrong-0000000000000000").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        status_with_proof(&server, third).await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
+
+    // Key Vault was read with the managed identity's token, never the caller's.
+    let caller_token = server.token();
+    for request in server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "key_vault")
+    {
+        assert!(!request.contains(&caller_token));
+    }
+}
+
+#[tokio::test]
+async fn with_key_vault_down_the_proof_check_fails_closed_then_recovers() {
+    let server = start_with_vault_proof();
+    server.devstack.set_vault_available(false);
+    let proof = server.devstack.gateway_proof();
+    let response = mcp_post(&server.client(), &server.mcp_url())
+        .header("x-mcp-gateway-proof", &proof)
+        .json(&tools_list())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::SERVICE_UNAVAILABLE,
+        "cold cache: refuse, never accept"
+    );
+    let event = server.handler.event_of(&response);
+    assert_eq!(event["reason"], "gateway_proof_unavailable");
+    assert!(
+        server
+            .handler
+            .output
+            .events()
+            .iter()
+            .any(|e| e["message"] == "secret could not be read from Key Vault")
+    );
+
+    server.devstack.set_vault_available(true);
+    std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
+    assert_eq!(status_with_proof(&server, &proof).await, StatusCode::OK);
+    // Warm cache: an outage now changes nothing.
+    server.devstack.set_vault_available(false);
+    assert_eq!(status_with_proof(&server, &proof).await, StatusCode::OK);
+}
