@@ -299,8 +299,9 @@ fn banner(devstack: &Devstack, public_url: &str) -> String {
          and Key Vault on the same port\n  \
          Get a token       cargo run -q -- dev-token                 Adele Vance, scope user_impersonation\n                    \
          cargo run -q -- dev-token --user megan    Megan Bowen, who holds the MCP.Operator role\n  \
-         Try it            npx @modelcontextprotocol/inspector --cli {public_url} --transport http \
-         --method tools/list --header \"Authorization: Bearer $(cargo run -q -- dev-token)\"\n",
+         Try it (Node 22+) npx @modelcontextprotocol/inspector --cli {public_url} --transport http \
+         --method tools/list --header \"Authorization: Bearer $(cargo run -q -- dev-token)\"\n  \
+         (older Node: see the README's \"Connecting a client\")\n",
         issuer = devstack.issuer(),
         graph = devstack.graph_base_url(),
         users = users.join(", "),
