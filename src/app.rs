@@ -32,6 +32,7 @@ use crate::{
     },
     outbound::OutboundHttp,
     secrets::{KeyVaultSecrets, gateway_proof::VaultProof},
+    signing::SigningKeys,
     telemetry,
     tools::{self, Registry, delegated::DelegatedGraph},
     transport::{
@@ -55,11 +56,31 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
         config.auth.client_id.clone(),
         identity.clone(),
     );
+    // One Key Vault client for every secret: the gateway proof and the signing key.
+    let secrets = outbound.key_vault_url.as_ref().map(|vault| {
+        KeyVaultSecrets::new(
+            vault.clone(),
+            identity.clone(),
+            http.clone(),
+            outbound.secret_refresh,
+        )
+    });
+    let keys = match (&outbound.signing_key_secret, &secrets) {
+        (Some(name), Some(secrets)) => SigningKeys::from_vault(Arc::clone(secrets), name.clone()),
+        _ => {
+            tracing::warn!(
+                "MCP_SIGNING_KEY_SECRET_NAME is not set: cursors and confirmations are signed \
+                 with a key of this process alone, so no other instance accepts them"
+            );
+            SigningKeys::for_this_process()
+        }
+    };
     let graph = Arc::new(DelegatedGraph::new(
         obo,
         GraphClient::new(http.clone(), &outbound.graph_base_url),
         &outbound.graph_base_url,
         config.auth.client_id.clone(),
+        keys,
     ));
     let registry = tools::registry(config, graph);
 
@@ -69,16 +90,9 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
             let source: Arc<dyn ProofSource> = match &proof.source {
                 ProofSourceConfig::Values(values) => Arc::new(ConfiguredProof::new(values)),
                 ProofSourceConfig::KeyVaultSecret(name) => {
-                    let vault = outbound
-                        .key_vault_url
-                        .as_ref()
+                    let secrets = secrets
+                        .clone()
                         .expect("configuration checks a vault is set");
-                    let secrets = KeyVaultSecrets::new(
-                        vault.clone(),
-                        identity.clone(),
-                        http.clone(),
-                        outbound.secret_refresh,
-                    );
                     Arc::new(VaultProof::new(secrets, name.clone()))
                 }
             };

@@ -75,8 +75,13 @@ impl Caller {
                         .iter()
                         .all(|scope| self.scopes.iter().any(|s| s == scope))
             }
-            Access::AppRole(role) => self.roles.iter().any(|r| r == role),
+            Access::AppRole(role) => self.holds(role),
+            Access::UserWithRole(role) => self.kind == CallerKind::User && self.holds(role),
         }
+    }
+
+    fn holds(&self, role: &str) -> bool {
+        self.roles.iter().any(|held| held == role)
     }
 }
 
@@ -91,4 +96,7 @@ pub enum Access {
     User { scopes: &'static [&'static str] },
     /// A caller holding this app role (a user assigned to it, or an application granted it).
     AppRole(&'static str),
+    /// A signed-in user assigned this app role: tools that change a user's data act for a user,
+    /// and only for users an administrator trusted with it.
+    UserWithRole(&'static str),
 }

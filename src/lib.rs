@@ -24,7 +24,8 @@
 //!   produces and `tools` and `identity` consume.
 //! - [`protocol`]: the server's name and version and the MCP revisions it speaks.
 //! - [`secrets`]: Key Vault secrets through the managed identity, cached and refreshed (the
-//!   gateway proof is one).
+//!   gateway proof is one); [`signing`]: the cursors and confirmations the server hands out,
+//!   sealed with a key from Key Vault.
 //! - [`outbound`]: the one HTTP client for calls out of the process, and what each call
 //!   carries (deadline, request id).
 //! - [`config`]: every setting, declared once, read and validated at start-up; [`cli`]: the
@@ -48,6 +49,7 @@ pub mod local_mode;
 pub mod outbound;
 pub mod protocol;
 pub mod secrets;
+pub mod signing;
 pub mod telemetry;
 pub mod tools;
 pub mod transport;

@@ -30,7 +30,8 @@ use crate::{
         settings::{
             FUNCTIONS_CUSTOMHANDLER_PORT, GRAPH_BASE_URL, IDENTITY_ENDPOINT, IDENTITY_HEADER,
             KEY_VAULT_URL, MANAGED_IDENTITY_CLIENT_ID, MCP_APP_ID_URI, MCP_AUTHORITY_HOST,
-            MCP_CLIENT_ID, MCP_LISTEN_ADDR, MCP_PUBLIC_URL, MCP_TENANT_ID,
+            MCP_CLIENT_ID, MCP_LISTEN_ADDR, MCP_PUBLIC_URL, MCP_SIGNING_KEY_SECRET_NAME,
+            MCP_TENANT_ID,
         },
     },
     hosting::Environment,
@@ -117,6 +118,7 @@ pub fn handler_env(settings: HandlerSettings) -> Vec<(String, String)> {
             MCP_DEVSTACK_VAULT_ADDR.name,
             settings.vault_addr.to_string(),
         ),
+        (MCP_SIGNING_KEY_SECRET_NAME.name, settings.signing_key_secret),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))

@@ -52,6 +52,7 @@ use super::{
     keys::base64url,
     tenant::{
         GATEWAY_PROOF_SECRET, KEY_VAULT_NAME, KEY_VAULT_RESOURCE, KEY_VAULT_SECRETS_USERS,
+        SIGNING_KEY_SECRET,
         RESOURCE_GROUP_ID, TENANT_ID,
     },
 };
@@ -85,7 +86,8 @@ pub struct KeyVault {
 }
 
 impl KeyVault {
-    /// A vault holding the gateway proof: one version, 64 random hex digits.
+    /// A vault holding the gateway proof and the signing key: one version each, 64 random hex
+    /// digits.
     pub fn new(issuer: Arc<Issuer>, base_url: &str) -> Self {
         let vault = Self {
             issuer,
@@ -94,6 +96,7 @@ impl KeyVault {
             available: AtomicBool::new(true),
         };
         vault.set_secret(GATEWAY_PROOF_SECRET, &random_hex(32));
+        vault.set_secret(SIGNING_KEY_SECRET, &random_hex(32));
         vault
     }
 

@@ -67,7 +67,7 @@ use self::{
     managed_identity::ManagedIdentity,
     record::{Recorder, recorded, with_unrouted_fallback},
     tenant::{
-        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, MANAGED_IDENTITY_CLIENT_ID,
+        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, MANAGED_IDENTITY_CLIENT_ID, SIGNING_KEY_SECRET,
         MANAGED_IDENTITY_PRINCIPAL_ID, SERVER_CLIENT_ID, TENANT_ID,
     },
 };
@@ -119,6 +119,8 @@ pub struct HandlerSettings {
     /// through [`vault_transport`].
     pub key_vault_url: String,
     pub vault_addr: SocketAddr,
+    /// The vault secret that keys cursors and confirmations.
+    pub signing_key_secret: String,
 }
 
 /// A running devstack. Dropping it shuts the server down.
@@ -263,6 +265,7 @@ impl Devstack {
             graph_base_url: self.base_url().to_owned(),
             key_vault_url: self.vault_url(),
             vault_addr: self.addr,
+            signing_key_secret: SIGNING_KEY_SECRET.to_owned(),
         }
     }
 

@@ -95,6 +95,9 @@ pub const KEY_VAULT_RESOURCE: &str = "https://vault.azure.net";
 pub const KEY_VAULT_SECRETS_USERS: &[&str] = &[MANAGED_IDENTITY_PRINCIPAL_ID];
 /// The secret the gateway proof lives in (as the deployment names it).
 pub const GATEWAY_PROOF_SECRET: &str = "mcp-gateway-proof";
+/// The secret keying the cursors and confirmations the handler hands out (as the deployment
+/// names it).
+pub const SIGNING_KEY_SECRET: &str = "mcp-signing-key";
 
 /// Microsoft Graph's application id: the resource Entra names in Graph-related errors.
 pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";

@@ -11,12 +11,14 @@ use url::Url;
 mod auth;
 mod outbound;
 pub mod settings;
+pub mod toolsets;
 
 pub(crate) use auth::normalize_guid;
 pub use auth::{AuthConfig, GatewayProofConfig, ProofSourceConfig};
 pub use outbound::OutboundConfig;
 use settings::*;
 pub use settings::{SETTINGS, Setting};
+pub use toolsets::{EnabledToolsets, Toolset};
 
 /// Where the listening address came from; the Functions host's port always wins.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +42,7 @@ pub struct Config {
     pub log_level: tracing::Level,
     pub auth: AuthConfig,
     pub outbound: OutboundConfig,
+    pub toolsets: EnabledToolsets,
 }
 
 /// A setting that could not be used, and how to fix it.
@@ -280,6 +283,7 @@ impl Config {
 
         let auth = auth::read(&mut reader);
         let outbound = outbound::read(&mut reader);
+        let toolsets = toolsets::read(&mut reader);
         let proof_from_vault = matches!(
             auth.gateway_proof.as_ref().map(|proof| &proof.source),
             Some(ProofSourceConfig::KeyVaultSecret(_))
@@ -289,6 +293,23 @@ impl Config {
                 &KEY_VAULT_URL,
                 "is not set, but MCP_GATEWAY_PROOF_SECRET_NAME names a Key Vault secret",
                 "set KEY_VAULT_URL to the vault that holds the secret",
+            );
+        }
+        if outbound.signing_key_secret.is_some() && outbound.key_vault_url.is_none() {
+            reader.problem(
+                &KEY_VAULT_URL,
+                "is not set, but MCP_SIGNING_KEY_SECRET_NAME names a Key Vault secret",
+                "set KEY_VAULT_URL to the vault that holds the secret",
+            );
+        }
+        // Instances behind the host must accept each other's cursors and confirmations.
+        if listen_source == ListenSource::FunctionsHost && outbound.signing_key_secret.is_none() {
+            reader.problem(
+                &MCP_SIGNING_KEY_SECRET_NAME,
+                "is not set, and under the Functions host every instance must accept the cursors \
+                 and confirmations another one issued",
+                "create a Key Vault secret with a long random value and set its name here (azd up \
+                 does both)",
             );
         }
 
@@ -302,6 +323,7 @@ impl Config {
             allowed_origins,
             shutdown_grace,
             log_level,
+            toolsets,
         })
     }
 }
@@ -435,6 +457,8 @@ mod tests {
             (FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567"),
             (MCP_LISTEN_ADDR.name, "127.0.0.1:9000"),
             (MCP_PUBLIC_URL.name, "https://mcp.contoso.com/mcp"),
+            (MCP_SIGNING_KEY_SECRET_NAME.name, "mcp-signing-key"),
+            (KEY_VAULT_URL.name, "https://kv-m365.vault.azure.net/"),
         ])
         .unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:4567");
@@ -658,8 +682,40 @@ mod tests {
     }
 
     #[test]
-    fn under_the_functions_host_the_public_url_is_required() {
+    fn under_the_functions_host_the_public_url_and_the_signing_key_are_required() {
         let error = read(&[(FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567")]).unwrap_err();
-        assert_eq!(problem_settings(&error), vec![MCP_PUBLIC_URL.name]);
+        assert_eq!(
+            problem_settings(&error),
+            vec![MCP_PUBLIC_URL.name, MCP_SIGNING_KEY_SECRET_NAME.name]
+        );
+    }
+
+    #[test]
+    fn the_signing_key_comes_from_the_vault() {
+        let error = read(&[(MCP_SIGNING_KEY_SECRET_NAME.name, "mcp-signing-key")]).unwrap_err();
+        assert_eq!(problem_settings(&error), vec![KEY_VAULT_URL.name]);
+        let config = read(&[
+            (MCP_SIGNING_KEY_SECRET_NAME.name, "mcp-signing-key"),
+            (KEY_VAULT_URL.name, "https://kv-m365.vault.azure.net/"),
+        ])
+        .unwrap();
+        assert_eq!(
+            config.outbound.signing_key_secret.as_deref(),
+            Some("mcp-signing-key")
+        );
+        assert_eq!(read(&[]).unwrap().outbound.signing_key_secret, None);
+    }
+
+    #[test]
+    fn toolsets_default_to_every_read_toolset_and_unknown_names_are_a_problem() {
+        let config = read(&[]).unwrap();
+        assert!(config.toolsets.contains(Toolset::Calendar));
+        assert!(!config.toolsets.contains(Toolset::Write));
+        let config = read(&[(MCP_TOOLSETS.name, "profile,write")]).unwrap();
+        assert!(config.toolsets.contains(Toolset::Write));
+        assert!(!config.toolsets.contains(Toolset::Mail));
+        let error = read(&[(MCP_TOOLSETS.name, "mail,chat")]).unwrap_err();
+        assert_eq!(problem_settings(&error), vec![MCP_TOOLSETS.name]);
+        assert!(error.problems[0].fix.contains("profile, calendar"), "{error}");
     }
 }

@@ -18,6 +18,8 @@ pub struct OutboundConfig {
     /// The vault URL, if secrets come from Key Vault.
     pub key_vault_url: Option<Url>,
     pub secret_refresh: Duration,
+    /// The Key Vault secret keying cursors and confirmations; `None`: a key per process.
+    pub signing_key_secret: Option<String>,
     /// Every tool call, retries included, ends within this.
     pub tool_deadline: Duration,
 }
@@ -63,6 +65,7 @@ pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
     );
 
     let secret_refresh = seconds(reader, &MCP_SECRET_REFRESH_SECONDS, 10..=86_400, 300);
+    let signing_key_secret = reader.raw(&MCP_SIGNING_KEY_SECRET_NAME);
     let tool_deadline = seconds(reader, &MCP_TOOL_DEADLINE_SECONDS, 1..=200, 45);
 
     OutboundConfig {
@@ -70,6 +73,7 @@ pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
         graph_base_url,
         key_vault_url,
         secret_refresh,
+        signing_key_secret,
         tool_deadline,
     }
 }

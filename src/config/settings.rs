@@ -154,6 +154,24 @@ pub const KEY_VAULT_URL: Setting = Setting {
     help: "Vault URI holding the server's secrets (the gateway proof).",
 };
 
+pub const MCP_SIGNING_KEY_SECRET_NAME: Setting = Setting {
+    name: "MCP_SIGNING_KEY_SECRET_NAME",
+    default: "required under the Functions host; otherwise unset: a random key per process",
+    help: "Key Vault secret (in KEY_VAULT_URL) whose value keys the paging cursors and write \
+           confirmations this server hands out, so any instance accepts what another issued. \
+           Its current and previous enabled versions are accepted (rotate it like the gateway \
+           proof).",
+};
+
+pub const MCP_TOOLSETS: Setting = Setting {
+    name: "MCP_TOOLSETS",
+    default: super::toolsets::Toolset::DEFAULT,
+    help: "Comma-separated toolsets to serve: profile, calendar, mail, people, files, tasks, \
+           search, and write (send_mail, create_event; also needs the MCP.Writer app role). \
+           Enable what the tenant consented; `handler --help` lists each toolset's Graph \
+           permissions.",
+};
+
 pub const MCP_SECRET_REFRESH_SECONDS: Setting = Setting {
     name: "MCP_SECRET_REFRESH_SECONDS",
     default: "300",
@@ -203,8 +221,10 @@ pub const SETTINGS: &[&Setting] = &[
     &IDENTITY_HEADER,
     &GRAPH_BASE_URL,
     &KEY_VAULT_URL,
+    &MCP_SIGNING_KEY_SECRET_NAME,
     &MCP_SECRET_REFRESH_SECONDS,
     &MCP_TOOL_DEADLINE_SECONDS,
+    &MCP_TOOLSETS,
     &MCP_SHUTDOWN_GRACE_SECONDS,
     &MCP_LOG,
 ];

@@ -100,6 +100,98 @@ impl GraphClient {
         url: Url,
         call: Call<'_>,
     ) -> Result<T, GraphError> {
+        let response = self.respond(token, request, url, call).await?;
+        if !response.status().is_success() {
+            return Err(GraphError::UnexpectedBody);
+        }
+        let body = response.bytes().await.map_err(|error| {
+            if error.is_timeout() {
+                GraphError::Deadline
+            } else {
+                GraphError::Unreachable
+            }
+        })?;
+        // 202 and 204 answers (sendMail) have no body: `()` reads that as null.
+        let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+        serde_json::from_slice(body).map_err(|_| GraphError::UnexpectedBody)
+    }
+
+    /// The content behind `request` (a drive item's `/content`), at most `limit` bytes.
+    ///
+    /// Graph answers with a redirect to a short-lived pre-authenticated download URL. That URL
+    /// is fetched without the Graph token, which goes to Graph and nowhere else, and only if it
+    /// is https (or, with a loopback Graph, the same origin: the local stand-ins).
+    pub async fn download(
+        &self,
+        token: &str,
+        request: &GraphRequest,
+        limit: u64,
+        call: Call<'_>,
+    ) -> Result<Vec<u8>, DownloadError> {
+        let mut url = self
+            .api_root
+            .join(&request.path)
+            .expect("an encoded path joins the API root");
+        url.query_pairs_mut().extend_pairs(&request.query);
+        let response = self
+            .respond(token, request, url, call)
+            .await
+            .map_err(DownloadError::Graph)?;
+        let response = if response.status().is_redirection() {
+            let location = response
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|value| value.to_str().ok())
+                .and_then(|location| Url::parse(location).ok())
+                .ok_or(DownloadError::Graph(GraphError::UnexpectedBody))?;
+            if !self.may_download_from(&location) {
+                return Err(DownloadError::Elsewhere);
+            }
+            let remaining = call.deadline.saturating_duration_since(Instant::now());
+            let response = self
+                .http
+                .client()
+                .await
+                .get(location)
+                .timeout(remaining.min(ATTEMPT_TIMEOUT))
+                .send()
+                .await
+                .map_err(|error| {
+                    DownloadError::Graph(if error.is_timeout() {
+                        GraphError::Deadline
+                    } else {
+                        GraphError::Unreachable
+                    })
+                })?;
+            if !response.status().is_success() {
+                return Err(DownloadError::Graph(GraphError::Status {
+                    status: response.status().as_u16(),
+                    code: "downloadFailed".into(),
+                    message: "the download URL Graph handed out did not deliver the file".into(),
+                    retry_after: None,
+                }));
+            }
+            response
+        } else {
+            response
+        };
+        read_at_most(response, limit).await
+    }
+
+    fn may_download_from(&self, location: &Url) -> bool {
+        location.scheme() == "https"
+            || (crate::config::is_loopback_host(&self.api_root)
+                && location.origin() == self.api_root.origin())
+    }
+
+    /// Sends `request` to `url` with retries; the answer if it is a success or a redirect.
+    async fn respond(
+        &self,
+        token: &str,
+        request: &GraphRequest,
+        url: Url,
+        call: Call<'_>,
+    ) -> Result<reqwest::Response, GraphError> {
         let deadline = call.deadline;
         self.budget.earn();
         let client_request_id = uuid::Uuid::new_v4().to_string();
@@ -122,6 +214,9 @@ impl GraphClient {
             for (name, value) in &request.headers {
                 builder = builder.header(*name, value);
             }
+            if let Some(body) = &request.body {
+                builder = builder.json(body);
+            }
             let outcome = builder.send().await;
             let (status, headers) = match &outcome {
                 Ok(response) => (Some(response.status()), Some(response.headers().clone())),
@@ -130,7 +225,7 @@ impl GraphClient {
             tracing::info!(
                 request_id = call.request_id,
                 method = %request.method,
-                path = url.path(),
+                route = request.route,
                 status = status.map(|status| status.as_u16()),
                 graph_request_id = headers
                     .as_ref()
@@ -142,14 +237,10 @@ impl GraphClient {
                 "graph call"
             );
             match outcome {
-                Ok(response) if response.status().is_success() => {
-                    return response.json().await.map_err(|error| {
-                        if error.is_timeout() {
-                            GraphError::Deadline
-                        } else {
-                            GraphError::UnexpectedBody
-                        }
-                    });
+                Ok(response)
+                    if response.status().is_success() || response.status().is_redirection() =>
+                {
+                    return Ok(response);
                 }
                 Ok(response) => {
                     let retry_after = retry::retry_after(response.headers());
@@ -200,6 +291,45 @@ impl GraphClient {
             return None;
         }
         self.budget.spend().then_some(wait)
+    }
+}
+
+/// Why a download did not deliver a file.
+#[derive(Debug)]
+pub enum DownloadError {
+    Graph(GraphError),
+    /// The file is larger than the caller's limit (in bytes).
+    TooLarge { limit: u64 },
+    /// Graph redirected somewhere a download may not come from.
+    Elsewhere,
+}
+
+/// The body of `response`, refused as soon as it is known to exceed `limit` bytes.
+async fn read_at_most(
+    mut response: reqwest::Response,
+    limit: u64,
+) -> Result<Vec<u8>, DownloadError> {
+    if response.content_length().is_some_and(|length| length > limit) {
+        return Err(DownloadError::TooLarge { limit });
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() as u64 + chunk.len() as u64 > limit {
+                    return Err(DownloadError::TooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(error) => {
+                return Err(DownloadError::Graph(if error.is_timeout() {
+                    GraphError::Deadline
+                } else {
+                    GraphError::Unreachable
+                }));
+            }
+        }
     }
 }
 

@@ -159,6 +159,10 @@ pub async fn authorize_tool(
             }
         }
         Access::AppRole(_) => "This tool needs an app role the caller does not hold.",
+        Access::UserWithRole(_) if caller.kind == CallerKind::Application => {
+            "This tool acts on a user's behalf: call it with a token for a signed-in user."
+        }
+        Access::UserWithRole(_) => "This tool needs an app role the caller does not hold.",
         Access::AnyCaller => unreachable!("every caller may use it"),
     };
     let mut response = challenges.insufficient_scope(&needed, description);

@@ -1,25 +1,44 @@
 //! Microsoft Graph on behalf of the caller: the one path by which tools reach Microsoft 365 data.
 //!
-//! A tool names the Graph permissions a call needs; a [`Session`] holds a Graph token for the
-//! caller and exactly those permissions (from the on-behalf-of cache, or one exchange) and
-//! sends the tool's requests within the tool call's deadline. Every way this can fail becomes a
-//! [`ToolError`] that tells the AI client what happened and what to do next, with one
-//! exception: a Conditional Access claims challenge goes to the HTTP layer, which answers 401 so
-//! the client can sign the user in again.
+//! A tool declares the Graph permissions it needs; a [`Session`] holds a Graph token for the
+//! caller and exactly those permissions (from the on-behalf-of cache, or one exchange) and sends
+//! the tool's requests within the tool call's deadline. Around every request it keeps Graph's
+//! etiquette: at most [`MAILBOX_CONCURRENCY`] requests in flight per user (Outlook's limit per
+//! mailbox), however many calls of that user arrive together.
+//!
+//! Every way this can fail becomes a [`ToolError`] that tells the AI client what happened and
+//! what to do next, with one exception: a Conditional Access claims challenge goes to the HTTP
+//! layer, which answers 401 so the client can sign the user in again.
+//!
+//! Continuations the session hands out are sealed ([`crate::signing`]) and bound to the caller,
+//! the tool and the listing they continue: a cursor altered, from another user or for another
+//! listing is refused before any Graph call.
 
-use std::sync::Arc;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, Weak},
+    time::Duration,
+};
 
-use serde::de::DeserializeOwned;
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::Semaphore;
 use url::Url;
 
-use super::{ToolContext, ToolError};
+use super::{GraphPermissions, ToolContext, ToolError};
 use crate::{
+    caller::Caller,
     graph::{
-        GraphClient, GraphError, GraphRequest,
-        paging::{Cursor, InvalidCursor, Limits, Page},
+        DownloadError, GraphClient, GraphError, GraphRequest,
+        paging::{Cursor, InvalidCursor, Limits},
     },
     identity::obo::{ExchangeError, GraphToken, OnBehalfOf},
+    signing::{KeysUnavailable, Purpose, Refused, SigningKeys},
 };
+
+/// Requests in flight at once for one user: Outlook allows four per mailbox and app.
+pub const MAILBOX_CONCURRENCY: usize = 4;
+/// How long a cursor stays valid.
+const CURSOR_LIFETIME: Duration = Duration::from_secs(3600);
 
 pub struct DelegatedGraph {
     obo: OnBehalfOf,
@@ -28,14 +47,27 @@ pub struct DelegatedGraph {
     resource: String,
     /// This server's client id, for the consent instructions.
     client_id: String,
+    keys: SigningKeys,
+    mailboxes: Mailboxes,
 }
 
 /// A Graph token for the caller and the permissions one tool call needs.
 pub struct Session<'a> {
     graph: &'a DelegatedGraph,
     ctx: &'a ToolContext,
+    caller: &'a Caller,
+    tool: &'static str,
     token: GraphToken,
-    permissions: &'a [&'a str],
+    /// The permissions the token carries.
+    granted: Vec<&'static str>,
+    mailbox: Arc<Semaphore>,
+}
+
+/// One page of a listing, with a sealed cursor when more remain.
+#[derive(Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
 }
 
 /// Why a Graph call of a tool failed.
@@ -43,29 +75,74 @@ pub struct Session<'a> {
 pub enum Failure {
     Exchange(ExchangeError),
     Graph(GraphError),
+    /// A cursor that is not one this server handed to this caller for this listing.
     InvalidCursor,
+    ExpiredCursor,
+    KeysUnavailable,
+    /// A download larger than the tool accepts (bytes).
+    TooLarge {
+        limit: u64,
+    },
+    /// Graph pointed a download somewhere it may not come from.
+    DownloadElsewhere,
+}
+
+impl From<GraphError> for Failure {
+    fn from(error: GraphError) -> Self {
+        Failure::Graph(error)
+    }
 }
 
 impl DelegatedGraph {
-    pub fn new(obo: OnBehalfOf, graph: GraphClient, graph_base: &Url, client_id: String) -> Self {
+    pub fn new(
+        obo: OnBehalfOf,
+        graph: GraphClient,
+        graph_base: &Url,
+        client_id: String,
+        keys: SigningKeys,
+    ) -> Self {
         Self {
             obo,
             graph,
             resource: graph_base.as_str().trim_end_matches('/').to_owned(),
             client_id,
+            keys,
+            mailboxes: Mailboxes::default(),
         }
     }
 
-    /// A session for `permissions` (e.g. `User.Read`) on behalf of the caller.
+    /// A session with `permissions` (e.g. `User.Read`) on behalf of the caller: the required
+    /// and the optional ones, or only the required ones when the optional ones are not
+    /// consented.
     pub async fn session<'a>(
         &'a self,
         ctx: &'a ToolContext,
-        permissions: &'a [&'a str],
+        tool: &'static str,
+        permissions: GraphPermissions,
+    ) -> Result<Session<'a>, ToolError> {
+        let all: Vec<&'static str> = permissions.all().collect();
+        match self.open(ctx, tool, all.clone()).await {
+            Err(Failure::Exchange(ExchangeError::ConsentRequired))
+                if !permissions.optional.is_empty() =>
+            {
+                self.open(ctx, tool, permissions.required.to_vec())
+                    .await
+                    .map_err(|failure| self.explain(ctx, permissions.required, failure))
+            }
+            opened => opened.map_err(|failure| self.explain(ctx, &all, failure)),
+        }
+    }
+
+    async fn open<'a>(
+        &'a self,
+        ctx: &'a ToolContext,
+        tool: &'static str,
+        granted: Vec<&'static str>,
     ) -> Result<Session<'a>, Failure> {
-        let Some(caller) = &ctx.caller else {
+        let Some(caller) = ctx.caller.as_deref() else {
             return Err(Failure::Exchange(ExchangeError::NotAUser));
         };
-        let scopes: Vec<String> = permissions
+        let scopes: Vec<String> = granted
             .iter()
             .map(|permission| format!("{}/{permission}", self.resource))
             .collect();
@@ -77,49 +154,153 @@ impl DelegatedGraph {
         Ok(Session {
             graph: self,
             ctx,
+            caller,
+            tool,
             token,
-            permissions,
+            granted,
+            mailbox: self.mailboxes.of(caller),
         })
     }
 }
 
 impl Session<'_> {
-    pub async fn get<T: DeserializeOwned>(&self, request: &GraphRequest) -> Result<T, Failure> {
-        self.graph
-            .graph
-            .send(self.token.bearer(), request, self.ctx.call())
-            .await
-            .map_err(Failure::Graph)
+    pub fn ctx(&self) -> &ToolContext {
+        self.ctx
     }
 
-    /// Lists `request`, or continues from a client's `cursor`.
+    /// Whether the token carries `permission` (an optional one may be missing).
+    pub fn has(&self, permission: &str) -> bool {
+        self.granted.contains(&permission)
+    }
+
+    /// Sends `request` and reads the JSON answer; failures explained.
+    pub async fn get<T: DeserializeOwned>(&self, request: &GraphRequest) -> Result<T, ToolError> {
+        self.attempt(request).await.map_err(|f| self.explain(f))
+    }
+
+    /// As [`Session::get`], with the failure as it is, for a tool that handles some itself.
+    pub async fn attempt<T: DeserializeOwned>(
+        &self,
+        request: &GraphRequest,
+    ) -> Result<T, Failure> {
+        let _slot = self.mailbox_slot().await;
+        Ok(self
+            .graph
+            .graph
+            .send(self.token.bearer(), request, self.ctx.call())
+            .await?)
+    }
+
+    /// Lists `request`, or continues from a `cursor` this server handed the caller for it.
     pub async fn list<T: DeserializeOwned>(
         &self,
         request: &GraphRequest,
-        cursor: Option<&Cursor>,
+        cursor: Option<&str>,
         limits: Limits,
-    ) -> Result<Page<T>, Failure> {
-        match self
-            .graph
-            .graph
-            .list(
-                self.token.bearer(),
-                request,
-                cursor,
-                limits,
-                self.ctx.call(),
-            )
+    ) -> Result<Page<T>, ToolError> {
+        let continuation = match cursor {
+            None => None,
+            Some(sealed) => {
+                let cursor: Cursor = self.open_cursor(sealed).await?;
+                // A cursor continues the listing it came from, not another one of the same tool.
+                if !cursor.as_str().starts_with(request.path()) {
+                    return Err(self.explain(Failure::InvalidCursor));
+                }
+                Some(cursor)
+            }
+        };
+        let page = {
+            let _slot = self.mailbox_slot().await;
+            self.graph
+                .graph
+                .list::<T>(
+                    self.token.bearer(),
+                    request,
+                    continuation.as_ref(),
+                    limits,
+                    self.ctx.call(),
+                )
+                .await
+        };
+        let page = match page {
+            Ok(Ok(page)) => page,
+            Ok(Err(InvalidCursor)) => return Err(self.explain(Failure::InvalidCursor)),
+            Err(error) => return Err(self.explain(Failure::Graph(error))),
+        };
+        let next_cursor = match page.next {
+            Some(next) => Some(self.seal_cursor(&next).await?),
+            None => None,
+        };
+        Ok(Page {
+            items: page.items,
+            next_cursor,
+        })
+    }
+
+    /// A cursor for a continuation the tool keeps itself (not a Graph next link).
+    pub async fn seal_cursor<C: Serialize>(&self, continuation: &C) -> Result<String, ToolError> {
+        self.graph
+            .keys
+            .seal(Purpose::Cursor, &self.binding(), continuation)
             .await
-        {
-            Ok(Ok(page)) => Ok(page),
-            Ok(Err(InvalidCursor)) => Err(Failure::InvalidCursor),
-            Err(error) => Err(Failure::Graph(error)),
-        }
+            .map_err(|KeysUnavailable| self.explain(Failure::KeysUnavailable))
+    }
+
+    /// The continuation inside a cursor this server handed the caller for this tool.
+    pub async fn open_cursor<C: DeserializeOwned>(&self, sealed: &str) -> Result<C, ToolError> {
+        self.graph
+            .keys
+            .open(Purpose::Cursor, &self.binding(), sealed, CURSOR_LIFETIME)
+            .await
+            .map_err(|refused| {
+                self.explain(match refused {
+                    Refused::Forged => Failure::InvalidCursor,
+                    Refused::Expired => Failure::ExpiredCursor,
+                    Refused::KeysUnavailable => Failure::KeysUnavailable,
+                })
+            })
+    }
+
+    /// The content behind `request` (a `/content` of a drive item), at most `limit` bytes.
+    pub async fn download(&self, request: &GraphRequest, limit: u64) -> Result<Vec<u8>, Failure> {
+        self.graph
+            .graph
+            .download(self.token.bearer(), request, limit, self.ctx.call())
+            .await
+            .map_err(|error| match error {
+                DownloadError::Graph(error) => Failure::Graph(error),
+                DownloadError::TooLarge { limit } => Failure::TooLarge { limit },
+                DownloadError::Elsewhere => Failure::DownloadElsewhere,
+            })
+    }
+
+    /// Who a sealed value is for: this caller and this tool, plus `detail` (for a
+    /// confirmation, the arguments it confirms).
+    pub fn binding_with(&self, detail: &str) -> String {
+        format!("{}\n{}", self.binding(), detail)
+    }
+
+    pub fn keys(&self) -> &SigningKeys {
+        &self.graph.keys
+    }
+
+    fn binding(&self) -> String {
+        format!(
+            "{}\n{}\n{}",
+            self.caller.tenant_id, self.caller.object_id, self.tool
+        )
+    }
+
+    async fn mailbox_slot(&self) -> tokio::sync::SemaphorePermit<'_> {
+        self.mailbox
+            .acquire()
+            .await
+            .expect("the mailbox semaphore is never closed")
     }
 
     /// The failure as the AI client should read it.
     pub fn explain(&self, failure: Failure) -> ToolError {
-        self.graph.explain(self.ctx, self.permissions, failure)
+        self.graph.explain(self.ctx, &self.granted, failure)
     }
 }
 
@@ -181,8 +362,29 @@ impl DelegatedGraph {
                  operators.",
             ),
             Failure::InvalidCursor => ToolError::new(
-                "The cursor is not one this server handed out.",
+                "The cursor is not one this server handed out to you for this listing.",
                 "Call the tool again without a cursor to start from the beginning.",
+            ),
+            Failure::ExpiredCursor => ToolError::new(
+                "The cursor has expired.",
+                "Call the tool again without a cursor to start from the beginning.",
+            ),
+            Failure::KeysUnavailable => ToolError::new(
+                "The server cannot read its signing key from Key Vault right now, so it can \
+                 neither hand out nor accept cursors and confirmations.",
+                "Try again in a minute; if it keeps failing, report it to the server's operators.",
+            ),
+            Failure::TooLarge { limit } => ToolError::new(
+                format!(
+                    "The file is larger than the {} MB this tool reads.",
+                    limit / (1024 * 1024)
+                ),
+                "Open it from its web link instead.",
+            ),
+            Failure::DownloadElsewhere => ToolError::new(
+                "Microsoft Graph pointed the download to an address this server does not fetch \
+                 from.",
+                "Open the file from its web link instead.",
             ),
             Failure::Graph(GraphError::Deadline) => ToolError::new(
                 format!(
@@ -245,5 +447,24 @@ impl DelegatedGraph {
     }
 }
 
-/// Shared by the tools that read Graph.
-pub type SharedGraph = Arc<DelegatedGraph>;
+/// One semaphore per user, shared by all of that user's calls in flight. Entries live as long
+/// as a session holds them, so the map holds only users with calls in flight (and a few more
+/// until the next clean-up).
+#[derive(Default)]
+struct Mailboxes(Mutex<HashMap<(String, String), Weak<Semaphore>>>);
+
+impl Mailboxes {
+    fn of(&self, caller: &Caller) -> Arc<Semaphore> {
+        let mut mailboxes = self.0.lock().expect("mailbox lock");
+        let key = (caller.tenant_id.clone(), caller.object_id.clone());
+        if let Some(semaphore) = mailboxes.get(&key).and_then(Weak::upgrade) {
+            return semaphore;
+        }
+        if mailboxes.len() >= 1024 {
+            mailboxes.retain(|_, semaphore| semaphore.strong_count() > 0);
+        }
+        let semaphore = Arc::new(Semaphore::new(MAILBOX_CONCURRENCY));
+        mailboxes.insert(key, Arc::downgrade(&semaphore));
+        semaphore
+    }
+}

@@ -1,19 +1,25 @@
-//! The tools this server offers, one file per tool family, and the registry that serves them.
+//! The tools this server offers, one small file per tool, grouped by toolset, and the registry
+//! that serves them.
 //!
-//! A tool is a type implementing [`Tool`]: typed input and output (their JSON Schemas are
-//! derived, so the advertised schema and the parser cannot disagree) plus a [`ToolSpec`] that
-//! declares everything a reviewer or an administrator needs to know before enabling it: what it
-//! changes, whether it reaches outside the tenant, and which Graph permissions it uses.
+//! A tool is a type implementing [`Tool`] (tools that touch no Microsoft 365 data) or
+//! [`GraphTool`] (every other one): typed input and output, whose JSON Schemas are derived so the
+//! advertised schema and the parser cannot disagree, and a [`ToolSpec`] declaring everything a
+//! reviewer or an administrator needs before enabling it: its toolset, what it changes, who may
+//! call it, and the delegated Graph permissions it asks for. A [`GraphTool`] is handed a
+//! [`delegated::Session`] holding a Graph token for exactly its declared permissions; the
+//! session explains every failure in words the AI client can act on.
 //!
-//! The [`Registry`] turns tools into MCP: it validates arguments against the input type
-//! (a failure is a tool result with `isError: true`, per SEP-1303, so the model can correct
-//! itself) and answers with `structuredContent` plus the same JSON as text, as the spec asks
-//! for clients that predate structured output.
+//! Adding a tool: one file under its toolset's folder, one line in [`every_tool`].
+//!
+//! The [`Registry`] turns tools into MCP: it serves the enabled toolsets' tools, shows each
+//! caller only those it may call, validates arguments against the input type (a failure is a
+//! tool result with `isError: true`, per SEP-1303, so the model can correct itself), and
+//! answers with `structuredContent` plus a short text rendering of it.
 
 pub mod delegated;
 mod profile;
-mod server_info;
-mod server_status;
+mod server;
+pub mod untrusted;
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
@@ -25,21 +31,21 @@ use rmcp::{
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
-
-pub use profile::GetMyProfile;
-pub use server_info::ServerInfo;
-pub use server_status::{OPERATOR_ROLE, ServerStatus, ToolSummary};
-
 use tokio::time::Instant;
+
+pub use server::{OPERATOR_ROLE, ToolSummary};
 
 use crate::{
     caller::{Access, Caller},
-    config::Config,
+    config::{Config, EnabledToolsets, Toolset},
     inbound_auth::{ClaimsChallenge, ToolAccess},
     outbound::Call,
     telemetry::RequestId,
 };
-use delegated::SharedGraph;
+use delegated::{DelegatedGraph, Session};
+
+/// The app role a user needs for the write tools.
+pub const WRITER_ROLE: &str = "MCP.Writer";
 
 /// What calling a tool does to the caller's data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,19 +56,45 @@ pub enum Effect {
     Destructive,
 }
 
+/// The delegated Microsoft Graph permissions a tool asks the on-behalf-of exchange for: always
+/// the `required` ones, and the `optional` ones when the tenant consented to them (without
+/// them, the tool does less and says so).
+#[derive(Debug, Clone, Copy)]
+pub struct GraphPermissions {
+    pub required: &'static [&'static str],
+    pub optional: &'static [&'static str],
+}
+
+impl GraphPermissions {
+    pub const NONE: GraphPermissions = GraphPermissions::only(&[]);
+
+    pub const fn only(required: &'static [&'static str]) -> Self {
+        Self {
+            required,
+            optional: &[],
+        }
+    }
+
+    /// Every permission the tool may ask for.
+    pub fn all(&self) -> impl Iterator<Item = &'static str> {
+        self.required.iter().chain(self.optional).copied()
+    }
+}
+
 /// A tool's declaration, fixed at compile time.
 #[derive(Debug)]
 pub struct ToolSpec {
     pub name: &'static str,
     pub title: &'static str,
+    /// When to use the tool, in a sentence or two: it is sent to the model with every turn.
     pub description: &'static str,
+    pub toolset: Toolset,
     pub effect: Effect,
     /// Whether the tool reaches systems outside this server (Graph counts).
     pub open_world: bool,
     /// What the caller must hold to see and call the tool.
     pub access: Access,
-    /// Delegated Microsoft Graph permissions the tool's calls need; empty for local tools.
-    pub graph_scopes: &'static [&'static str],
+    pub graph: GraphPermissions,
 }
 
 impl ToolSpec {
@@ -94,6 +126,11 @@ impl ToolError {
         }
     }
 
+    /// An argument the caller can fix; says which and how.
+    pub fn argument(name: &str, problem: impl std::fmt::Display, fix: impl Into<String>) -> Self {
+        Self::new(format!("The argument `{name}` is invalid: {problem}."), fix)
+    }
+
     fn into_result(self) -> CallToolResult {
         CallToolResult::error(vec![ContentBlock::text(format!(
             "{} What to do: {}",
@@ -118,6 +155,8 @@ pub struct ToolContext {
     pub deadline: Instant,
     /// How long a tool call may take (what `deadline` was computed from).
     pub time_limit: Duration,
+    /// Microsoft 365 on behalf of the caller.
+    pub graph: Arc<DelegatedGraph>,
 }
 
 impl ToolContext {
@@ -128,30 +167,12 @@ impl ToolContext {
             request_id: &self.request_id,
         }
     }
-
-    pub fn from_request(context: &RequestContext<RoleServer>, time_limit: Duration) -> Self {
-        let parts = context.extensions.get::<http::request::Parts>();
-        Self {
-            request_id: parts
-                .and_then(|parts| parts.extensions.get::<RequestId>())
-                .map(|id| id.0.clone())
-                .unwrap_or_default(),
-            caller: parts.and_then(|parts| parts.extensions.get::<Arc<Caller>>().cloned()),
-            claims_challenge: parts
-                .and_then(|parts| parts.extensions.get::<ClaimsChallenge>().cloned()),
-            deadline: Instant::now() + time_limit,
-            time_limit,
-            protocol_version: context
-                .protocol_version()
-                .unwrap_or(ProtocolVersion::V_2025_03_26),
-        }
-    }
 }
 
 /// One tool: typed input and output and the code that turns one into the other.
 pub trait Tool: Send + Sync + 'static {
     type Input: DeserializeOwned + JsonSchema + Send + 'static;
-    type Output: Serialize + JsonSchema + 'static;
+    type Output: Serialize + JsonSchema + Send + 'static;
 
     const SPEC: ToolSpec;
 
@@ -160,6 +181,48 @@ pub trait Tool: Send + Sync + 'static {
         ctx: &ToolContext,
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+
+    /// The text block of the result, for clients that show text: the JSON itself unless the
+    /// tool has a shorter rendering.
+    fn render(output: &Self::Output) -> String {
+        serde_json::to_string(output).expect("an output serializes")
+    }
+}
+
+/// A tool that reads or writes Microsoft 365 data on the caller's behalf. The session it gets
+/// holds a Graph token for exactly [`ToolSpec::graph`]; failures to get one never reach it.
+pub trait GraphTool: Send + Sync + 'static {
+    type Input: DeserializeOwned + JsonSchema + Send + 'static;
+    type Output: Serialize + JsonSchema + Send + 'static;
+
+    const SPEC: ToolSpec;
+
+    fn call(
+        &self,
+        session: &Session<'_>,
+        input: Self::Input,
+    ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
+
+    /// As [`Tool::render`].
+    fn render(output: &Self::Output) -> String {
+        serde_json::to_string(output).expect("an output serializes")
+    }
+}
+
+impl<T: GraphTool> Tool for T {
+    type Input = T::Input;
+    type Output = T::Output;
+
+    const SPEC: ToolSpec = T::SPEC;
+
+    async fn call(&self, ctx: &ToolContext, input: Self::Input) -> Result<Self::Output, ToolError> {
+        let session = ctx.graph.session(ctx, T::SPEC.name, T::SPEC.graph).await?;
+        GraphTool::call(self, &session, input).await
+    }
+
+    fn render(output: &Self::Output) -> String {
+        T::render(output)
+    }
 }
 
 type ToolFuture<'a> = Pin<Box<dyn Future<Output = CallToolResult> + Send + 'a>>;
@@ -184,7 +247,11 @@ impl<T: Tool> ErasedTool for T {
             };
             match Tool::call(self, ctx, input).await {
                 Ok(output) => match serde_json::to_value(&output) {
-                    Ok(value) => CallToolResult::structured(value),
+                    Ok(value) => {
+                        let mut result = CallToolResult::structured(value);
+                        result.content = vec![ContentBlock::text(T::render(&output))];
+                        result
+                    }
                     Err(_) => ToolError::new(
                         "The tool produced a result that could not be encoded.",
                         "Report this to the server's operators; retrying will not help.",
@@ -207,35 +274,47 @@ struct Entry {
 pub struct Registry {
     entries: Vec<Entry>,
     by_name: HashMap<&'static str, usize>,
+    toolsets: EnabledToolsets,
     time_limit: Duration,
+    graph: Arc<DelegatedGraph>,
 }
 
 impl Registry {
-    /// An empty registry whose tool calls each get `time_limit`.
-    pub fn new(time_limit: Duration) -> Self {
+    /// The tools of the enabled toolsets; each call gets `time_limit` and reaches Microsoft 365
+    /// through `graph`.
+    fn new(toolsets: EnabledToolsets, time_limit: Duration, graph: Arc<DelegatedGraph>) -> Self {
         Self {
             entries: Vec::new(),
             by_name: HashMap::new(),
+            toolsets,
             time_limit,
+            graph,
         }
     }
 
-    /// How long one tool call may take.
-    pub fn time_limit(&self) -> Duration {
-        self.time_limit
-    }
+}
 
-    pub fn register<T: Tool>(&mut self, tool: T) -> &mut Self {
+/// Where [`every_tool`] puts the tools: the registry, or a catalog of their declarations.
+trait Register {
+    fn register<T: Tool>(&mut self, tool: T) -> &mut Self;
+}
+
+impl Register for Registry {
+    /// Registers `tool` if its toolset is enabled.
+    fn register<T: Tool>(&mut self, tool: T) -> &mut Self {
         let spec = &T::SPEC;
+        if !self.toolsets.contains(spec.toolset) {
+            return self;
+        }
         assert!(
             !self.by_name.contains_key(spec.name),
             "tool `{}` registered twice",
             spec.name
         );
         let definition =
-            rmcp::model::Tool::new(spec.name, spec.description, schema_for_type::<T::Input>())
+            rmcp::model::Tool::new(spec.name, spec.description, compact(schema_for_type::<T::Input>()))
                 .with_title(spec.title)
-                .with_raw_output_schema(schema_for_output::<T::Output>())
+                .with_raw_output_schema(compact(schema_for_output::<T::Output>()))
                 .with_annotations(spec.annotations());
         self.by_name.insert(spec.name, self.entries.len());
         self.entries.push(Entry {
@@ -245,14 +324,41 @@ impl Registry {
         });
         self
     }
+}
+
+impl Registry {
+    /// Every tool's declaration, in registration order.
+    pub fn specs(&self) -> impl Iterator<Item = &'static ToolSpec> + '_ {
+        self.entries.iter().map(|entry| entry.spec)
+    }
 
     /// Every tool's name, in registration order.
     pub fn names(&self) -> Vec<&'static str> {
-        self.entries.iter().map(|entry| entry.spec.name).collect()
+        self.specs().map(|spec| spec.name).collect()
     }
 
     pub fn definition(&self, name: &str) -> Option<&rmcp::model::Tool> {
         self.entry(name).map(|entry| &entry.definition)
+    }
+
+    /// What a tool call of this request knows.
+    pub fn context(&self, request: &RequestContext<RoleServer>) -> ToolContext {
+        let parts = request.extensions.get::<http::request::Parts>();
+        ToolContext {
+            request_id: parts
+                .and_then(|parts| parts.extensions.get::<RequestId>())
+                .map(|id| id.0.clone())
+                .unwrap_or_default(),
+            caller: parts.and_then(|parts| parts.extensions.get::<Arc<Caller>>().cloned()),
+            claims_challenge: parts
+                .and_then(|parts| parts.extensions.get::<ClaimsChallenge>().cloned()),
+            deadline: Instant::now() + self.time_limit,
+            time_limit: self.time_limit,
+            protocol_version: request
+                .protocol_version()
+                .unwrap_or(ProtocolVersion::V_2025_03_26),
+            graph: Arc::clone(&self.graph),
+        }
     }
 
     /// The tools this request's caller may call, and only those.
@@ -312,22 +418,56 @@ fn permits(ctx: &ToolContext, access: Access) -> bool {
     ctx.caller.as_ref().is_some_and(|caller| caller.may(access))
 }
 
-/// The registry of every tool this build ships.
-pub fn registry(config: &Config, graph: SharedGraph) -> Arc<Registry> {
-    let mut registry = Registry::new(config.outbound.tool_deadline);
-    registry.register(ServerInfo);
-    registry.register(GetMyProfile::new(graph));
-    // The operator view lists every tool, itself included.
-    let mut summaries: Vec<ToolSummary> = registry
-        .entries
-        .iter()
-        .map(|entry| ToolSummary::of(entry.spec))
-        .collect();
-    summaries.push(ToolSummary::of(&ServerStatus::SPEC));
-    registry.register(ServerStatus::new(
+/// A schema without what only costs the model tokens: `$schema` and the type names schemars
+/// puts in `title`.
+fn compact(schema: Arc<JsonObject>) -> Arc<JsonObject> {
+    let mut schema = Arc::unwrap_or_clone(schema);
+    schema.remove("$schema");
+    schema.remove("title");
+    Arc::new(schema)
+}
+
+/// Every tool's declaration.
+struct Catalog(Vec<&'static ToolSpec>);
+
+impl Register for Catalog {
+    fn register<T: Tool>(&mut self, _tool: T) -> &mut Self {
+        self.0.push(&T::SPEC);
+        self
+    }
+}
+
+/// Every tool this build ships, one line each; the registry keeps those of enabled toolsets.
+fn every_tool(registry: &mut impl Register) {
+    registry
+        .register(server::ServerInfo)
+        .register(profile::GetMyProfile);
+}
+
+/// The registry of every tool of the enabled toolsets, `server_status` last (it lists the
+/// others, itself included).
+pub fn registry(config: &Config, graph: Arc<DelegatedGraph>) -> Arc<Registry> {
+    let mut registry = Registry::new(
+        config.toolsets.clone(),
+        config.outbound.tool_deadline,
+        graph,
+    );
+    every_tool(&mut registry);
+    let mut summaries: Vec<ToolSummary> = registry.specs().map(ToolSummary::of).collect();
+    summaries.push(ToolSummary::of(&server::ServerStatus::SPEC));
+    registry.register(server::ServerStatus::new(
         config.auth.tenant_id.clone(),
         config.public_url.to_string(),
         summaries,
     ));
     Arc::new(registry)
+}
+
+/// Every tool this build could serve, whatever is enabled: for `--help` and the check that the
+/// app registration asks for exactly the tools' permissions.
+pub fn catalog() -> Vec<&'static ToolSpec> {
+    let mut catalog = Catalog(Vec::new());
+    every_tool(&mut catalog);
+    catalog.0.push(&server::ServerStatus::SPEC);
+    catalog.0
 }

@@ -28,7 +28,7 @@ use rmcp::{
 use crate::{
     config::Config,
     protocol::{LATEST_PROTOCOL_VERSION, SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS},
-    tools::{Registry, ToolContext},
+    tools::Registry,
 };
 
 /// Largest POST body accepted on `/mcp`.
@@ -68,7 +68,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let ctx = ToolContext::from_request(&context, self.registry.time_limit());
+        let ctx = self.registry.context(&context);
         Ok(ListToolsResult::with_all_items(
             self.registry.visible_to(&ctx),
         ))
@@ -79,7 +79,7 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let ctx = ToolContext::from_request(&context, self.registry.time_limit());
+        let ctx = self.registry.context(&context);
         let arguments = request.arguments.unwrap_or_default();
         self.registry
             .call(&request.name, &ctx, arguments)

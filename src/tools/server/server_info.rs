@@ -6,9 +6,10 @@
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec};
 use crate::{
     caller::Access,
+    config::Toolset,
+    tools::{Effect, GraphPermissions, NoArguments, Tool, ToolContext, ToolError, ToolSpec},
     protocol::{SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS},
 };
 
@@ -36,10 +37,11 @@ impl Tool for ServerInfo {
         title: "Server information",
         description: "Returns this MCP server's name and version and the MCP protocol revision \
                       in use. Touches no user data.",
+        toolset: Toolset::Server,
         effect: Effect::ReadOnly,
         open_world: false,
         access: Access::AnyCaller,
-        graph_scopes: &[],
+        graph: GraphPermissions::NONE,
     };
 
     async fn call(

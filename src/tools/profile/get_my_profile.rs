@@ -9,14 +9,17 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{
-    Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec,
-    delegated::{Failure, SharedGraph},
+use crate::{
+    caller::Access,
+    config::Toolset,
+    graph::{GraphError, GraphRequest},
+    tools::{
+        Effect, GraphPermissions, GraphTool, NoArguments, ToolError, ToolSpec,
+        delegated::{Failure, Session},
+    },
 };
-use crate::{caller::Access, graph::GraphRequest, identity::obo::ExchangeError};
 
-const PROFILE: &[&str] = &["User.Read"];
-const PROFILE_AND_TIME_ZONE: &[&str] = &["User.Read", "MailboxSettings.Read"];
+const TIME_ZONE_PERMISSION: &str = "MailboxSettings.Read";
 const FIELDS: &[&str] = &[
     "id",
     "displayName",
@@ -32,15 +35,7 @@ const FIELDS: &[&str] = &[
     "preferredLanguage",
 ];
 
-pub struct GetMyProfile {
-    graph: SharedGraph,
-}
-
-impl GetMyProfile {
-    pub fn new(graph: SharedGraph) -> Self {
-        Self { graph }
-    }
-}
+pub struct GetMyProfile;
 
 /// The user as Graph returns it (`$select` of [`FIELDS`]).
 #[derive(Debug, Deserialize)]
@@ -91,67 +86,57 @@ pub struct Profile {
     pub time_zone_note: Option<String>,
 }
 
-impl Tool for GetMyProfile {
+impl GraphTool for GetMyProfile {
     type Input = NoArguments;
     type Output = Profile;
 
     const SPEC: ToolSpec = ToolSpec {
         name: "get_my_profile",
         title: "My Microsoft 365 profile",
-        description: "Returns the signed-in user's Microsoft 365 profile: name, job title, \
-                      department, office, e-mail, phones, preferred language, and the mailbox \
-                      time zone (use it to interpret dates and times for this user).",
+        description: "The signed-in user's profile: name, job title, department, office, \
+                      e-mail, phones, language and mailbox time zone. Use it to learn who \
+                      \"me\" is and how to read dates for them.",
+        toolset: Toolset::Profile,
         effect: Effect::ReadOnly,
         open_world: true,
         access: Access::User { scopes: &[] },
-        graph_scopes: PROFILE_AND_TIME_ZONE,
+        // Without the time zone the profile is still worth returning.
+        graph: GraphPermissions {
+            required: &["User.Read"],
+            optional: &[TIME_ZONE_PERMISSION],
+        },
     };
 
-    async fn call(&self, ctx: &ToolContext, _input: NoArguments) -> Result<Profile, ToolError> {
-        let me = GraphRequest::get(&["me"], FIELDS);
-        let settings = GraphRequest::get(&["me", "mailboxSettings"], &["timeZone"]);
-        match self.graph.session(ctx, PROFILE_AND_TIME_ZONE).await {
-            Ok(session) => {
-                let (user, settings) = tokio::join!(
-                    session.get::<GraphUser>(&me),
-                    session.get::<MailboxSettings>(&settings)
-                );
-                let user = user.map_err(|failure| session.explain(failure))?;
-                let (time_zone, note) = match settings {
-                    Ok(settings) => (settings.time_zone, None),
-                    Err(Failure::Graph(error)) if error.is_forbidden() => (
-                        None,
-                        Some("The mailbox settings are not readable for this user."),
-                    ),
-                    Err(Failure::Graph(crate::graph::GraphError::Status {
-                        status: 404, ..
-                    })) => (None, Some("This user has no mailbox.")),
-                    Err(failure) => return Err(session.explain(failure)),
-                };
-                Ok(profile(user, time_zone, note))
-            }
-            // Without consent for the time zone, the profile alone is still worth returning.
-            Err(Failure::Exchange(ExchangeError::ConsentRequired)) => {
-                let session = self
-                    .graph
-                    .session(ctx, PROFILE)
-                    .await
-                    .map_err(|failure| self.graph.explain(ctx, PROFILE, failure))?;
-                let user = session
-                    .get::<GraphUser>(&me)
-                    .await
-                    .map_err(|failure| session.explain(failure))?;
-                Ok(profile(
-                    user,
-                    None,
-                    Some(
-                        "The mailbox time zone needs the Graph permission MailboxSettings.Read, \
-                         which has not been consented for this server.",
-                    ),
-                ))
-            }
-            Err(failure) => Err(self.graph.explain(ctx, PROFILE_AND_TIME_ZONE, failure)),
+    async fn call(&self, session: &Session<'_>, _input: NoArguments) -> Result<Profile, ToolError> {
+        let me = GraphRequest::get("me", &[], FIELDS);
+        if !session.has(TIME_ZONE_PERMISSION) {
+            let user = session.get::<GraphUser>(&me).await?;
+            return Ok(profile(
+                user,
+                None,
+                Some(
+                    "The mailbox time zone needs the Graph permission MailboxSettings.Read, \
+                     which has not been consented for this server.",
+                ),
+            ));
         }
+        let settings = GraphRequest::get("me/mailboxSettings", &[], &["timeZone"]);
+        let (user, settings) = tokio::join!(
+            session.get::<GraphUser>(&me),
+            session.attempt::<MailboxSettings>(&settings)
+        );
+        let (time_zone, note) = match settings {
+            Ok(settings) => (settings.time_zone, None),
+            Err(Failure::Graph(error)) if error.is_forbidden() => (
+                None,
+                Some("The mailbox settings are not readable for this user."),
+            ),
+            Err(Failure::Graph(GraphError::Status { status: 404, .. })) => {
+                (None, Some("This user has no mailbox."))
+            }
+            Err(failure) => return Err(session.explain(failure)),
+        };
+        Ok(profile(user?, time_zone, note))
     }
 }
 

@@ -8,9 +8,10 @@ use std::time::Instant;
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{Effect, NoArguments, Tool, ToolContext, ToolError, ToolSpec};
 use crate::{
     caller::Access,
+    config::Toolset,
+    tools::{Effect, GraphPermissions, NoArguments, Tool, ToolContext, ToolError, ToolSpec},
     protocol::{SERVER_NAME, SERVER_VERSION},
 };
 
@@ -38,10 +39,13 @@ impl ServerStatus {
 #[serde(rename_all = "camelCase")]
 pub struct ToolSummary {
     pub name: String,
-    /// `any caller`, `user`, `user with scopes …` or `app role …`.
+    pub toolset: String,
+    /// `any caller`, `user`, `user with scopes …`, `app role …` or `user with app role …`.
     pub requires: String,
     /// Delegated Microsoft Graph permissions the tool uses.
     pub graph_scopes: Vec<String>,
+    /// Of those, the ones it does without (doing less) when they are not consented.
+    pub optional_graph_scopes: Vec<String>,
     /// `read-only`, `additive` or `destructive`.
     pub effect: String,
 }
@@ -50,13 +54,16 @@ impl ToolSummary {
     pub fn of(spec: &ToolSpec) -> Self {
         Self {
             name: spec.name.to_owned(),
+            toolset: spec.toolset.name().to_owned(),
             requires: match spec.access {
                 Access::AnyCaller => "any caller".to_owned(),
                 Access::User { scopes: [] } => "user".to_owned(),
                 Access::User { scopes } => format!("user with scopes {}", scopes.join(" ")),
                 Access::AppRole(role) => format!("app role {role}"),
+                Access::UserWithRole(role) => format!("user with app role {role}"),
             },
-            graph_scopes: spec.graph_scopes.iter().map(|s| (*s).to_owned()).collect(),
+            graph_scopes: spec.graph.all().map(str::to_owned).collect(),
+            optional_graph_scopes: spec.graph.optional.iter().map(|s| (*s).to_owned()).collect(),
             effect: match spec.effect {
                 Effect::ReadOnly => "read-only",
                 Effect::Additive => "additive",
@@ -91,10 +98,11 @@ impl Tool for ServerStatus {
         description: "For operators: this server's version and uptime, its tenant and public \
                       URL, and every tool with the access it requires and the Microsoft Graph \
                       permissions it uses. Touches no user data.",
+        toolset: Toolset::Server,
         effect: Effect::ReadOnly,
         open_world: false,
         access: Access::AppRole(OPERATOR_ROLE),
-        graph_scopes: &[],
+        graph: GraphPermissions::NONE,
     };
 
     async fn call(
