@@ -103,9 +103,23 @@ impl GraphRequest {
     }
 
     /// `$search="…"`: the term is quoted, inner quotes and backslashes escaped.
-    pub fn search(mut self, term: &str) -> Self {
-        let escaped = term.replace('\\', "\\\\").replace('"', "\\\"");
-        self.query.push(("$search", format!("\"{escaped}\"")));
+    pub fn search(self, term: &str) -> Self {
+        self.search_term(term).consistency_eventual()
+    }
+
+    /// `$search="…"` for Outlook resources (messages, people), which need no consistency level.
+    pub fn search_term(mut self, term: &str) -> Self {
+        self.query.push(("$search", quoted(term)));
+        self
+    }
+
+    /// `$search="property:term" OR …` on directory objects: any of the properties matches.
+    pub fn search_any(mut self, terms: &[(&'static str, &str)]) -> Self {
+        let expression: Vec<String> = terms
+            .iter()
+            .map(|(property, term)| quoted(&format!("{property}:{term}")))
+            .collect();
+        self.query.push(("$search", expression.join(" OR ")));
         self.consistency_eventual()
     }
 
@@ -137,24 +151,43 @@ impl GraphRequest {
     }
 }
 
-/// `route` with each `{}` replaced by the next argument, encoded as one path segment.
+/// A `$search` term in double quotes, inner quotes and backslashes escaped.
+fn quoted(term: &str) -> String {
+    format!("\"{}\"", term.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// `route` with each `{}` replaced by the next argument, encoded as one path segment, and each
+/// `{/}` by the next argument as a path of segments (split at `/`, each encoded, empty ones
+/// dropped: a drive path like `Documents/Q3`).
 ///
 /// # Panics
 ///
 /// If the number of arguments is not the number of placeholders: a tool's programming error.
 fn fill(route: &'static str, arguments: &[&str]) -> String {
-    let pieces: Vec<&str> = route.split("{}").collect();
-    assert_eq!(
-        pieces.len(),
-        arguments.len() + 1,
-        "`{route}` takes {} arguments",
-        pieces.len() - 1
-    );
-    let mut path = String::from(pieces[0]);
-    for (argument, piece) in arguments.iter().zip(&pieces[1..]) {
-        path.extend(utf8_percent_encode(argument, SEGMENT).map(str::to_owned));
-        path.push_str(piece);
+    let mut path = String::new();
+    let mut rest = route;
+    let mut arguments = arguments.iter();
+    while let Some(at) = rest.find('{') {
+        path.push_str(&rest[..at]);
+        let argument = arguments
+            .next()
+            .unwrap_or_else(|| panic!("`{route}` takes more arguments"));
+        if rest[at..].starts_with("{/}") {
+            let segments: Vec<String> = argument
+                .split('/')
+                .filter(|segment| !segment.is_empty())
+                .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
+                .collect();
+            path.push_str(&segments.join("/"));
+            rest = &rest[at + 3..];
+        } else {
+            assert!(rest[at..].starts_with("{}"), "`{route}` has a bad placeholder");
+            path.extend(utf8_percent_encode(argument, SEGMENT).map(str::to_owned));
+            rest = &rest[at + 2..];
+        }
     }
+    assert!(arguments.next().is_none(), "`{route}` takes fewer arguments");
+    path.push_str(rest);
     path
 }
 
@@ -183,9 +216,9 @@ impl Filter {
         Self(format!("{property} ge {rfc3339}"))
     }
 
-    /// `property le value` for a timestamp already formatted by the tool.
-    pub fn le_datetime(property: &'static str, rfc3339: &str) -> Self {
-        Self(format!("{property} le {rfc3339}"))
+    /// `property lt value` for a timestamp already formatted by the tool.
+    pub fn lt_datetime(property: &'static str, rfc3339: &str) -> Self {
+        Self(format!("{property} lt {rfc3339}"))
     }
 
     pub fn and(self, other: Filter) -> Self {
@@ -214,9 +247,28 @@ mod tests {
     }
 
     #[test]
-    #[should_panic(expected = "takes 1 arguments")]
-    fn a_route_gets_exactly_its_arguments() {
+    fn a_path_argument_keeps_its_slashes_and_encodes_each_segment() {
+        let request = GraphRequest::get(
+            "me/drive/root:/{/}:/children",
+            &["/Documents/Q3 plan?/x#y/"],
+            &["id"],
+        );
+        assert_eq!(
+            request.path,
+            "me/drive/root:/Documents/Q3%20plan%3F/x%23y:/children"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "takes more arguments")]
+    fn a_route_gets_all_its_arguments() {
         GraphRequest::get("users/{}", &[], &["id"]);
+    }
+
+    #[test]
+    #[should_panic(expected = "takes fewer arguments")]
+    fn a_route_gets_no_more_than_its_arguments() {
+        GraphRequest::get("users", &["x"], &["id"]);
     }
 
     #[test]

@@ -32,11 +32,16 @@ use crate::{
         paging::{Cursor, InvalidCursor, Limits},
     },
     identity::obo::{ExchangeError, GraphToken, OnBehalfOf},
+    local_time::UserZone,
     signing::{KeysUnavailable, Purpose, Refused, SigningKeys},
 };
 
 /// Requests in flight at once for one user: Outlook allows four per mailbox and app.
 pub const MAILBOX_CONCURRENCY: usize = 4;
+/// How long a user's mailbox time zone is reused before it is read again.
+const ZONE_LIFETIME: Duration = Duration::from_secs(600);
+/// The permission [`Session::zone`] needs; tools that show times declare it.
+pub const TIME_ZONE_PERMISSION: &str = "MailboxSettings.Read";
 /// How long a cursor stays valid.
 const CURSOR_LIFETIME: Duration = Duration::from_secs(3600);
 
@@ -49,6 +54,7 @@ pub struct DelegatedGraph {
     client_id: String,
     keys: SigningKeys,
     mailboxes: Mailboxes,
+    zones: Zones,
 }
 
 /// A Graph token for the caller and the permissions one tool call needs.
@@ -108,6 +114,7 @@ impl DelegatedGraph {
             client_id,
             keys,
             mailboxes: Mailboxes::default(),
+            zones: Zones::default(),
         }
     }
 
@@ -191,6 +198,32 @@ impl Session<'_> {
             .await?)
     }
 
+    /// The user's mailbox time zone, or UTC with a reason ([`UserZone::fallback`]) when the
+    /// mailbox has none or names one that cannot be used. Read once per user every few minutes.
+    pub async fn zone(&self) -> Result<UserZone, ToolError> {
+        let key = (self.caller.tenant_id.clone(), self.caller.object_id.clone());
+        if let Some(zone) = self.graph.zones.get(&key) {
+            return Ok(zone);
+        }
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct MailboxSettings {
+            time_zone: Option<String>,
+        }
+        let request = GraphRequest::get("me/mailboxSettings", &[], &["timeZone"]);
+        let setting = match self.attempt::<MailboxSettings>(&request).await {
+            Ok(settings) => settings.time_zone,
+            // No mailbox, or its settings are not readable: times are shown in UTC, and said so.
+            Err(Failure::Graph(GraphError::Status {
+                status: 403 | 404, ..
+            })) => None,
+            Err(failure) => return Err(self.explain(failure)),
+        };
+        let zone = UserZone::from_mailbox_setting(setting.as_deref());
+        self.graph.zones.put(key, zone.clone());
+        Ok(zone)
+    }
+
     /// Lists `request`, or continues from a `cursor` this server handed the caller for it.
     pub async fn list<T: DeserializeOwned>(
         &self,
@@ -203,7 +236,7 @@ impl Session<'_> {
             Some(sealed) => {
                 let cursor: Cursor = self.open_cursor(sealed).await?;
                 // A cursor continues the listing it came from, not another one of the same tool.
-                if !cursor.as_str().starts_with(request.path()) {
+                if !continues(request.path(), cursor.as_str()) {
                     return Err(self.explain(Failure::InvalidCursor));
                 }
                 Some(cursor)
@@ -447,6 +480,38 @@ impl DelegatedGraph {
     }
 }
 
+/// Users' mailbox time zones, reused for [`ZONE_LIFETIME`]; a few thousand users at most, then
+/// the oldest half goes.
+#[derive(Default)]
+struct Zones(Mutex<HashMap<(String, String), (UserZone, tokio::time::Instant)>>);
+
+impl Zones {
+    fn get(&self, key: &(String, String)) -> Option<UserZone> {
+        let zones = self.0.lock().expect("zone cache lock");
+        zones
+            .get(key)
+            .filter(|(_, read)| read.elapsed() < ZONE_LIFETIME)
+            .map(|(zone, _)| zone.clone())
+    }
+
+    fn put(&self, key: (String, String), zone: UserZone) {
+        let mut zones = self.0.lock().expect("zone cache lock");
+        if zones.len() >= 4096 {
+            let mut reads: Vec<_> = zones.values().map(|(_, read)| *read).collect();
+            reads.sort();
+            let cut = reads[reads.len() / 2];
+            zones.retain(|_, (_, read)| *read > cut);
+        }
+        zones.insert(key, (zone, tokio::time::Instant::now()));
+    }
+}
+
+/// Whether `next` (a next link relative to the API root) continues the listing at `path`.
+fn continues(path: &str, next: &str) -> bool {
+    next.strip_prefix(path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('?'))
+}
+
 /// One semaphore per user, shared by all of that user's calls in flight. Entries live as long
 /// as a session holds them, so the map holds only users with calls in flight (and a few more
 /// until the next clean-up).
@@ -466,5 +531,19 @@ impl Mailboxes {
         let semaphore = Arc::new(Semaphore::new(MAILBOX_CONCURRENCY));
         mailboxes.insert(key, Arc::downgrade(&semaphore));
         semaphore
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cursor_continues_only_its_own_listing() {
+        assert!(continues("users", "users?$skiptoken=x"));
+        assert!(continues("me/mailFolders/inbox/messages", "me/mailFolders/inbox/messages?$skip=10"));
+        assert!(!continues("users", "usersX?$skiptoken=x"));
+        assert!(!continues("me/mailFolders/inbox/messages", "me/mailFolders/sentitems/messages?$skip=10"));
+        assert!(!continues("me/messages", "me/messages/AAMk/attachments"));
     }
 }

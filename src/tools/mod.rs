@@ -16,10 +16,19 @@
 //! tool result with `isError: true`, per SEP-1303, so the model can correct itself), and
 //! answers with `structuredContent` plus a short text rendering of it.
 
+mod arguments;
+mod calendar;
 pub mod delegated;
+mod files;
+mod mail;
+mod people;
 mod profile;
+mod search;
 mod server;
+mod shapes;
+mod tasks;
 pub mod untrusted;
+mod write;
 
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
@@ -441,7 +450,21 @@ impl Register for Catalog {
 fn every_tool(registry: &mut impl Register) {
     registry
         .register(server::ServerInfo)
-        .register(profile::GetMyProfile);
+        .register(profile::GetMyProfile)
+        .register(calendar::ListEvents)
+        .register(calendar::GetEvent)
+        .register(calendar::FindMeetingTimes)
+        .register(mail::SearchMail)
+        .register(mail::ReadMail)
+        .register(people::FindPeople)
+        .register(people::GetUser)
+        .register(files::SearchFiles)
+        .register(files::ListFiles)
+        .register(files::ReadFile)
+        .register(tasks::ListTasks)
+        .register(search::SearchM365)
+        .register(write::SendMail)
+        .register(write::CreateEvent);
 }
 
 /// The registry of every tool of the enabled toolsets, `server_status` last (it lists the

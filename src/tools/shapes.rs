@@ -1,0 +1,170 @@
+//! Microsoft 365 things as Graph sends them and as the tools return them, each declared once.
+//!
+//! Graph's shapes (`Graph…`) are read leniently: every field a tool does not need is ignored and
+//! every optional one may be missing. The output shapes are what the model sees: compact, with
+//! every string that came from Microsoft 365 cleaned of invisible and direction-control
+//! characters ([`crate::content::text::clean`]).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::content::{html::visible_text, text::clean};
+
+/// `emailAddress` in Graph.
+#[derive(Debug, Default, Deserialize)]
+pub struct GraphEmailAddress {
+    pub name: Option<String>,
+    pub address: Option<String>,
+}
+
+/// A recipient, sender or organizer in Graph (`{ emailAddress }`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphRecipient {
+    #[serde(default)]
+    pub email_address: GraphEmailAddress,
+}
+
+/// Someone with an address, as the tools return them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+pub struct Contact {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+}
+
+impl From<GraphEmailAddress> for Contact {
+    fn from(email: GraphEmailAddress) -> Self {
+        Contact {
+            name: cleaned(email.name),
+            address: cleaned(email.address),
+        }
+    }
+}
+
+impl From<GraphRecipient> for Contact {
+    fn from(recipient: GraphRecipient) -> Self {
+        recipient.email_address.into()
+    }
+}
+
+impl Contact {
+    /// `Name <address>`, or whichever of the two is known.
+    pub fn display(&self) -> String {
+        match (&self.name, &self.address) {
+            (Some(name), Some(address)) => format!("{name} <{address}>"),
+            (Some(name), None) => name.clone(),
+            (None, Some(address)) => address.clone(),
+            (None, None) => "(unknown)".to_owned(),
+        }
+    }
+}
+
+/// An optional string from Microsoft 365, cleaned; empty ones become `None`.
+pub fn cleaned(value: Option<String>) -> Option<String> {
+    value
+        .map(|value| clean(&value).trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// A user in the directory as Graph sends it (`$select` of [`USER_FIELDS`]).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphUser {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub mail: Option<String>,
+    pub user_principal_name: Option<String>,
+    pub job_title: Option<String>,
+    pub department: Option<String>,
+    pub office_location: Option<String>,
+}
+
+/// The fields of a [`GraphUser`].
+pub const USER_FIELDS: &[&str] = &[
+    "id",
+    "displayName",
+    "mail",
+    "userPrincipalName",
+    "jobTitle",
+    "department",
+    "officeLocation",
+];
+
+/// A colleague, as the people tools return them.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct Colleague {
+    /// The user's object id (`get_user` accepts it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub office: Option<String>,
+}
+
+impl From<GraphUser> for Colleague {
+    fn from(user: GraphUser) -> Self {
+        Colleague {
+            id: Some(user.id),
+            name: cleaned(user.display_name),
+            address: cleaned(user.mail.or(user.user_principal_name)),
+            job_title: cleaned(user.job_title),
+            department: cleaned(user.department),
+            office: cleaned(user.office_location),
+        }
+    }
+}
+
+impl Colleague {
+    /// One line: name, address, title, department, office, id.
+    pub fn line(&self) -> String {
+        let mut parts = vec![self.name.clone().unwrap_or_else(|| "(no name)".into())];
+        for part in [
+            self.address.as_ref().map(|a| format!("<{a}>")),
+            self.job_title.clone(),
+            self.department.clone(),
+            self.office.as_ref().map(|office| format!("office {office}")),
+            self.id.as_ref().map(|id| format!("id {id}")),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            parts.push(part);
+        }
+        parts.join(" · ")
+    }
+}
+
+/// `itemBody` in Graph.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GraphBody {
+    pub content_type: Option<String>,
+    pub content: Option<String>,
+}
+
+impl GraphBody {
+    /// What a reader of the body sees, cleaned.
+    pub fn visible(&self) -> String {
+        let content = self.content.as_deref().unwrap_or_default();
+        let text = if self
+            .content_type
+            .as_deref()
+            .is_some_and(|kind| kind.eq_ignore_ascii_case("html"))
+        {
+            visible_text(content)
+        } else {
+            content.to_owned()
+        };
+        clean(&text).trim().to_owned()
+    }
+}
+

@@ -1,0 +1,5 @@
+//! The `tasks` toolset: the user's Microsoft To Do tasks.
+
+mod list_tasks;
+
+pub use list_tasks::ListTasks;
