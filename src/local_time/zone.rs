@@ -214,8 +214,117 @@ mod tests {
             ("India Standard Time", "Asia/Kolkata"),
             ("GMT Standard Time", "Europe/London"),
             ("UTC", "Etc/UTC"),
+            ("UTC-11", "Etc/GMT+11"),
+            // Added in recent CLDR releases; older Windows-zone crates lack it.
+            ("Alberta Standard Time", "America/Edmonton"),
         ] {
             assert_eq!(windows_to_iana(windows), Some(iana), "{windows}");
         }
+        assert_eq!(windows_to_iana("Mars Standard Time"), None);
+        assert_eq!(windows_to_iana("Europe/Berlin"), None);
+    }
+
+    #[test]
+    fn a_windows_mailbox_zone_keeps_its_name_for_graph_and_uses_iana_rules() {
+        let zone = UserZone::from_mailbox("Pacific Standard Time").unwrap();
+        assert_eq!(zone.graph_name(), "Pacific Standard Time");
+        assert_eq!(zone.iana_name(), "America/Los_Angeles");
+        assert_eq!(
+            zone.time_zone(),
+            &TimeZone::get("America/Los_Angeles").unwrap()
+        );
+        assert_eq!(
+            zone.prefer_header(),
+            "outlook.timezone=\"Pacific Standard Time\""
+        );
+        assert_eq!(zone.fallback(), None);
+    }
+
+    #[test]
+    fn an_iana_mailbox_zone_is_used_as_it_is_named() {
+        let zone = UserZone::from_mailbox("Europe/London").unwrap();
+        assert_eq!(zone.graph_name(), "Europe/London");
+        assert_eq!(zone.iana_name(), "Europe/London");
+        assert_eq!(zone.prefer_header(), "outlook.timezone=\"Europe/London\"");
+
+        // IANA names match without regard to case, and aliases resolve; Graph gets the name
+        // back as the mailbox wrote it.
+        let zone = UserZone::from_mailbox("asia/calcutta").unwrap();
+        assert_eq!(zone.graph_name(), "asia/calcutta");
+        assert_eq!(zone.time_zone(), &TimeZone::get("Asia/Kolkata").unwrap());
+    }
+
+    #[test]
+    fn utc_is_a_windows_and_an_iana_name() {
+        for name in ["UTC", "Etc/UTC", "Etc/GMT"] {
+            let zone = UserZone::from_mailbox(name).unwrap();
+            assert_eq!(zone.graph_name(), name);
+            let summer: jiff::Timestamp = "2026-07-01T12:00:00Z".parse().unwrap();
+            assert_eq!(zone.time_zone().to_offset(summer).seconds(), 0, "{name}");
+        }
+        let utc = UserZone::utc();
+        assert_eq!(
+            (utc.graph_name(), utc.iana_name(), utc.fallback()),
+            ("UTC", "UTC", None)
+        );
+    }
+
+    #[test]
+    fn names_that_are_not_zones_are_refused_with_the_name() {
+        for name in [
+            "Mars Standard Time",
+            // Windows names are matched as Windows spells them.
+            "pacific standard time",
+            "Europe/Atlantis",
+            "",
+            // The database's marker for "no zone", which has no rules.
+            "Etc/Unknown",
+        ] {
+            let error = UserZone::from_mailbox(name).unwrap_err();
+            assert_eq!(error.name(), name);
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "the time zone \"{name}\" is not a Windows or IANA time zone name this \
+                     server recognises"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn outlook_custom_zones_are_refused_with_the_reason() {
+        for name in ["Customized Time Zone", "tzone://Microsoft/Custom"] {
+            let error = UserZone::from_mailbox(name).unwrap_err();
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "the time zone \"{name}\" is a custom zone made in Outlook, whose rules \
+                     Microsoft Graph does not share"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn a_mailbox_setting_that_cannot_be_used_falls_back_to_utc_and_says_why() {
+        let zone = UserZone::from_mailbox_setting(Some("Tokyo Standard Time"));
+        assert_eq!((zone.iana_name(), zone.fallback()), ("Asia/Tokyo", None));
+
+        let zone = UserZone::from_mailbox_setting(None);
+        assert_eq!((zone.graph_name(), zone.iana_name()), ("UTC", "UTC"));
+        assert_eq!(zone.fallback(), Some(&ZoneFallback::NotAvailable));
+        assert_eq!(
+            zone.fallback().unwrap().to_string(),
+            "your mailbox time zone is not available, so times are in UTC"
+        );
+
+        let zone = UserZone::from_mailbox_setting(Some("Mars Standard Time"));
+        assert_eq!(zone.graph_name(), "UTC");
+        assert_eq!(
+            zone.fallback().unwrap().to_string(),
+            "the time zone \"Mars Standard Time\" is not a Windows or IANA time zone name this \
+             server recognises, so times are in UTC"
+        );
     }
 }
