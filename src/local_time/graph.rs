@@ -149,3 +149,231 @@ impl fmt::Display for GraphTimeError {
 }
 
 impl std::error::Error for GraphTimeError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn zone(name: &str) -> UserZone {
+        UserZone::from_mailbox(name).unwrap()
+    }
+
+    fn utc(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn graph_times_with_seven_fractional_digits_in_any_zone_name() {
+        for (date_time, time_zone, instant) in [
+            (
+                "2026-05-04T09:00:00.0000000",
+                "Pacific Standard Time",
+                "2026-05-04T16:00:00Z",
+            ),
+            (
+                "2026-01-04T09:00:00.0000000",
+                "Pacific Standard Time",
+                "2026-01-04T17:00:00Z",
+            ),
+            (
+                "2026-05-04T09:00:00.0000000",
+                "W. Europe Standard Time",
+                "2026-05-04T07:00:00Z",
+            ),
+            (
+                "2026-05-04T09:00:00.0000000",
+                "Europe/London",
+                "2026-05-04T08:00:00Z",
+            ),
+            ("2026-05-04T09:00:00.0000000", "UTC", "2026-05-04T09:00:00Z"),
+            (
+                "2026-05-04T09:00:00.1234567",
+                "UTC",
+                "2026-05-04T09:00:00.1234567Z",
+            ),
+            (
+                "2026-05-04T09:00:00",
+                "Tokyo Standard Time",
+                "2026-05-04T00:00:00Z",
+            ),
+            (
+                "2026-05-04T09:00:00.0000000",
+                "India Standard Time",
+                "2026-05-04T03:30:00Z",
+            ),
+        ] {
+            assert_eq!(
+                from_graph(date_time, time_zone),
+                Ok(utc(instant)),
+                "{date_time} in {time_zone}"
+            );
+        }
+    }
+
+    #[test]
+    fn graph_wall_clocks_in_a_gap_or_fold_follow_the_input_rule() {
+        let pacific = "Pacific Standard Time";
+        assert_eq!(
+            from_graph("2026-03-08T02:30:00.0000000", pacific),
+            Ok(utc("2026-03-08T10:30:00Z"))
+        );
+        assert_eq!(
+            from_graph("2026-11-01T01:30:00.0000000", pacific),
+            Ok(utc("2026-11-01T08:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn graph_times_that_cannot_be_read_say_what_came_back() {
+        assert_eq!(
+            from_graph("2026-05-04T09:00:00.0000000", "Customized Time Zone")
+                .unwrap_err()
+                .to_string(),
+            "Microsoft Graph returned a time in a zone that cannot be used: the time zone \
+             \"Customized Time Zone\" is a custom zone made in Outlook, whose rules Microsoft \
+             Graph does not share"
+        );
+        let malformed = from_graph("04/05/2026 09:00", "UTC")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            malformed.starts_with(
+                "Microsoft Graph returned the date-time \"04/05/2026 09:00\", which is not ISO \
+                 8601 ("
+            ),
+            "{malformed}"
+        );
+    }
+
+    #[test]
+    fn dates_are_read_as_written_never_converted() {
+        // An all-day event (midnight to midnight whatever the zone) and a To Do due date
+        // (midnight UTC): the day is the day written, even for a user west of Greenwich.
+        assert_eq!(
+            graph_date("2026-05-10T00:00:00.0000000"),
+            Ok(jiff::civil::date(2026, 5, 10))
+        );
+        assert_eq!(graph_date("2026-05-10"), Ok(jiff::civil::date(2026, 5, 10)));
+        assert!(matches!(
+            graph_date("10 May"),
+            Err(GraphTimeError::Malformed { .. })
+        ));
+    }
+
+    #[test]
+    fn writes_name_the_users_zone_as_the_mailbox_does() {
+        let pacific = zone("Pacific Standard Time");
+        assert_eq!(
+            to_graph(utc("2026-05-15T19:00:00Z"), &pacific),
+            DateTimeTimeZone {
+                date_time: "2026-05-15T12:00:00".to_owned(),
+                time_zone: "Pacific Standard Time".to_owned(),
+            }
+        );
+        assert_eq!(
+            to_graph(utc("2026-01-15T20:00:00.75Z"), &pacific).date_time,
+            "2026-01-15T12:00:00"
+        );
+        let london = zone("Europe/London");
+        assert_eq!(
+            to_graph(utc("2026-05-15T11:00:00Z"), &london),
+            DateTimeTimeZone {
+                date_time: "2026-05-15T12:00:00".to_owned(),
+                time_zone: "Europe/London".to_owned(),
+            }
+        );
+    }
+
+    #[test]
+    fn the_second_pass_through_a_fall_back_hour_is_written_in_utc() {
+        let pacific = zone("Pacific Standard Time");
+        // 01:30 PDT: the first 01:30, which the wall clock reads back to.
+        assert_eq!(
+            to_graph(utc("2026-11-01T08:30:00Z"), &pacific),
+            DateTimeTimeZone {
+                date_time: "2026-11-01T01:30:00".to_owned(),
+                time_zone: "Pacific Standard Time".to_owned(),
+            }
+        );
+        // 01:30 PST, an hour later: the same wall clock would name the first one.
+        assert_eq!(
+            to_graph(utc("2026-11-01T09:30:00Z"), &pacific),
+            DateTimeTimeZone {
+                date_time: "2026-11-01T09:30:00".to_owned(),
+                time_zone: "UTC".to_owned(),
+            }
+        );
+    }
+
+    #[test]
+    fn a_write_round_trips_through_graphs_reading() {
+        for zone_name in [
+            "Pacific Standard Time",
+            "Europe/Berlin",
+            "India Standard Time",
+        ] {
+            let zone = zone(zone_name);
+            for instant in [
+                "2026-03-08T09:59:59Z",
+                "2026-03-08T10:00:00Z",
+                "2026-11-01T08:30:00Z",
+                "2026-11-01T09:30:00Z",
+                "2026-10-25T00:30:00Z",
+                "2026-10-25T01:30:00Z",
+            ] {
+                let written = to_graph(utc(instant), &zone);
+                assert_eq!(
+                    from_graph(&written.date_time, &written.time_zone),
+                    Ok(utc(instant)),
+                    "{instant} in {zone_name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_json_is_graphs_camel_case() {
+        let value = to_graph(utc("2026-05-15T19:00:00Z"), &zone("Pacific Standard Time"));
+        assert_eq!(
+            serde_json::to_string(&value).unwrap(),
+            r#"{"dateTime":"2026-05-15T12:00:00","timeZone":"Pacific Standard Time"}"#
+        );
+        let returned: DateTimeTimeZone = serde_json::from_str(
+            r#"{"dateTime":"2026-05-04T09:00:00.0000000","timeZone":"Pacific Standard Time"}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            from_graph(&returned.date_time, &returned.time_zone),
+            Ok(utc("2026-05-04T16:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn query_bounds_are_utc_with_a_z_to_the_second() {
+        assert_eq!(
+            to_graph_utc(utc("2026-03-10T16:00:00Z")),
+            "2026-03-10T16:00:00Z"
+        );
+        assert_eq!(
+            to_graph_utc(utc("2026-03-10T09:00:00.999-07:00")),
+            "2026-03-10T16:00:00Z"
+        );
+    }
+
+    #[test]
+    fn flooring_to_the_second_goes_towards_the_past() {
+        assert_eq!(
+            floor_to_second(utc("2026-03-10T16:00:00.999Z")),
+            utc("2026-03-10T16:00:00Z")
+        );
+        assert_eq!(
+            floor_to_second(utc("1969-12-31T23:59:59.5Z")),
+            utc("1969-12-31T23:59:59Z")
+        );
+        assert_eq!(floor_to_second(Timestamp::MIN), Timestamp::MIN);
+        assert_eq!(
+            floor_to_second(Timestamp::MAX),
+            Timestamp::from_second(Timestamp::MAX.as_second()).unwrap()
+        );
+    }
+}

@@ -151,3 +151,157 @@ impl fmt::Display for WindowError {
 }
 
 impl std::error::Error for WindowError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST_EVENTS: WindowLimits = WindowLimits {
+        default_days: 7,
+        max_days: 62,
+    };
+
+    fn pacific() -> UserZone {
+        UserZone::from_mailbox("Pacific Standard Time").unwrap()
+    }
+
+    fn utc(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    fn window(start: Option<&str>, end: Option<&str>, now: &str) -> Result<Window, WindowError> {
+        Window::from_inputs(start, end, &pacific(), utc(now), LIST_EVENTS)
+    }
+
+    fn bounds(window: Window) -> (Timestamp, Timestamp) {
+        (window.start(), window.end())
+    }
+
+    #[test]
+    fn without_arguments_it_is_the_next_seven_days_on_the_users_clock() {
+        // 09:00 PST on 5 March to 09:00 PDT on 12 March: 167 hours, a week on the clock.
+        let week = window(None, None, "2026-03-05T17:00:00.123Z").unwrap();
+        assert_eq!(
+            bounds(week),
+            (utc("2026-03-05T17:00:00Z"), utc("2026-03-12T16:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_same_date_as_start_and_end_is_that_whole_day() {
+        let day = window(
+            Some("2026-03-10"),
+            Some("2026-03-10"),
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            bounds(day),
+            (utc("2026-03-10T07:00:00Z"), utc("2026-03-11T07:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn a_start_alone_gets_the_default_length_and_an_end_alone_starts_now() {
+        let from_start = window(Some("2026-03-10T09:00"), None, "2026-01-01T00:00:00Z").unwrap();
+        assert_eq!(
+            bounds(from_start),
+            (utc("2026-03-10T16:00:00Z"), utc("2026-03-17T16:00:00Z"))
+        );
+        let until_end = window(None, Some("2026-03-10"), "2026-03-09T20:00:00Z").unwrap();
+        assert_eq!(
+            bounds(until_end),
+            (utc("2026-03-09T20:00:00Z"), utc("2026-03-11T07:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_end_must_be_after_the_start() {
+        let error = window(
+            Some("2026-03-10T10:00"),
+            Some("2026-03-10T09:00"),
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "end (2026-03-10T09:00:00-07:00) must be after start (2026-03-10T10:00:00-07:00)"
+        );
+        let empty = window(
+            Some("2026-03-10T09:00"),
+            Some("2026-03-10T16:00:00Z"),
+            "2026-01-01T00:00:00Z",
+        );
+        assert!(matches!(empty, Err(WindowError::EndNotAfterStart { .. })));
+        // An end in the past, with no start: the start is now.
+        assert_eq!(
+            window(None, Some("2026-03-01"), "2026-03-05T17:00:00Z")
+                .unwrap_err()
+                .to_string(),
+            "end (2026-03-02T00:00:00-08:00) must be after start (2026-03-05T09:00:00-08:00, \
+             which is now because no start was given)"
+        );
+    }
+
+    #[test]
+    fn at_most_the_maximum_number_of_calendar_days() {
+        // 62 days across the fall-back change: 62 × 24 hours + 1 on the clock, still allowed.
+        let longest = window(
+            Some("2026-10-01"),
+            Some("2026-12-01"),
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap();
+        assert_eq!(
+            longest.end().duration_since(longest.start()).as_hours(),
+            62 * 24 + 1
+        );
+        let error = window(
+            Some("2026-10-01"),
+            Some("2026-12-02"),
+            "2026-01-01T00:00:00Z",
+        )
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the window from 2026-10-01T00:00:00-07:00 to 2026-12-03T00:00:00-08:00 is longer \
+             than 62 days; ask for at most 62 days at a time"
+        );
+        // One second over is over.
+        assert!(matches!(
+            window(
+                Some("2026-03-01T00:00"),
+                Some("2026-05-02T00:00:01"),
+                "2026-01-01T00:00:00Z"
+            ),
+            Err(WindowError::TooLong { max_days: 62, .. })
+        ));
+    }
+
+    #[test]
+    fn an_unreadable_argument_is_named() {
+        let error = window(Some("next week"), None, "2026-01-01T00:00:00Z").unwrap_err();
+        assert!(matches!(&error, WindowError::Start(e) if e.input() == "next week"));
+        assert!(
+            error
+                .to_string()
+                .starts_with("start: \"next week\" is not an ISO 8601")
+        );
+        let error = window(None, Some("2026-02-30"), "2026-01-01T00:00:00Z").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("end: \"2026-02-30\" is not an ISO 8601")
+        );
+    }
+
+    #[test]
+    fn a_start_at_the_end_of_time_has_no_default_end() {
+        let error = window(Some("9999-12-30"), None, "2026-01-01T00:00:00Z").unwrap_err();
+        assert_eq!(error, WindowError::StartTooLate);
+        assert_eq!(
+            error.to_string(),
+            "start is too late for a window to follow it; give an earlier start"
+        );
+    }
+}
