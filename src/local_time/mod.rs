@@ -49,6 +49,8 @@
 mod graph;
 mod input;
 mod output;
+#[cfg(test)]
+mod properties;
 mod window;
 mod zone;
 
