@@ -2,15 +2,14 @@
 
 use std::fmt;
 
-use jiff::{
-    Timestamp,
-    civil::{Date, Time},
-    fmt::temporal::Pieces,
-    tz::Offset,
-};
+use jiff::{Timestamp, civil::Date, fmt::temporal::Pieces, tz::Offset};
 use serde::{Deserialize, Serialize};
 
-use super::{UnknownZone, UserZone, WHOLE_SECONDS, input::wall_clock_instant, zone::rules_for};
+use super::{
+    UnknownZone, UserZone, WHOLE_SECONDS, floor_to_second,
+    input::{DateMeans, instant_of},
+    zone::rules_for,
+};
 
 /// Graph's `dateTimeTimeZone`, as events, meeting suggestions and To Do tasks carry their
 /// times: `{"dateTime": "2026-05-04T09:00:00.0000000", "timeZone": "Pacific Standard Time"}`.
@@ -24,8 +23,8 @@ pub struct DateTimeTimeZone {
 
 /// The instant a `dateTimeTimeZone` from Graph stands for.
 ///
-/// `date_time` may carry Graph's seven fractional digits (`2026-05-04T09:00:00.0000000`).
-/// `time_zone` is resolved like a mailbox zone (Windows name, then IANA name), because Graph
+/// `date_time` may carry Graph's seven fractional digits (`2026-05-04T09:00:00.0000000`) and is
+/// read by the rules of [`parse_instant`](super::parse_instant). `time_zone` is resolved like a mailbox zone (Windows name, then IANA name), because Graph
 /// answers in the zone of `Prefer: outlook.timezone` when it honours it and in the item's own
 /// zone when it does not (the response to a create). A wall clock in the repeated hour of a
 /// fall-back change is read as the earlier instant: the text alone cannot say which was meant,
@@ -33,16 +32,7 @@ pub struct DateTimeTimeZone {
 pub fn from_graph(date_time: &str, time_zone: &str) -> Result<Timestamp, GraphTimeError> {
     let pieces = graph_pieces(date_time)?;
     let rules = rules_for(time_zone).map_err(GraphTimeError::UnknownZone)?;
-    let time = pieces.time().unwrap_or(Time::midnight());
-    let instant = match pieces.offset() {
-        // Graph does not send an offset here; if one ever comes, it is exact.
-        Some(offset) => offset
-            .to_numeric_offset()
-            .to_timestamp(pieces.date().to_datetime(time))
-            .ok(),
-        None => wall_clock_instant(pieces.date(), time, &rules),
-    };
-    instant.ok_or_else(|| GraphTimeError::OutOfRange {
+    instant_of(&pieces, &rules, DateMeans::StartOfDay).ok_or_else(|| GraphTimeError::OutOfRange {
         date_time: date_time.to_owned(),
         time_zone: time_zone.to_owned(),
     })
@@ -63,8 +53,9 @@ pub fn graph_date(date_time: &str) -> Result<Date, GraphTimeError> {
 /// follows).
 ///
 /// One exception keeps the instant exact: in the repeated hour of a fall-back change, a wall
-/// clock names two instants and Graph, like [`from_graph`], can only guess. For the later of
-/// the two the value is written in UTC instead (`timeZone: "UTC"`), which is unambiguous.
+/// clock names two instants and whoever reads it has to pick one ([`from_graph`] picks the
+/// earlier). For the later of the two the value is written in UTC instead
+/// (`timeZone: "UTC"`), which names one instant only.
 pub fn to_graph(ts: Timestamp, zone: &UserZone) -> DateTimeTimeZone {
     let ts = floor_to_second(ts);
     let wall_clock = zone.time_zone().to_datetime(ts);
@@ -91,13 +82,6 @@ pub fn to_graph(ts: Timestamp, zone: &UserZone) -> DateTimeTimeZone {
 /// which Graph reads as UTC when they carry no offset, whatever `Prefer` header is sent.
 pub fn to_graph_utc(ts: Timestamp) -> String {
     WHOLE_SECONDS.timestamp_to_string(&ts)
-}
-
-/// `ts` without its fraction of a second, towards the past.
-pub(super) fn floor_to_second(ts: Timestamp) -> Timestamp {
-    let whole_seconds = ts.as_second() - i64::from(ts.subsec_nanosecond() < 0);
-    // In range: the earliest Timestamp is a whole second, and this is never earlier than it.
-    Timestamp::from_second(whole_seconds).expect("a whole second at or after Timestamp::MIN")
 }
 
 fn graph_pieces(date_time: &str) -> Result<Pieces<'_>, GraphTimeError> {
@@ -357,23 +341,6 @@ mod tests {
         assert_eq!(
             to_graph_utc(utc("2026-03-10T09:00:00.999-07:00")),
             "2026-03-10T16:00:00Z"
-        );
-    }
-
-    #[test]
-    fn flooring_to_the_second_goes_towards_the_past() {
-        assert_eq!(
-            floor_to_second(utc("2026-03-10T16:00:00.999Z")),
-            utc("2026-03-10T16:00:00Z")
-        );
-        assert_eq!(
-            floor_to_second(utc("1969-12-31T23:59:59.5Z")),
-            utc("1969-12-31T23:59:59Z")
-        );
-        assert_eq!(floor_to_second(Timestamp::MIN), Timestamp::MIN);
-        assert_eq!(
-            floor_to_second(Timestamp::MAX),
-            Timestamp::from_second(Timestamp::MAX.as_second()).unwrap()
         );
     }
 }

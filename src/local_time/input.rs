@@ -36,7 +36,7 @@ pub fn parse_end_instant(input: &str, zone: &UserZone) -> Result<Timestamp, Time
 
 /// Which instant of its day a date on its own stands for.
 #[derive(Clone, Copy)]
-enum DateMeans {
+pub(super) enum DateMeans {
     StartOfDay,
     EndOfDay,
 }
@@ -55,19 +55,33 @@ fn parse(input: &str, zone: &UserZone, date_means: DateMeans) -> Result<Timestam
     if pieces.time_zone_annotation().is_some() {
         return Err(error(Problem::ZoneAnnotation));
     }
-    let instant = match (pieces.time(), pieces.offset()) {
+    instant_of(&pieces, zone.time_zone(), date_means).ok_or_else(|| error(Problem::OutOfRange))
+}
+
+/// The instant parsed pieces name, wall clocks read in `time_zone` (the rules of
+/// [`parse_instant`]). `None` at the ends of the supported range of dates.
+pub(super) fn instant_of(
+    pieces: &Pieces<'_>,
+    time_zone: &TimeZone,
+    date_means: DateMeans,
+) -> Option<Timestamp> {
+    match (pieces.time(), pieces.offset()) {
         (None, None) => match date_means {
             DateMeans::StartOfDay => Some(pieces.date()),
             DateMeans::EndOfDay => pieces.date().tomorrow().ok(),
         }
-        .and_then(|day| first_instant_of(day, zone.time_zone())),
-        (Some(time), None) => wall_clock_instant(pieces.date(), time, zone.time_zone()),
+        .and_then(|day| first_instant_of(day, time_zone)),
+        // RFC 5545's rule for calendars, and Temporal's "compatible" disambiguation.
+        (Some(time), None) => time_zone
+            .to_ambiguous_timestamp(pieces.date().to_datetime(time))
+            .compatible()
+            .ok(),
+        // The ISO 8601 parser takes an offset only after a time; midnight keeps this total.
         (time, Some(offset)) => {
             let wall_clock = pieces.date().to_datetime(time.unwrap_or(Time::midnight()));
             offset.to_numeric_offset().to_timestamp(wall_clock).ok()
         }
-    };
-    instant.ok_or_else(|| error(Problem::OutOfRange))
+    }
 }
 
 /// The first instant of `day` in `time_zone`: midnight, or the first time after it that the
@@ -76,20 +90,6 @@ fn parse(input: &str, zone: &UserZone, date_means: DateMeans) -> Result<Timestam
 fn first_instant_of(day: Date, time_zone: &TimeZone) -> Option<Timestamp> {
     let zoned = day.to_zoned_datetime(time_zone.clone()).ok()?;
     Some(zoned.start_of_day().ok()?.timestamp())
-}
-
-/// The instant a wall clock in `time_zone` shows `date` and `time`, with the gap and fold
-/// rule of [`parse_instant`] (RFC 5545's rule, and Temporal's "compatible" disambiguation).
-/// `None` at the ends of the supported range of dates.
-pub(super) fn wall_clock_instant(
-    date: Date,
-    time: Time,
-    time_zone: &TimeZone,
-) -> Option<Timestamp> {
-    time_zone
-        .to_ambiguous_timestamp(date.to_datetime(time))
-        .compatible()
-        .ok()
 }
 
 /// A tool input that is not a date or time this module can read. Its text says what was

@@ -54,7 +54,7 @@ mod properties;
 mod window;
 mod zone;
 
-use jiff::fmt::temporal::DateTimePrinter;
+use jiff::{Timestamp, fmt::temporal::DateTimePrinter};
 
 pub use graph::{DateTimeTimeZone, GraphTimeError, from_graph, graph_date, to_graph, to_graph_utc};
 pub use input::{TimeInputError, parse_end_instant, parse_instant};
@@ -64,3 +64,36 @@ pub use zone::{UnknownZone, UserZone, ZoneFallback, windows_to_iana};
 
 /// Whole seconds: tool outputs and Graph requests carry no fractions of a second.
 const WHOLE_SECONDS: DateTimePrinter = DateTimePrinter::new().precision(Some(0));
+
+/// `ts` without its fraction of a second, towards the past.
+fn floor_to_second(ts: Timestamp) -> Timestamp {
+    let whole_seconds = ts.as_second() - i64::from(ts.subsec_nanosecond() < 0);
+    // In range: the earliest Timestamp is a whole second, and this is never earlier than it.
+    Timestamp::from_second(whole_seconds).expect("a whole second at or after Timestamp::MIN")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn utc(text: &str) -> Timestamp {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn flooring_to_the_second_goes_towards_the_past() {
+        assert_eq!(
+            floor_to_second(utc("2026-03-10T16:00:00.999Z")),
+            utc("2026-03-10T16:00:00Z")
+        );
+        assert_eq!(
+            floor_to_second(utc("1969-12-31T23:59:59.5Z")),
+            utc("1969-12-31T23:59:59Z")
+        );
+        assert_eq!(floor_to_second(Timestamp::MIN), Timestamp::MIN);
+        assert_eq!(
+            floor_to_second(Timestamp::MAX),
+            Timestamp::from_second(Timestamp::MAX.as_second()).unwrap()
+        );
+    }
+}

@@ -10,8 +10,8 @@ use jiff::{Timestamp, civil::Date};
 use proptest::prelude::*;
 
 use super::{
-    UserZone, Window, WindowLimits, format_local, from_graph, graph::floor_to_second,
-    parse_end_instant, parse_instant, to_graph, to_graph_utc,
+    UserZone, Window, WindowLimits, floor_to_second, format_local, from_graph, parse_end_instant,
+    parse_instant, to_graph, to_graph_utc,
 };
 
 const ZONES: &[&str] = &[

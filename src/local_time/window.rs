@@ -5,11 +5,11 @@ use std::fmt;
 use jiff::{Span, Timestamp};
 
 use super::{
-    TimeInputError, UserZone, format_local, graph::floor_to_second, parse_end_instant,
-    parse_instant,
+    TimeInputError, UserZone, floor_to_second, format_local, parse_end_instant, parse_instant,
 };
 
-/// How long a tool's window is when the caller gives no end, and how long it may be.
+/// How long a tool's window is when the caller gives no end, and how long it may be, in
+/// calendar days (`default_days` no more than `max_days`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct WindowLimits {
     pub default_days: u32,

