@@ -28,6 +28,9 @@
 //!   sealed with a key from Key Vault.
 //! - [`outbound`]: the one HTTP client for calls out of the process, and what each call
 //!   carries (deadline, request id).
+//! - [`local_time`]: dates and times in the user's mailbox time zone: tool inputs read as
+//!   wall clocks there, outputs with their UTC offset, Graph's `dateTimeTimeZone`, and Windows
+//!   zone names mapped to IANA.
 //! - [`config`]: every setting, declared once, read and validated at start-up; [`cli`]: the
 //!   arguments.
 //!
@@ -46,6 +49,7 @@ pub mod identity;
 pub mod inbound_auth;
 #[cfg(feature = "devstack")]
 pub mod local_mode;
+pub mod local_time;
 pub mod outbound;
 pub mod protocol;
 pub mod secrets;
