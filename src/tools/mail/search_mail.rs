@@ -269,7 +269,7 @@ fn kql(
 
 /// The calendar date of `instant` on the user's clock (KQL compares whole days).
 fn local_date(instant: jiff::Timestamp, zone: &UserZone) -> String {
-    instant.to_zoned(zone.time_zone().clone()).date().to_string()
+    instant.to_zoned_datetime(zone.time_zone().clone()).date().to_string()
 }
 
 fn received_within(
