@@ -25,6 +25,8 @@
 //! - [`protocol`]: the server's name and version and the MCP revisions it speaks.
 //! - [`secrets`]: Key Vault secrets through the managed identity, cached and refreshed (the
 //!   gateway proof is one).
+//! - [`content`]: untrusted Microsoft 365 content (HTML bodies, files, any string) reduced
+//!   to the text a person would see, with invisible characters removed and sizes bounded.
 //! - [`outbound`]: the one HTTP client for calls out of the process, and what each call
 //!   carries (deadline, request id).
 //! - [`config`]: every setting, declared once, read and validated at start-up; [`cli`]: the
@@ -39,6 +41,7 @@ pub mod app;
 pub mod caller;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod graph;
 pub mod hosting;
 pub mod identity;
