@@ -11,11 +11,15 @@
 //!   targets of its links written out.
 //! - [`text::clean`]: removes invisible and direction-control characters from any string
 //!   (subjects and names too); [`text::truncate`]: cuts a text to `max_chars` and says so.
+//! - [`documents::extract`]: the text of a file (plain text, Markdown, CSV, JSON, HTML, Word,
+//!   Excel, PowerPoint, PDF), within size limits that hostile files cannot get around.
 //!
 //! Everything here is a pure function of its input, never logs content, and never panics on
 //! hostile input. What these functions do not do is make content trustworthy: a visible
 //! sentence can still say "ignore your instructions". The tools that call them mark their
 //! output as data from Microsoft 365, which is the other half of the defence.
 
+mod color;
+pub mod documents;
 pub mod html;
 pub mod text;

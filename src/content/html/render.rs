@@ -15,9 +15,9 @@ use html5ever::{LocalName, local_name, ns};
 use super::{
     DEFAULT_FONT_PIXELS,
     dom::{Dom, Element, NodeId, NodeKind},
-    style::{self, Background, Rgba},
+    style::{self, Background},
 };
-use crate::content::text::is_invisible;
+use crate::content::{color::Rgba, text::is_invisible};
 
 /// Text smaller than this many CSS pixels cannot be read.
 const MIN_READABLE_FONT_PIXELS: f32 = 3.0;

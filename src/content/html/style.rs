@@ -21,33 +21,7 @@
 //! Property names and values are read after CSS escapes (`d\isplay`) and comments are
 //! removed, so they cannot be spelled past us.
 
-/// A colour with its opacity (alpha 0 = fully transparent).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) struct Rgba {
-    pub(super) rgb: [u8; 3],
-    pub(super) alpha: f32,
-}
-
-impl Rgba {
-    pub(super) const BLACK: Rgba = Rgba {
-        rgb: [0, 0, 0],
-        alpha: 1.0,
-    };
-    pub(super) const WHITE: Rgba = Rgba {
-        rgb: [255, 255, 255],
-        alpha: 1.0,
-    };
-
-    /// Whether text in this colour on `background` is indistinguishable from it: each channel
-    /// within a few steps (`#fefefe` on white is as invisible as `#ffffff`).
-    pub(super) fn blends_into(self, background: [u8; 3]) -> bool {
-        const INDISTINGUISHABLE: u8 = 12;
-        self.rgb
-            .iter()
-            .zip(background)
-            .all(|(text, back)| text.abs_diff(back) <= INDISTINGUISHABLE)
-    }
-}
+use crate::content::color::Rgba;
 
 /// A `font-size`, before it is resolved against the parent's size.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -365,7 +339,7 @@ fn background_in_shorthand(value: &str) -> Option<Background> {
 pub(super) fn parse_color(value: &str) -> Option<Rgba> {
     let value = value.trim().to_ascii_lowercase();
     if let Some(hex) = value.strip_prefix('#') {
-        return parse_hex(hex);
+        return Rgba::from_hex(hex);
     }
     if value == "transparent" {
         return Some(Rgba {
@@ -394,7 +368,7 @@ pub(super) fn parse_attribute_color(value: &str) -> Option<Rgba> {
     let value = value.trim();
     parse_color(value).or_else(|| {
         matches!(value.len(), 3 | 6)
-            .then(|| parse_hex(value))
+            .then(|| Rgba::from_hex(value))
             .flatten()
     })
 }
@@ -408,32 +382,6 @@ fn function_arguments<'a>(value: &'a str, names: &[&str]) -> Option<Vec<&'a str>
             .split([',', ' ', '/', '\t', '\n'])
             .filter(|part| !part.is_empty())
             .collect()
-    })
-}
-
-fn parse_hex(hex: &str) -> Option<Rgba> {
-    if !hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        return None;
-    }
-    let digit = |index: usize| u8::from_str_radix(&hex[index..=index], 16).ok();
-    let pair = |index: usize| u8::from_str_radix(&hex[index..index + 2], 16).ok();
-    let (rgb, alpha) = match hex.len() {
-        3 | 4 => {
-            let short = |index| digit(index).map(|d| d * 17);
-            (
-                [short(0)?, short(1)?, short(2)?],
-                if hex.len() == 4 { short(3)? } else { 255 },
-            )
-        }
-        6 | 8 => (
-            [pair(0)?, pair(2)?, pair(4)?],
-            if hex.len() == 8 { pair(6)? } else { 255 },
-        ),
-        _ => return None,
-    };
-    Some(Rgba {
-        rgb,
-        alpha: f32::from(alpha) / 255.0,
     })
 }
 
