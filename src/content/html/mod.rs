@@ -56,8 +56,8 @@ pub const MAX_ATTRIBUTES_PER_TAG: usize = 1024;
 const DEFAULT_FONT_PIXELS: f32 = 16.0;
 
 /// How much HTML is handed to the parser at a time. Between chunks the bounds are checked, so
-/// this is also how far past a bound the parser can get (a few thousand tags at most).
-const CHUNK_BYTES: usize = 16 * 1024;
+/// this is also how far past a bound the parser can get (a few hundred tags at most).
+const CHUNK_BYTES: usize = 4 * 1024;
 
 /// Why the rest of a document was not read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +137,13 @@ fn parse(html: &str) -> (dom::Dom, Option<Overflow>) {
         let mut end = rest.len().min(CHUNK_BYTES);
         while !rest.is_char_boundary(end) {
             end -= 1;
+        }
+        // End the chunk before a tag rather than inside one, so that if reading stops after
+        // it the parser is not left holding half a tag (which it would write out as text).
+        if end < rest.len()
+            && let Some(tag) = rest[..end].rfind('<').filter(|&tag| tag > 0)
+        {
+            end = tag;
         }
         parser.process(StrTendril::from_slice(&rest[..end]));
         rest = &rest[end..];

@@ -17,7 +17,10 @@ use super::{
     dom::{Dom, Element, NodeId, NodeKind},
     style::{self, Background},
 };
-use crate::content::{color::Rgba, text::is_invisible};
+use crate::content::{
+    color::Rgba,
+    text::{self, is_invisible},
+};
 
 /// Text smaller than this many CSS pixels cannot be read.
 const MIN_READABLE_FONT_PIXELS: f32 = 3.0;
@@ -488,12 +491,15 @@ impl Writer {
         }
     }
 
-    /// The text with trailing spaces removed from every line, at most one blank line in a
-    /// row, and no blank lines at either end.
+    /// The text, cleaned, with trailing spaces removed from every line, at most one blank
+    /// line in a row, and no blank lines at either end.
     fn finish(self) -> String {
-        let mut result = String::with_capacity(self.out.len());
+        // Invisible characters were skipped as text was written; cleaning also turns the
+        // line separators preformatted text may hold into line feeds before lines are tidied.
+        let cleaned = text::clean(&self.out);
+        let mut result = String::with_capacity(cleaned.len());
         let mut blank_lines_owed = false;
-        for line in self.out.split('\n') {
+        for line in cleaned.split('\n') {
             let line = line.trim_end();
             if line.is_empty() {
                 blank_lines_owed = !result.is_empty();
