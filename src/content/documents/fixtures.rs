@@ -237,6 +237,12 @@ fn pdf_from_streams(contents: &[(String, Vec<u8>)]) -> Vec<u8> {
         object.extend_from_slice(b"\nendstream");
         objects.push(object);
     }
+    write_pdf(&objects)
+}
+
+/// The bytes of a PDF whose objects, numbered from 1, are `objects`, with an exact
+/// cross-reference table; object 1 is the catalog.
+fn write_pdf(objects: &[Vec<u8>]) -> Vec<u8> {
     let mut pdf = b"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n".to_vec();
     let mut offsets = Vec::new();
     for (index, object) in objects.iter().enumerate() {
@@ -260,6 +266,26 @@ fn pdf_from_streams(contents: &[(String, Vec<u8>)]) -> Vec<u8> {
         .as_bytes(),
     );
     pdf
+}
+
+/// A PDF (without pages) holding `count` object streams, each with the same already
+/// compressed content.
+pub(super) fn pdf_with_object_streams(compressed: &[u8], count: usize) -> Vec<u8> {
+    let mut objects: Vec<Vec<u8>> = vec![
+        b"<< /Type /Catalog /Pages 2 0 R >>".to_vec(),
+        b"<< /Type /Pages /Kids [] /Count 0 >>".to_vec(),
+    ];
+    for _ in 0..count {
+        let mut object = format!(
+            "<< /Type /ObjStm /N 1 /First 6 /Filter /FlateDecode /Length {} >>\nstream\n",
+            compressed.len()
+        )
+        .into_bytes();
+        object.extend_from_slice(compressed);
+        object.extend_from_slice(b"\nendstream");
+        objects.push(object);
+    }
+    write_pdf(&objects)
 }
 
 /// A one-page PDF saying "secret", encrypted (RC4, 128-bit) with `user_password`.

@@ -28,7 +28,8 @@
 //! | [`MAX_PART_BYTES`] | 32 MiB | one XML part is read only this far once inflated |
 //! | [`MAX_INFLATED_BYTES`] | 64 MiB | all parts of one file, inflated, together |
 //! | [`MAX_PDF_STREAM_BYTES`] | 8 MiB | one PDF stream (page content, object stream, font map) |
-//! | [`MAX_PDF_CONTENT_BYTES`] | 64 MiB | the page contents of one PDF, inflated, together |
+//! | [`MAX_PDF_LOAD_BYTES`] | 128 MiB | a PDF's object and cross-reference streams, together: [`ExtractError::Unsupported`] |
+//! | [`MAX_PDF_CONTENT_BYTES`] | 64 MiB | the page contents and font maps of one PDF, inflated, together |
 //! | [`MAX_EXTRACTED_TEXT_BYTES`] | 4 MiB | the text extracted from one file |
 //!
 //! Limits on inflated and extracted sizes do not fail the extraction: the text read so far is
@@ -81,6 +82,10 @@ pub const MAX_INFLATED_BYTES: usize = 64 * 1024 * 1024;
 
 /// The most one PDF stream may decompress to.
 pub const MAX_PDF_STREAM_BYTES: usize = 8 * 1024 * 1024;
+
+/// How much the object and cross-reference streams of one PDF may inflate to, together, while
+/// it is loaded (each gets an equal share, at most [`MAX_PDF_STREAM_BYTES`]).
+pub const MAX_PDF_LOAD_BYTES: usize = 128 * 1024 * 1024;
 
 /// How much page content is decompressed from one PDF, all pages together.
 pub const MAX_PDF_CONTENT_BYTES: usize = 64 * 1024 * 1024;

@@ -19,12 +19,13 @@
 //! evaluated: text in render mode 3 (invisible) is kept, because that is how scanned PDFs
 //! carry their recognized text over the page image a reader sees.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use lopdf::{Document, Encoding, LoadOptions, Object, content::Content};
+use lopdf::{Dictionary, Document, Encoding, LoadOptions, Object, content::Content};
 
 use super::{
-    DocumentKind, ExtractError, MAX_PDF_CONTENT_BYTES, MAX_PDF_STREAM_BYTES, output::Output,
+    DocumentKind, ExtractError, MAX_PDF_CONTENT_BYTES, MAX_PDF_LOAD_BYTES, MAX_PDF_STREAM_BYTES,
+    output::Output,
 };
 
 /// A gap in a `TJ` array wider than this (in thousandths of the font size) is a space
@@ -33,8 +34,13 @@ const WORD_GAP: f32 = 100.0;
 
 pub(super) fn extract(bytes: &[u8], out: &mut Output) -> Result<(), ExtractError> {
     let kind = DocumentKind::Pdf;
+    // lopdf inflates every object and cross-reference stream while loading and keeps what
+    // they hold, so the bound per stream is shared out between them: however many a file
+    // packs in, together they inflate to at most MAX_PDF_LOAD_BYTES.
+    let packed_streams = count_names(bytes, &[b"ObjStm", b"XRef"]).max(1);
+    let per_stream = (MAX_PDF_LOAD_BYTES / packed_streams).min(MAX_PDF_STREAM_BYTES);
     let options = LoadOptions {
-        max_decompressed_size: Some(MAX_PDF_STREAM_BYTES),
+        max_decompressed_size: Some(per_stream),
         ..LoadOptions::default()
     };
     let document =
@@ -43,9 +49,9 @@ pub(super) fn extract(bytes: &[u8], out: &mut Output) -> Result<(), ExtractError
                 ExtractError::Encrypted { kind }
             }
             lopdf::Error::Decompress(lopdf::DecompressError::MemoryLimitExceeded { .. }) => {
-                ExtractError::Corrupt {
+                ExtractError::Unsupported {
                     kind,
-                    problem: "one of its streams decompresses to more than 8 MiB",
+                    feature: "compressed object streams that together expand to more than 128 MiB",
                 }
             }
             _ => ExtractError::Corrupt {
@@ -58,6 +64,7 @@ pub(super) fn extract(bytes: &[u8], out: &mut Output) -> Result<(), ExtractError
         return Err(ExtractError::Encrypted { kind });
     }
     let mut budget = MAX_PDF_CONTENT_BYTES;
+    let mut fonts = Fonts::default();
     for (number, page) in document.get_pages() {
         if out.is_full() {
             break;
@@ -88,15 +95,16 @@ pub(super) fn extract(bytes: &[u8], out: &mut Output) -> Result<(), ExtractError
             out.note(format!("the content of page {number} could not be read"));
             continue;
         };
-        // A font whose encoding cannot be worked out shows nothing rather than garbage.
-        let encodings: BTreeMap<Vec<u8>, Encoding<'_>> = document
-            .get_page_fonts(page)
-            .unwrap_or_default()
-            .into_iter()
+        let page_fonts = document.get_page_fonts(page).unwrap_or_default();
+        for font in page_fonts.values() {
+            fonts.load(&document, font, &mut budget);
+        }
+        let encodings: BTreeMap<&[u8], &Encoding<'_>> = page_fonts
+            .iter()
             .filter_map(|(name, font)| {
-                font.get_font_encoding_with_limit(&document, MAX_PDF_STREAM_BYTES)
-                    .ok()
-                    .map(|encoding| (name, encoding))
+                fonts
+                    .encoding(font)
+                    .map(|encoding| (name.as_slice(), encoding))
             })
             .collect();
         write_page(&content.operations, &encodings, out);
@@ -104,10 +112,128 @@ pub(super) fn extract(bytes: &[u8], out: &mut Output) -> Result<(), ExtractError
     Ok(())
 }
 
+/// How often any of `names` occurs as a PDF name (`/ObjStm`, also when spelled with `#xx`
+/// escapes such as `/Obj#53tm`) in the raw bytes. Stream dictionaries are never compressed or
+/// encrypted, so every object or cross-reference stream is counted; a match inside binary
+/// data only makes the count larger.
+fn count_names(bytes: &[u8], names: &[&[u8]]) -> usize {
+    let is_delimiter = |byte: u8| {
+        matches!(
+            byte,
+            b'\0'
+                | b'\t'
+                | b'\n'
+                | b'\x0C'
+                | b'\r'
+                | b' '
+                | b'('
+                | b')'
+                | b'<'
+                | b'>'
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'/'
+                | b'%'
+        )
+    };
+    let longest = names.iter().map(|name| name.len()).max().unwrap_or(0);
+    let mut count = 0;
+    let mut position = 0;
+    while let Some(offset) = bytes[position..].iter().position(|&byte| byte == b'/') {
+        let start = position + offset + 1;
+        let end = bytes[start..]
+            .iter()
+            .position(|&byte| is_delimiter(byte))
+            .map_or(bytes.len(), |length| start + length);
+        // Each character takes at most three bytes (`#xx`); longer names cannot match.
+        if end - start <= 3 * longest {
+            count += usize::from(names.contains(&decode_name(&bytes[start..end]).as_slice()));
+        }
+        position = end;
+    }
+    count
+}
+
+/// A PDF name with its `#xx` escapes resolved.
+fn decode_name(raw: &[u8]) -> Vec<u8> {
+    let mut decoded = Vec::with_capacity(raw.len());
+    let mut index = 0;
+    while index < raw.len() {
+        let escaped = raw
+            .get(index + 1..index + 3)
+            .filter(|pair| raw[index] == b'#' && pair.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|pair| std::str::from_utf8(pair).ok())
+            .and_then(|pair| u8::from_str_radix(pair, 16).ok());
+        match escaped {
+            Some(byte) => {
+                decoded.push(byte);
+                index += 3;
+            }
+            None => {
+                decoded.push(raw[index]);
+                index += 1;
+            }
+        }
+    }
+    decoded
+}
+
+/// Font encodings, worked out once per font however many pages use it, and paid for from the
+/// document's decompression budget (a `ToUnicode` map is a stream).
+#[derive(Default)]
+struct Fonts<'d> {
+    /// Keyed by the font dictionary's address in the loaded document, which is the same on
+    /// every page that refers to the font.
+    encodings: HashMap<usize, Option<Encoding<'d>>>,
+}
+
+impl<'d> Fonts<'d> {
+    fn key(font: &Dictionary) -> usize {
+        std::ptr::from_ref(font) as usize
+    }
+
+    fn load(&mut self, document: &'d Document, font: &'d Dictionary, budget: &mut usize) {
+        let key = Self::key(font);
+        if self.encodings.contains_key(&key) {
+            return;
+        }
+        let map_size = font
+            .get_deref(b"ToUnicode", document)
+            .and_then(Object::as_stream)
+            .map(|stream| {
+                stream
+                    .decompressed_content_with_limit((*budget).min(MAX_PDF_STREAM_BYTES))
+                    .map(|map| map.len())
+            });
+        let encoding = match map_size {
+            // The map does not fit what is left to decompress: its text is not shown.
+            Ok(Err(_)) => None,
+            Ok(Ok(size)) => {
+                *budget = budget.saturating_sub(size);
+                font.get_font_encoding_with_limit(document, MAX_PDF_STREAM_BYTES)
+                    .ok()
+            }
+            Err(_) => font
+                .get_font_encoding_with_limit(document, MAX_PDF_STREAM_BYTES)
+                .ok(),
+        };
+        self.encodings.insert(key, encoding);
+    }
+
+    /// The encoding of a font, if it was loaded and could be worked out.
+    fn encoding(&self, font: &Dictionary) -> Option<&Encoding<'d>> {
+        self.encodings
+            .get(&Self::key(font))
+            .and_then(Option::as_ref)
+    }
+}
+
 /// Writes the text one page's content operations show.
 fn write_page(
     operations: &[lopdf::content::Operation],
-    encodings: &BTreeMap<Vec<u8>, Encoding<'_>>,
+    encodings: &BTreeMap<&[u8], &Encoding<'_>>,
     out: &mut Output,
 ) {
     let mut encoding: Option<&Encoding<'_>> = None;
@@ -128,7 +254,7 @@ fn write_page(
                 encoding = operands
                     .first()
                     .and_then(|name| name.as_name().ok())
-                    .and_then(|name| encodings.get(name));
+                    .and_then(|name| encodings.get(name).copied());
             }
             "Tj" => show(operands.first(), encoding, out),
             "TJ" => {
@@ -248,6 +374,32 @@ mod tests {
         assert_eq!(
             extract_document(&fixtures::encrypted_pdf(""), DocumentKind::Pdf).unwrap(),
             "--- Page 1 ---\nsecret"
+        );
+    }
+
+    #[test]
+    fn names_are_counted_with_their_escapes_resolved() {
+        let raw =
+            b"<</Type /ObjStm>> <</Type/Obj#53tm/N 1>> /ObjStmX /XRef[/XR#65f] /#4F#62#6A#53#74#6D";
+        assert_eq!(count_names(raw, &[b"ObjStm", b"XRef"]), 5);
+        assert_eq!(count_names(b"/", &[b"ObjStm"]), 0);
+        assert_eq!(count_names(b"/Obj#5", &[b"ObjStm"]), 0);
+    }
+
+    #[test]
+    fn many_object_streams_share_one_inflation_budget() {
+        // 200 object streams of 1 MiB each would be 200 MiB held in memory once loaded; shared
+        // out, the budget allows each 0.64 MiB, so loading stops at the first.
+        let text = format!("100 0 ({})", "a".repeat(1024 * 1024));
+        let packed = miniz_oxide::deflate::compress_to_vec_zlib(text.as_bytes(), 6);
+        let bytes = fixtures::pdf_with_object_streams(&packed, 200);
+        assert!(bytes.len() < 1024 * 1024);
+        assert_eq!(
+            extract_document(&bytes, DocumentKind::Pdf),
+            Err(ExtractError::Unsupported {
+                kind: DocumentKind::Pdf,
+                feature: "compressed object streams that together expand to more than 128 MiB"
+            })
         );
     }
 
