@@ -26,6 +26,8 @@
 //! - [`secrets`]: Key Vault secrets through the managed identity, cached and refreshed (the
 //!   gateway proof is one); [`signing`]: the cursors and confirmations the server hands out,
 //!   sealed with a key from Key Vault.
+//! - [`content`]: untrusted Microsoft 365 content (HTML bodies, files, any string) reduced
+//!   to the text a person would see, with invisible characters removed and sizes bounded.
 //! - [`outbound`]: the one HTTP client for calls out of the process, and what each call
 //!   carries (deadline, request id).
 //! - [`local_time`]: dates and times in the user's mailbox time zone: tool inputs read as
@@ -43,6 +45,7 @@ pub mod app;
 pub mod caller;
 pub mod cli;
 pub mod config;
+pub mod content;
 pub mod graph;
 pub mod hosting;
 pub mod identity;

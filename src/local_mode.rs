@@ -118,7 +118,10 @@ pub fn handler_env(settings: HandlerSettings) -> Vec<(String, String)> {
             MCP_DEVSTACK_VAULT_ADDR.name,
             settings.vault_addr.to_string(),
         ),
-        (MCP_SIGNING_KEY_SECRET_NAME.name, settings.signing_key_secret),
+        (
+            MCP_SIGNING_KEY_SECRET_NAME.name,
+            settings.signing_key_secret,
+        ),
     ]
     .into_iter()
     .map(|(name, value)| (name.to_owned(), value))

@@ -129,7 +129,9 @@ impl SigningKeys {
         max_age: Duration,
     ) -> Result<T, Refused> {
         let (payload, tag_text) = sealed.split_once('.').ok_or(Refused::Forged)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| Refused::Forged)?;
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| Refused::Forged)?;
         let presented = URL_SAFE_NO_PAD
             .decode(tag_text)
             .map_err(|_| Refused::Forged)?;
@@ -140,8 +142,7 @@ impl SigningKeys {
         // Every key is tried, so timing does not tell which one matched.
         let matched = keys.iter().fold(false, |matched, key| {
             let expected = tag(key, purpose, binding, &payload);
-            constant_time::verify_slices_are_equal(expected.as_ref(), &presented).is_ok()
-                | matched
+            constant_time::verify_slices_are_equal(expected.as_ref(), &presented).is_ok() | matched
         });
         if !matched {
             return Err(Refused::Forged);
@@ -178,10 +179,7 @@ fn master_key(secret: &str) -> [u8; 32] {
 }
 
 fn tag(master: &[u8; 32], purpose: Purpose, binding: &str, payload: &[u8]) -> hmac::Tag {
-    let purpose_key = hmac::sign(
-        &hmac::Key::new(hmac::HMAC_SHA256, master),
-        purpose.label(),
-    );
+    let purpose_key = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, master), purpose.label());
     let key = hmac::Key::new(hmac::HMAC_SHA256, purpose_key.as_ref());
     let mut context = hmac::Context::with_key(&key);
     // The binding's length goes first, so no binding/payload split can pass for another.
@@ -252,7 +250,9 @@ mod tests {
             assert!(opened.is_err(), "byte {index} changed and still accepted");
         }
         for garbage in ["", ".", "abc", "abc.def", "😀.😀"] {
-            let opened = keys.open::<String>(Purpose::Cursor, "b", garbage, HOUR).await;
+            let opened = keys
+                .open::<String>(Purpose::Cursor, "b", garbage, HOUR)
+                .await;
             assert_eq!(opened.unwrap_err(), Refused::Forged, "{garbage}");
         }
     }

@@ -67,8 +67,8 @@ use self::{
     managed_identity::ManagedIdentity,
     record::{Recorder, recorded, with_unrouted_fallback},
     tenant::{
-        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, MANAGED_IDENTITY_CLIENT_ID, SIGNING_KEY_SECRET,
-        MANAGED_IDENTITY_PRINCIPAL_ID, SERVER_CLIENT_ID, TENANT_ID,
+        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, MANAGED_IDENTITY_CLIENT_ID,
+        MANAGED_IDENTITY_PRINCIPAL_ID, SERVER_CLIENT_ID, SIGNING_KEY_SECRET, TENANT_ID,
     },
 };
 pub use self::{

@@ -716,6 +716,9 @@ mod tests {
         assert!(!config.toolsets.contains(Toolset::Mail));
         let error = read(&[(MCP_TOOLSETS.name, "mail,chat")]).unwrap_err();
         assert_eq!(problem_settings(&error), vec![MCP_TOOLSETS.name]);
-        assert!(error.problems[0].fix.contains("profile, calendar"), "{error}");
+        assert!(
+            error.problems[0].fix.contains("profile, calendar"),
+            "{error}"
+        );
     }
 }

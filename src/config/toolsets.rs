@@ -90,7 +90,11 @@ impl EnabledToolsets {
     /// From a comma-separated list of names.
     pub fn parse(list: &str) -> Result<Self, String> {
         let mut enabled = BTreeSet::from([Toolset::Server]);
-        for name in list.split(',').map(str::trim).filter(|name| !name.is_empty()) {
+        for name in list
+            .split(',')
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+        {
             match Toolset::parse(name) {
                 Some(toolset) => {
                     enabled.insert(toolset);
@@ -122,7 +126,11 @@ mod tests {
     fn the_default_is_every_read_toolset_and_server() {
         let enabled = EnabledToolsets::parse(Toolset::DEFAULT).unwrap();
         for toolset in Toolset::SELECTABLE {
-            assert_eq!(enabled.contains(toolset), toolset != Toolset::Write, "{toolset}");
+            assert_eq!(
+                enabled.contains(toolset),
+                toolset != Toolset::Write,
+                "{toolset}"
+            );
         }
         assert!(enabled.contains(Toolset::Server));
     }

@@ -299,7 +299,9 @@ impl GraphClient {
 pub enum DownloadError {
     Graph(GraphError),
     /// The file is larger than the caller's limit (in bytes).
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
     /// Graph redirected somewhere a download may not come from.
     Elsewhere,
 }
@@ -309,7 +311,10 @@ async fn read_at_most(
     mut response: reqwest::Response,
     limit: u64,
 ) -> Result<Vec<u8>, DownloadError> {
-    if response.content_length().is_some_and(|length| length > limit) {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit)
+    {
         return Err(DownloadError::TooLarge { limit });
     }
     let mut body = Vec::new();

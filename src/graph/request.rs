@@ -181,12 +181,18 @@ fn fill(route: &'static str, arguments: &[&str]) -> String {
             path.push_str(&segments.join("/"));
             rest = &rest[at + 3..];
         } else {
-            assert!(rest[at..].starts_with("{}"), "`{route}` has a bad placeholder");
+            assert!(
+                rest[at..].starts_with("{}"),
+                "`{route}` has a bad placeholder"
+            );
             path.extend(utf8_percent_encode(argument, SEGMENT).map(str::to_owned));
             rest = &rest[at + 2..];
         }
     }
-    assert!(arguments.next().is_none(), "`{route}` takes fewer arguments");
+    assert!(
+        arguments.next().is_none(),
+        "`{route}` takes fewer arguments"
+    );
     path.push_str(rest);
     path
 }

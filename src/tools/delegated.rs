@@ -186,10 +186,7 @@ impl Session<'_> {
     }
 
     /// As [`Session::get`], with the failure as it is, for a tool that handles some itself.
-    pub async fn attempt<T: DeserializeOwned>(
-        &self,
-        request: &GraphRequest,
-    ) -> Result<T, Failure> {
+    pub async fn attempt<T: DeserializeOwned>(&self, request: &GraphRequest) -> Result<T, Failure> {
         let _slot = self.mailbox_slot().await;
         Ok(self
             .graph
@@ -541,9 +538,15 @@ mod tests {
     #[test]
     fn a_cursor_continues_only_its_own_listing() {
         assert!(continues("users", "users?$skiptoken=x"));
-        assert!(continues("me/mailFolders/inbox/messages", "me/mailFolders/inbox/messages?$skip=10"));
+        assert!(continues(
+            "me/mailFolders/inbox/messages",
+            "me/mailFolders/inbox/messages?$skip=10"
+        ));
         assert!(!continues("users", "usersX?$skiptoken=x"));
-        assert!(!continues("me/mailFolders/inbox/messages", "me/mailFolders/sentitems/messages?$skip=10"));
+        assert!(!continues(
+            "me/mailFolders/inbox/messages",
+            "me/mailFolders/sentitems/messages?$skip=10"
+        ));
         assert!(!continues("me/messages", "me/messages/AAMk/attachments"));
     }
 }

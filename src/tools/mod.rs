@@ -300,7 +300,6 @@ impl Registry {
             graph,
         }
     }
-
 }
 
 /// Where [`every_tool`] puts the tools: the registry, or a catalog of their declarations.
@@ -320,11 +319,14 @@ impl Register for Registry {
             "tool `{}` registered twice",
             spec.name
         );
-        let definition =
-            rmcp::model::Tool::new(spec.name, spec.description, compact(schema_for_type::<T::Input>()))
-                .with_title(spec.title)
-                .with_raw_output_schema(compact(schema_for_output::<T::Output>()))
-                .with_annotations(spec.annotations());
+        let definition = rmcp::model::Tool::new(
+            spec.name,
+            spec.description,
+            compact(schema_for_type::<T::Input>()),
+        )
+        .with_title(spec.title)
+        .with_raw_output_schema(compact(schema_for_output::<T::Output>()))
+        .with_annotations(spec.annotations());
         self.by_name.insert(spec.name, self.entries.len());
         self.entries.push(Entry {
             spec,

@@ -131,7 +131,9 @@ impl Colleague {
             self.address.as_ref().map(|a| format!("<{a}>")),
             self.job_title.clone(),
             self.department.clone(),
-            self.office.as_ref().map(|office| format!("office {office}")),
+            self.office
+                .as_ref()
+                .map(|office| format!("office {office}")),
             self.id.as_ref().map(|id| format!("id {id}")),
         ]
         .into_iter()
@@ -167,4 +169,3 @@ impl GraphBody {
         clean(&text).trim().to_owned()
     }
 }
-

@@ -39,8 +39,9 @@ impl Rendering {
     /// `content` from Microsoft 365, in a block labelled `label`.
     pub fn content(&mut self, label: &str, content: &str) -> &mut Self {
         let boundary = &self.boundary;
-        self.text
-            .push_str(&format!("[content {boundary}] {label}\n{content}\n[end {boundary}]\n"));
+        self.text.push_str(&format!(
+            "[content {boundary}] {label}\n{content}\n[end {boundary}]\n"
+        ));
         self
     }
 

@@ -128,7 +128,8 @@ async fn search_asks_for_eventual_consistency_and_literals_and_segments_stay_dat
         value: Vec<Item>,
     }
     // The stand-in answers 400 to $search without ConsistencyLevel, as Graph does.
-    let search = GraphRequest::get("users", &[], &["id", "displayName"]).search("displayName:Megan");
+    let search =
+        GraphRequest::get("users", &[], &["id", "displayName"]).search("displayName:Megan");
     let found: Users = graph.send(&token, &search, call()).await.unwrap();
     assert_eq!(found.value.len(), 1);
     let recorded = devstack.requests();

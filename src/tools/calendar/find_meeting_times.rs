@@ -13,9 +13,7 @@ use crate::{
     caller::Access,
     config::Toolset,
     graph::GraphRequest,
-    local_time::{
-        DateTimeTimeZone, Window, WindowLimits, format_local, from_graph, to_graph,
-    },
+    local_time::{DateTimeTimeZone, Window, WindowLimits, format_local, from_graph, to_graph},
     tools::{
         Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments,
         delegated::Session,
@@ -219,7 +217,13 @@ impl GraphTool for FindMeetingTimes {
             })
             .collect();
         let no_suggestions_reason = suggestions.is_empty().then(|| {
-            why_none(found.empty_suggestions_reason.as_deref().unwrap_or_default()).to_owned()
+            why_none(
+                found
+                    .empty_suggestions_reason
+                    .as_deref()
+                    .unwrap_or_default(),
+            )
+            .to_owned()
         });
         Ok(Output {
             time_zone: zone.iana_name().to_owned(),

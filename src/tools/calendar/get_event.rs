@@ -11,10 +11,8 @@ use crate::{
     content::text::truncate,
     graph::GraphRequest,
     tools::{
-        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments,
-        delegated::Session,
-        shapes::GraphBody,
-        untrusted::Rendering,
+        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments, delegated::Session,
+        shapes::GraphBody, untrusted::Rendering,
     },
 };
 

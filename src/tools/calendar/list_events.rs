@@ -10,8 +10,7 @@ use crate::{
     graph::{GraphRequest, paging::Limits},
     local_time::{Window, WindowLimits, format_local, to_graph_utc},
     tools::{
-        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments,
-        delegated::Session,
+        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments, delegated::Session,
         untrusted::Rendering,
     },
 };

@@ -128,14 +128,21 @@ pub struct Attendee {
 
 impl Event {
     pub(super) fn from_graph(event: GraphEvent, zone: &UserZone) -> Self {
-        let (start, end) = times(event.start.as_ref(), event.end.as_ref(), event.is_all_day, zone);
+        let (start, end) = times(
+            event.start.as_ref(),
+            event.end.as_ref(),
+            event.is_all_day,
+            zone,
+        );
         Event {
             id: event.id,
             subject: cleaned(event.subject).unwrap_or_else(|| "(no subject)".into()),
             start,
             end,
             all_day: event.is_all_day,
-            location: event.location.and_then(|location| cleaned(location.display_name)),
+            location: event
+                .location
+                .and_then(|location| cleaned(location.display_name)),
             organizer: event.organizer.map(Contact::from),
             attendees: event
                 .attendees

@@ -118,7 +118,10 @@ fn folder_path(path: Option<&str>) -> Result<Option<&str>, ToolError> {
         return Ok(None);
     };
     let path = arguments::text("path", path, 400)?.trim_matches('/');
-    if path.split('/').any(|segment| matches!(segment.trim(), "." | "..")) {
+    if path
+        .split('/')
+        .any(|segment| matches!(segment.trim(), "." | ".."))
+    {
         return Err(ToolError::argument(
             "path",
             "it walks through `.` or `..`",

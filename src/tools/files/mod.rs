@@ -119,7 +119,10 @@ impl FileSummary {
             child_count: item.folder.and_then(|folder| folder.child_count),
             folder_path: parent
                 .and_then(|parent| parent.path)
-                .map(|path| path.split_once(':').map_or(path.clone(), |(_, p)| p.to_owned()))
+                .map(|path| {
+                    path.split_once(':')
+                        .map_or(path.clone(), |(_, p)| p.to_owned())
+                })
                 .and_then(|path| cleaned(Some(path))),
             web_url: item.web_url,
             shared,

@@ -21,8 +21,7 @@ use crate::{
     },
     graph::GraphRequest,
     tools::{
-        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments,
-        delegated::Session,
+        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, delegated::Session,
         untrusted::Rendering,
     },
 };
@@ -77,7 +76,10 @@ impl GraphTool for ReadFile {
 
     async fn call(&self, session: &Session<'_>, input: Input) -> Result<Output, ToolError> {
         let (drive, item) = parse_file_id("file_id", &input.file_id)?;
-        let max_chars = input.max_chars.unwrap_or(DEFAULT_MAX_CHARS).clamp(200, MAX_CHARS);
+        let max_chars = input
+            .max_chars
+            .unwrap_or(DEFAULT_MAX_CHARS)
+            .clamp(200, MAX_CHARS);
         let metadata = GraphRequest::get("drives/{}/items/{}", &[drive, item], ITEM_FIELDS);
         let graph_item: GraphDriveItem = session.get(&metadata).await?;
         let mime = graph_item
@@ -111,7 +113,7 @@ impl GraphTool for ReadFile {
                     .into(),
             ));
         };
-        let limit = kind.max_bytes();
+        let limit = kind.max_input_bytes() as u64;
         if file.size_bytes.is_some_and(|size| size > limit) {
             return Ok(without_text(
                 file,
@@ -138,7 +140,10 @@ impl GraphTool for ReadFile {
         let text = match extracted {
             Ok(text) => clean(&text),
             Err(error) => {
-                return Ok(without_text(file, format!("{error}; open it from its web link.")));
+                return Ok(without_text(
+                    file,
+                    format!("{error}; open it from its web link."),
+                ));
             }
         };
         let text = truncate(text.trim(), max_chars as usize);

@@ -55,8 +55,12 @@ impl GraphTool for SearchFiles {
     async fn call(&self, session: &Session<'_>, input: Input) -> Result<Output, ToolError> {
         let query = arguments::text("query", &input.query, 200)?;
         let max = arguments::max_results(input.max_results, 20, 50);
-        let request = GraphRequest::get("me/drive/search(q={})", &[&string_literal(query)], ITEM_FIELDS)
-            .top(max);
+        let request = GraphRequest::get(
+            "me/drive/search(q={})",
+            &[&string_literal(query)],
+            ITEM_FIELDS,
+        )
+        .top(max);
         let page = session
             .list::<GraphDriveItem>(
                 &request,

@@ -132,7 +132,10 @@ impl GraphTool for ReadMail {
 
     async fn call(&self, session: &Session<'_>, input: Input) -> Result<Output, ToolError> {
         let id = arguments::id("message_id", &input.message_id)?;
-        let max_chars = input.max_chars.unwrap_or(DEFAULT_MAX_CHARS).clamp(200, MAX_CHARS);
+        let max_chars = input
+            .max_chars
+            .unwrap_or(DEFAULT_MAX_CHARS)
+            .clamp(200, MAX_CHARS);
         let request = GraphRequest::get("me/messages/{}", &[id], FIELDS)
             .expand("attachments($select=name,contentType,size,isInline)")
             .prefer("outlook.body-content-type=\"html\"".into());
@@ -144,8 +147,16 @@ impl GraphTool for ReadMail {
             id: message.id,
             subject: cleaned(message.subject).unwrap_or_else(|| "(no subject)".into()),
             from: message.from.map(Contact::from),
-            to: message.to_recipients.into_iter().map(Contact::from).collect(),
-            cc: message.cc_recipients.into_iter().map(Contact::from).collect(),
+            to: message
+                .to_recipients
+                .into_iter()
+                .map(Contact::from)
+                .collect(),
+            cc: message
+                .cc_recipients
+                .into_iter()
+                .map(Contact::from)
+                .collect(),
             received: message
                 .received_date_time
                 .as_deref()

@@ -16,8 +16,7 @@ use crate::{
     graph::{Filter, GraphRequest, paging::Limits},
     local_time::{UserZone, parse_end_instant, parse_instant, to_graph_utc},
     tools::{
-        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments,
-        delegated::Session,
+        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments, delegated::Session,
         untrusted::Rendering,
     },
 };
@@ -110,9 +109,18 @@ impl GraphTool for SearchMail {
             .transpose()?;
         let max = arguments::max_results(input.max_results, 10, 50);
         let zone = session.zone().await?;
-        let after = time_argument("received_after", input.received_after.as_deref(), &zone, false)?;
-        let before =
-            time_argument("received_before", input.received_before.as_deref(), &zone, true)?;
+        let after = time_argument(
+            "received_after",
+            input.received_after.as_deref(),
+            &zone,
+            false,
+        )?;
+        let before = time_argument(
+            "received_before",
+            input.received_before.as_deref(),
+            &zone,
+            true,
+        )?;
         if let (Some(after), Some(before)) = (after, before)
             && before <= after
         {
@@ -140,7 +148,10 @@ impl GraphTool for SearchMail {
                     &after.map_or_else(|| "1900-01-01T00:00:00Z".to_owned(), to_graph_utc),
                 );
                 if let Some(before) = before {
-                    filter = filter.and(Filter::lt_datetime("receivedDateTime", &to_graph_utc(before)));
+                    filter = filter.and(Filter::lt_datetime(
+                        "receivedDateTime",
+                        &to_graph_utc(before),
+                    ));
                 }
                 if let Some(from) = from {
                     filter = filter.and(Filter::eq("from/emailAddress/address", from));
@@ -269,7 +280,10 @@ fn kql(
 
 /// The calendar date of `instant` on the user's clock (KQL compares whole days).
 fn local_date(instant: jiff::Timestamp, zone: &UserZone) -> String {
-    instant.to_zoned_datetime(zone.time_zone().clone()).date().to_string()
+    instant
+        .to_zoned_datetime(zone.time_zone().clone())
+        .date()
+        .to_string()
 }
 
 fn received_within(

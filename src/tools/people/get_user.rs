@@ -100,7 +100,9 @@ impl GraphTool for GetUser {
             );
         }
         if reports.next_cursor.is_some() {
-            notes.push(format!("Only the first {MAX_REPORTS} direct reports are listed."));
+            notes.push(format!(
+                "Only the first {MAX_REPORTS} direct reports are listed."
+            ));
         }
         Ok(Output {
             user: profile.into(),

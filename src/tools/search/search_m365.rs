@@ -6,7 +6,8 @@
 //! concurrency). Hits carry ids the other tools accept: a message's for `read_mail`, an event's
 //! for `get_event`, a file's (drive and item) for `read_file`. Results are security-trimmed by
 //! Microsoft 365 to what the user may open. Each kind needs its own permission: `Mail.Read`,
-//! `Calendars.Read`, `Files.Read.All` and `Sites.Read.All`.
+//! `Calendars.Read`, `Files.Read.All` and `Sites.Read.All` (and `MailboxSettings.Read` to show
+//! times on the user's clock).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ use crate::{
     config::Toolset,
     content::html::visible_text,
     graph::GraphRequest,
+    local_time::{DateTimeTimeZone, UserZone, format_local, from_graph},
     tools::{
         Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments,
         delegated::Session,
@@ -85,7 +87,7 @@ pub struct Hit {
     /// Sender (mail), organizer (event) or last editor (file).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Received, starts, or last modified (UTC).
+    /// Received, starts, or last modified, in the user's time zone.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub when: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -161,18 +163,12 @@ struct GraphResource {
     from: Option<GraphRecipient>,
     organizer: Option<GraphRecipient>,
     received_date_time: Option<String>,
-    start: Option<GraphDateTime>,
+    start: Option<DateTimeTimeZone>,
     last_modified_date_time: Option<String>,
     last_modified_by: Option<GraphIdentitySet>,
     web_link: Option<String>,
     web_url: Option<String>,
     parent_reference: Option<GraphParent>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GraphDateTime {
-    date_time: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -211,6 +207,7 @@ impl GraphTool for SearchM365 {
             "Calendars.Read",
             "Files.Read.All",
             "Sites.Read.All",
+            "MailboxSettings.Read",
         ]),
     };
 
@@ -252,13 +249,19 @@ impl GraphTool for SearchM365 {
             let response: SearchResponse = session.get(&request).await?;
             Ok::<_, ToolError>((kind, offset, response))
         });
+        let (results, zone) = tokio::join!(futures::future::join_all(searches), session.zone());
+        let zone = zone?;
         let mut hits = Vec::new();
         let mut more = Vec::new();
-        for result in futures::future::join_all(searches).await {
+        for result in results {
             let (kind, offset, response) = result?;
-            for container in response.value.into_iter().flat_map(|set| set.hits_containers) {
+            for container in response
+                .value
+                .into_iter()
+                .flat_map(|set| set.hits_containers)
+            {
                 let read = container.hits.len() as u32;
-                hits.extend(container.hits.into_iter().map(hit));
+                hits.extend(container.hits.into_iter().map(|found| hit(found, &zone)));
                 if container.more_results_available && read > 0 {
                     more.push((kind, offset + read));
                 }
@@ -309,7 +312,7 @@ impl GraphTool for SearchM365 {
 
 /// A hit as the tool returns it; the summary's highlight markup (`<c0>`, `<ddd/>`) is reduced
 /// to its text like any other HTML.
-fn hit(hit: GraphHit) -> Hit {
+fn hit(hit: GraphHit, zone: &UserZone) -> Hit {
     let resource = hit.resource;
     let summary = hit
         .summary
@@ -350,10 +353,22 @@ fn hit(hit: GraphHit) -> Hit {
         title: cleaned(resource.subject.or(resource.name)).unwrap_or_else(|| "(untitled)".into()),
         summary,
         from,
-        when: resource
-            .received_date_time
-            .or(resource.start.and_then(|start| start.date_time))
-            .or(resource.last_modified_date_time),
+        when: when(
+            resource
+                .received_date_time
+                .or(resource.last_modified_date_time),
+            resource.start,
+            zone,
+        ),
         web_url: resource.web_link.or(resource.web_url),
     }
+}
+
+/// When a hit happened on the user's clock: a UTC timestamp (mail, files) or an event's start.
+fn when(utc: Option<String>, start: Option<DateTimeTimeZone>, zone: &UserZone) -> Option<String> {
+    let instant = match start {
+        Some(start) => from_graph(&start.date_time, &start.time_zone).ok(),
+        None => utc.and_then(|utc| utc.parse::<jiff::Timestamp>().ok()),
+    };
+    instant.map(|instant| format_local(instant, zone))
 }

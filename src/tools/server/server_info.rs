@@ -9,8 +9,8 @@ use serde::Serialize;
 use crate::{
     caller::Access,
     config::Toolset,
-    tools::{Effect, GraphPermissions, NoArguments, Tool, ToolContext, ToolError, ToolSpec},
     protocol::{SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS},
+    tools::{Effect, GraphPermissions, NoArguments, Tool, ToolContext, ToolError, ToolSpec},
 };
 
 pub struct ServerInfo;

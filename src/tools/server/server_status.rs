@@ -11,8 +11,8 @@ use serde::Serialize;
 use crate::{
     caller::Access,
     config::Toolset,
-    tools::{Effect, GraphPermissions, NoArguments, Tool, ToolContext, ToolError, ToolSpec},
     protocol::{SERVER_NAME, SERVER_VERSION},
+    tools::{Effect, GraphPermissions, NoArguments, Tool, ToolContext, ToolError, ToolSpec},
 };
 
 pub const OPERATOR_ROLE: &str = "MCP.Operator";
@@ -63,7 +63,12 @@ impl ToolSummary {
                 Access::UserWithRole(role) => format!("user with app role {role}"),
             },
             graph_scopes: spec.graph.all().map(str::to_owned).collect(),
-            optional_graph_scopes: spec.graph.optional.iter().map(|s| (*s).to_owned()).collect(),
+            optional_graph_scopes: spec
+                .graph
+                .optional
+                .iter()
+                .map(|s| (*s).to_owned())
+                .collect(),
             effect: match spec.effect {
                 Effect::ReadOnly => "read-only",
                 Effect::Additive => "additive",

@@ -161,7 +161,12 @@ impl GraphTool for ListTasks {
         }
         // Soonest due first, undated last; then by title, so the order is the same every call.
         tasks.sort_by(|a, b| {
-            (a.due.is_none(), &a.due, &a.title, &a.id).cmp(&(b.due.is_none(), &b.due, &b.title, &b.id))
+            (a.due.is_none(), &a.due, &a.title, &a.id).cmp(&(
+                b.due.is_none(),
+                &b.due,
+                &b.title,
+                &b.id,
+            ))
         });
         let remaining = tasks.len().saturating_sub(skip);
         let tasks: Vec<Task> = tasks.into_iter().skip(skip).take(max).collect();

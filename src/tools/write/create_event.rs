@@ -93,10 +93,18 @@ impl GraphTool for CreateEvent {
         let start_text = arguments::text("start", &input.start, 64)?;
         let end_text = arguments::text("end", &input.end, 64)?;
         let start = parse_instant(start_text, &zone).map_err(|error| {
-            ToolError::argument("start", &error, "Use an ISO 8601 date-time such as 2026-03-10T09:00.")
+            ToolError::argument(
+                "start",
+                &error,
+                "Use an ISO 8601 date-time such as 2026-03-10T09:00.",
+            )
         })?;
         let end = parse_end_instant(end_text, &zone).map_err(|error| {
-            ToolError::argument("end", &error, "Use an ISO 8601 date-time such as 2026-03-10T09:30.")
+            ToolError::argument(
+                "end",
+                &error,
+                "Use an ISO 8601 date-time such as 2026-03-10T09:30.",
+            )
         })?;
         if end <= start {
             return Err(ToolError::argument(
@@ -156,8 +164,7 @@ impl GraphTool for CreateEvent {
         if let Some(description) = &event.body {
             body["body"] = json!({ "contentType": "text", "content": description });
         }
-        let request =
-            GraphRequest::post("me/events", &[], body).prefer(zone.prefer_header());
+        let request = GraphRequest::post("me/events", &[], body).prefer(zone.prefer_header());
         let created: GraphEvent = session.get(&request).await?;
         Ok(Output {
             status: "created".into(),

@@ -34,10 +34,17 @@ pub const HOW_TO_CONFIRM: &str = "Nothing was sent yet. Show this preview to the
                                   plus this confirmation, within 10 minutes.";
 
 /// A confirmation for writing `arguments` (the validated, normalized form the write will use).
-async fn confirmation<A: Serialize>(session: &Session<'_>, arguments: &A) -> Result<String, ToolError> {
+async fn confirmation<A: Serialize>(
+    session: &Session<'_>,
+    arguments: &A,
+) -> Result<String, ToolError> {
     session
         .keys()
-        .seal(Purpose::Confirmation, &session.binding_with(&digest_of(arguments)), &())
+        .seal(
+            Purpose::Confirmation,
+            &session.binding_with(&digest_of(arguments)),
+            &(),
+        )
         .await
         .map_err(|_| {
             ToolError::new(

@@ -82,7 +82,10 @@ impl GraphTool for SendMail {
         if message.to.is_empty() || recipients > MAX_RECIPIENTS {
             return Err(ToolError::argument(
                 "to",
-                format!("there are {} recipients in to and {recipients} in all", message.to.len()),
+                format!(
+                    "there are {} recipients in to and {recipients} in all",
+                    message.to.len()
+                ),
                 format!("Pass 1 to {MAX_RECIPIENTS} addresses in to and cc together."),
             ));
         }
