@@ -68,7 +68,10 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
         Some(proof) => {
             let source: Arc<dyn ProofSource> = match &proof.source {
                 ProofSourceConfig::Values(values) => Arc::new(ConfiguredProof::new(values)),
-                ProofSourceConfig::KeyVaultSecret(name) => {
+                ProofSourceConfig::KeyVaultSecret {
+                    name,
+                    rotation_grace,
+                } => {
                     let vault = outbound
                         .key_vault_url
                         .as_ref()
@@ -79,7 +82,7 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
                         http.clone(),
                         outbound.secret_refresh,
                     );
-                    Arc::new(VaultProof::new(secrets, name.clone()))
+                    Arc::new(VaultProof::new(secrets, name.clone(), *rotation_grace))
                 }
             };
             Some(GatewayProof {

@@ -492,6 +492,62 @@ mod tests {
         assert!(plan(&env(&[(MCP_TENANT_ID.name, "x")])).unwrap().is_none());
     }
 
+    #[test]
+    fn the_vault_transport_is_only_for_a_local_tenant_on_loopback() {
+        let loopback_vault = (MCP_DEVSTACK_VAULT_ADDR.name, "127.0.0.1:7072");
+        let local_authority = (MCP_AUTHORITY_HOST.name, "http://127.0.0.1:7072");
+        assert!(
+            vault_transport_from(&env(&[loopback_vault, local_authority]))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            vault_transport_from(&env(&[local_authority]))
+                .unwrap()
+                .is_none()
+        );
+        for (case, pairs, says) in [
+            (
+                "no authority host: the public cloud",
+                vec![loopback_vault],
+                "real tenant",
+            ),
+            (
+                "a sovereign cloud",
+                vec![
+                    loopback_vault,
+                    (MCP_AUTHORITY_HOST.name, "https://login.microsoftonline.us"),
+                ],
+                "real tenant",
+            ),
+            (
+                "a remote vault address",
+                vec![
+                    (MCP_DEVSTACK_VAULT_ADDR.name, "10.20.30.40:443"),
+                    local_authority,
+                ],
+                "loopback",
+            ),
+            (
+                "the unspecified address",
+                vec![
+                    (MCP_DEVSTACK_VAULT_ADDR.name, "0.0.0.0:7072"),
+                    local_authority,
+                ],
+                "loopback",
+            ),
+        ] {
+            let error = vault_transport_from(&env(&pairs))
+                .err()
+                .unwrap_or_else(|| panic!("{case}: accepted"));
+            assert!(error.contains(says), "{case}: {error}");
+            assert!(
+                error.contains(MCP_DEVSTACK_VAULT_ADDR.name),
+                "{case}: {error}"
+            );
+        }
+    }
+
     fn plan_error(pairs: &[(&str, &str)]) -> String {
         plan(&env(pairs)).unwrap_err()
     }
