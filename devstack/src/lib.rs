@@ -72,8 +72,11 @@ use self::{
     },
 };
 pub use self::{
-    graph::GraphFault, issuer::pkce, managed_identity::PATH as MANAGED_IDENTITY_PATH,
-    record::Recorded, vault_transport::vault_transport,
+    graph::GraphFault,
+    issuer::pkce,
+    managed_identity::PATH as MANAGED_IDENTITY_PATH,
+    record::Recorded,
+    vault_transport::{vault_http_client, vault_transport},
 };
 
 /// How to start a [`Devstack`].
