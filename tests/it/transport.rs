@@ -573,6 +573,9 @@ async fn logs_never_contain_header_values_query_strings_or_bodies() {
     assert!(!logs.contains(&signature[..20]));
 }
 
+/// A raw HTTP/1.1 request: the head (request line and headers) and the body bytes.
+type RawRequest = (String, Vec<u8>);
+
 /// One HTTP/1.1 answer as read from a raw connection.
 struct RawAnswer {
     status: u16,
@@ -680,7 +683,7 @@ fn refusals_keep_the_connection_usable_for_the_next_request() {
             encoded,
         )
     };
-    let steps: Vec<(&str, (String, Vec<u8>), u16)> = vec![
+    let steps: Vec<(&str, RawRequest, u16)> = vec![
         ("a valid call", request(&valid, "", &call), 200),
         (
             "a bad token, with a body",
