@@ -178,8 +178,14 @@ pub async fn keep_connection_usable(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<usize>().ok());
+    // A client that waits for `100 Continue` sends no body unless asked: do not ask for one
+    // only to discard it.
+    let expects_continue = request
+        .headers()
+        .get(header::EXPECT)
+        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
     let (parts, body) = request.into_parts();
-    let (leftover, unfinished) = oneshot::channel();
+    let (leftover, mut unfinished) = oneshot::channel();
     let body = Body::from_stream(Tracked {
         inner: body.into_data_stream(),
         read: 0,
@@ -187,10 +193,13 @@ pub async fn keep_connection_usable(
         leftover: Some(leftover),
     });
     let mut response = next.run(Request::from_parts(parts, body)).await;
-    let drained = match unfinished.await {
+    let drained = match unfinished.try_recv() {
         // Read to the end by the layers inside.
-        Err(_) => return response,
+        Err(oneshot::error::TryRecvError::Closed) => return response,
+        // Still held somewhere: it cannot be drained here.
+        Err(oneshot::error::TryRecvError::Empty) => false,
         Ok(_) if declared.is_some_and(|length| length > limit) => false,
+        Ok((_, 0)) if expects_continue => false,
         Ok((rest, read)) => drain(rest, limit.saturating_sub(read)).await,
     };
     if !drained {

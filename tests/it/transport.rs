@@ -744,3 +744,32 @@ fn refusals_keep_the_connection_usable_for_the_next_request() {
         );
     }
 }
+
+#[test]
+fn a_refused_body_too_large_to_discard_gets_connection_close() {
+    let server = TestServer::start();
+    let port = server.handler.port;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // Declared far beyond what the server reads to keep a connection: it answers at once and
+    // says the connection ends, instead of leaving the client to find out.
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\n\r\n",
+        server.token(),
+        64 * 1024 * 1024
+    );
+    let answer = raw_exchange(&mut stream, &head, &[]).expect("an HTTP answer");
+    assert_eq!(answer.status, 413);
+    assert!(
+        answer
+            .headers
+            .iter()
+            .any(|(name, value)| name == "connection" && value.eq_ignore_ascii_case("close")),
+        "{:?}",
+        answer.headers
+    );
+}
