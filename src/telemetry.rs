@@ -11,10 +11,11 @@
 //! What is never written: header values (the `Authorization` header above all), the path a
 //! client sent (a token or an address may hide there: the log names the *route* that served
 //! the request, or `unknown`), the query string, request and response bodies. The host's
-//! `x-ms-invocation-id` is written only when it is what the host sends, a GUID. Third-party crates log at
-//! `error` only, whatever `MCP_LOG` says: rmcp's warnings quote client-sent text (an unknown
-//! method's name, for one) and its debug output whole messages. What they would have said is in
-//! the request event's status anyway.
+//! `x-ms-invocation-id` is written only when it is what the host sends, a GUID.
+//!
+//! Third-party crates log at `error` only, whatever `MCP_LOG` says: rmcp's warnings quote
+//! client-sent text (an unknown method's name, for one) and its debug output whole messages.
+//! What they would have said is in the request event's status anyway.
 
 use std::{sync::Arc, time::Instant};
 

@@ -268,7 +268,7 @@ impl OnBehalfOf {
             ("requested_token_use", "on_behalf_of"),
             ("client_id", self.client_id.as_str()),
             ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-            ("client_assertion", assertion.as_str()),
+            ("client_assertion", assertion.expose()),
             ("assertion", caller.token.expose()),
             ("scope", scopes),
         ];

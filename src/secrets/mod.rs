@@ -172,8 +172,8 @@ impl KeyVaultSecrets {
                 }
                 return Ok(versions);
             }
-            match &entry.reading {
-                Some(reading) => reading.clone(),
+            match in_flight(entry) {
+                Some(reading) => reading,
                 // A read just failed: fail fast rather than queue every request behind another
                 // attempt at a vault that is down.
                 None if !may_start(entry) => {
@@ -263,9 +263,18 @@ impl KeyVaultSecrets {
     }
 }
 
+/// The read in flight, if any (a read whose task is gone without a word is none).
+fn in_flight(entry: &Entry) -> Option<watch::Receiver<bool>> {
+    entry
+        .reading
+        .as_ref()
+        .filter(|reading| reading.has_changed().is_ok())
+        .cloned()
+}
+
 /// Whether a read may start now: none is in flight, and the last one is old enough.
 fn may_start(entry: &Entry) -> bool {
-    entry.reading.is_none()
+    in_flight(entry).is_none()
         && entry
             .last_attempt
             .is_none_or(|at| at.elapsed() >= MIN_REREAD)

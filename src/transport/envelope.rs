@@ -105,7 +105,7 @@ pub async fn check(State(rules): State<EnvelopeRules>, request: Request, next: N
         return too_large(rules.max_body_bytes);
     }
 
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes = match Limited::new(body, rules.max_body_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
@@ -124,7 +124,6 @@ pub async fn check(State(rules): State<EnvelopeRules>, request: Request, next: N
         Ok(facts) => facts,
         Err((code, message)) => return jsonrpc_error(StatusCode::BAD_REQUEST, code, message),
     };
-    let mut parts = parts;
     if facts.method == Some("initialize") {
         // The body's protocolVersion governs; the header (already known to be supported) must
         // not contradict it on the way to rmcp.
