@@ -52,7 +52,8 @@ pub const MCP_DEVSTACK_VAULT_ADDR: Setting = Setting {
     help: "Local development only: the devstack's address (host:port). The Key Vault client \
            then sends its requests there over plain HTTP, while KEY_VAULT_URL keeps naming the \
            https vault, so the SDK's TLS and challenge checks still run. Set by `cargo run` and \
-           the tests; never in Azure.",
+           the tests; never in Azure. Refused unless it is a loopback address and \
+           MCP_AUTHORITY_HOST is one too (a local tenant).",
 };
 
 /// Settings read only in builds with the devstack.
@@ -84,7 +85,7 @@ pub unsafe fn enter(
     // SAFETY: the caller's guarantee.
     let Prepared { env, devstack } = unsafe { prepare_process(env) }?;
     let http = match vault_transport_from(&env)? {
-        Some(transport) => OutboundHttp::with_key_vault_transport(transport),
+        Some(client) => OutboundHttp::with_key_vault_client(client),
         None => OutboundHttp::default(),
     };
     let notice = devstack.as_ref().map(|devstack| {
@@ -277,19 +278,49 @@ fn devstack_addr(env: &HashMap<String, String>) -> Result<SocketAddr, String> {
         .map_err(|_| "MCP_DEVSTACK_ADDR is not an IP address and port".to_owned())
 }
 
-/// The Key Vault transport `MCP_DEVSTACK_VAULT_ADDR` asks for: requests still addressed to the
+/// The Key Vault client `MCP_DEVSTACK_VAULT_ADDR` asks for: requests still addressed to the
 /// https `KEY_VAULT_URL`, delivered to the local stand-in.
+///
+/// Refused unless both ends are local: the address must be loopback, and the tenant must not be
+/// a real one (its authority host, `MCP_AUTHORITY_HOST`, default the public cloud's, must be
+/// loopback too). Otherwise the managed identity's real Key Vault token would go to whatever
+/// listens at that address.
 pub fn vault_transport_from(
     env: &HashMap<String, String>,
-) -> Result<Option<azure_core::http::Transport>, String> {
-    env.get(MCP_DEVSTACK_VAULT_ADDR.name)
-        .map(|addr| {
-            addr.trim()
-                .parse::<SocketAddr>()
-                .map(devstack::vault_transport)
-                .map_err(|_| "MCP_DEVSTACK_VAULT_ADDR is not an IP address and port".to_owned())
-        })
-        .transpose()
+) -> Result<Option<std::sync::Arc<dyn azure_core::http::HttpClient>>, String> {
+    let Some(addr) = env.get(MCP_DEVSTACK_VAULT_ADDR.name) else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = addr.trim().parse().map_err(|_| {
+        format!(
+            "{} is not an IP address and port",
+            MCP_DEVSTACK_VAULT_ADDR.name
+        )
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{} must be a loopback address, not {addr}: it receives the managed identity's Key \
+             Vault token.\n    fix: unset it (it is for the local stand-ins only), or use \
+             127.0.0.1:<port>.",
+            MCP_DEVSTACK_VAULT_ADDR.name
+        ));
+    }
+    let authority = env
+        .get(MCP_AUTHORITY_HOST.name)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .unwrap_or("https://login.microsoftonline.com");
+    let local_tenant =
+        url::Url::parse(authority).is_ok_and(|url| crate::config::is_loopback_host(&url));
+    if !local_tenant {
+        return Err(format!(
+            "{} is set, but a real tenant is configured ({} is {authority}, not a loopback \
+             address): the local Key Vault stand-in would receive the real managed identity's \
+             token.\n    fix: unset {}; it is for the local stand-ins only.",
+            MCP_DEVSTACK_VAULT_ADDR.name, MCP_AUTHORITY_HOST.name, MCP_DEVSTACK_VAULT_ADDR.name
+        ));
+    }
+    Ok(Some(devstack::vault_http_client(addr)))
 }
 
 /// What a newcomer needs to know, printed once on stderr (stdout carries the JSON log).
@@ -495,6 +526,62 @@ mod tests {
         let error = plan_error(&[(MCP_DEVSTACK_ADDR.name, "0.0.0.0:7072")]);
         assert!(error.contains("loopback"), "{error}");
         assert!(plan(&env(&[(MCP_TENANT_ID.name, "x")])).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_vault_transport_is_only_for_a_local_tenant_on_loopback() {
+        let loopback_vault = (MCP_DEVSTACK_VAULT_ADDR.name, "127.0.0.1:7072");
+        let local_authority = (MCP_AUTHORITY_HOST.name, "http://127.0.0.1:7072");
+        assert!(
+            vault_transport_from(&env(&[loopback_vault, local_authority]))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            vault_transport_from(&env(&[local_authority]))
+                .unwrap()
+                .is_none()
+        );
+        for (case, pairs, says) in [
+            (
+                "no authority host: the public cloud",
+                vec![loopback_vault],
+                "real tenant",
+            ),
+            (
+                "a sovereign cloud",
+                vec![
+                    loopback_vault,
+                    (MCP_AUTHORITY_HOST.name, "https://login.microsoftonline.us"),
+                ],
+                "real tenant",
+            ),
+            (
+                "a remote vault address",
+                vec![
+                    (MCP_DEVSTACK_VAULT_ADDR.name, "10.20.30.40:443"),
+                    local_authority,
+                ],
+                "loopback",
+            ),
+            (
+                "the unspecified address",
+                vec![
+                    (MCP_DEVSTACK_VAULT_ADDR.name, "0.0.0.0:7072"),
+                    local_authority,
+                ],
+                "loopback",
+            ),
+        ] {
+            let error = vault_transport_from(&env(&pairs))
+                .err()
+                .unwrap_or_else(|| panic!("{case}: accepted"));
+            assert!(error.contains(says), "{case}: {error}");
+            assert!(
+                error.contains(MCP_DEVSTACK_VAULT_ADDR.name),
+                "{case}: {error}"
+            );
+        }
     }
 
     fn plan_error(pairs: &[(&str, &str)]) -> String {

@@ -9,8 +9,9 @@
 //!
 //! The key comes from a Key Vault secret (`MCP_SIGNING_KEY_SECRET_NAME`), read through the
 //! managed identity like the gateway proof: values are signed with its current version and
-//! accepted under the current and the previous one, so a rotation invalidates nothing that is
-//! still in use. Each purpose signs with its own key derived from the secret, so a cursor can
+//! accepted under the current one and, for as long as a value sealed under the previous one can
+//! still be in use (its purpose's lifetime after the rotation), the previous one. So a rotation
+//! invalidates nothing in use, and an emergency rotation retires a leaked key within that time. Each purpose signs with its own key derived from the secret, so a cursor can
 //! never pass as a confirmation. Without a configured secret (local development only; start-up
 //! refuses it under the Functions host) a random key lives as long as the process.
 
@@ -105,7 +106,7 @@ impl SigningKeys {
         binding: &str,
         value: &T,
     ) -> Result<String, KeysUnavailable> {
-        let keys = self.master_keys().await?;
+        let keys = self.master_keys(Duration::ZERO).await?;
         let payload = serde_json::to_vec(&Envelope {
             iat: unix_now(),
             value,
@@ -136,7 +137,7 @@ impl SigningKeys {
             .decode(tag_text)
             .map_err(|_| Refused::Forged)?;
         let keys = self
-            .master_keys()
+            .master_keys(max_age)
             .await
             .map_err(|KeysUnavailable| Refused::KeysUnavailable)?;
         // Every key is tried, so timing does not tell which one matched.
@@ -157,15 +158,19 @@ impl SigningKeys {
         Ok(envelope.value)
     }
 
-    /// The master keys, current first.
-    async fn master_keys(&self) -> Result<Vec<[u8; 32]>, KeysUnavailable> {
+    /// The master keys, current first; the previous one only while the current one is younger
+    /// than `previous_for` (values sealed before the rotation may still be that young).
+    async fn master_keys(&self, previous_for: Duration) -> Result<Vec<[u8; 32]>, KeysUnavailable> {
         match &self.source {
             Source::Process(key) => Ok(vec![**key]),
             Source::Vault { secrets, name } => {
                 let versions = secrets.versions(name).await.map_err(|_| KeysUnavailable)?;
+                let rotated_recently = SystemTime::now()
+                    .duration_since(versions.current.created)
+                    .is_ok_and(|age| age <= previous_for);
                 Ok(std::iter::once(&versions.current)
-                    .chain(versions.previous.as_ref())
-                    .map(|value| master_key(value))
+                    .chain(versions.previous.as_ref().filter(|_| rotated_recently))
+                    .map(|version| master_key(version.value.expose()))
                     .collect())
             }
         }

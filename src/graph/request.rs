@@ -3,7 +3,10 @@
 //! - A path is a template written by the tool (`me/messages/{}`) whose `{}` placeholders are
 //!   filled with arguments, each percent-encoded as one segment: an id like `../../users` or
 //!   `a/b?x` stays one segment of the path it was meant for. The template, never the filled
-//!   path, is what logs show, so no argument a client chose reaches them.
+//!   path, is what logs show, so no argument a client chose reaches them. An argument that is
+//!   empty, `.` or `..` cannot be encoded into anything URL resolution and Graph leave alone
+//!   (`%2E%2E` is `..` to both), so such a request is refused: [`GraphClient`](super::GraphClient)
+//!   never sends it.
 //! - OData string literals are quoted with `'` and inner quotes doubled (`O''Brien`), the only
 //!   escape OData has; query values are then form-encoded by the URL builder.
 //! - `$select` is part of every read, so Graph returns only what a tool uses (and less data
@@ -32,32 +35,43 @@ pub struct GraphRequest {
     pub(crate) headers: Vec<(&'static str, String)>,
     /// A JSON body (POST), built by the tool from typed values.
     pub(crate) body: Option<serde_json::Value>,
+    /// An argument was empty, `.` or `..`.
+    invalid_segment: bool,
 }
 
 impl GraphRequest {
     /// A GET of `route` with its placeholders filled by `arguments` (each encoded as one
     /// segment), selecting `fields`.
     pub fn get(route: &'static str, arguments: &[&str], fields: &[&str]) -> Self {
+        let (path, invalid_segment) = fill(route, arguments);
         Self {
             method: Method::GET,
             route,
-            path: fill(route, arguments),
+            path,
             query: vec![("$select", fields.join(","))],
             headers: Vec::new(),
             body: None,
+            invalid_segment,
         }
     }
 
     /// A POST of `body` to `route` (placeholders filled as for [`GraphRequest::get`]).
     pub fn post(route: &'static str, arguments: &[&str], body: serde_json::Value) -> Self {
+        let (path, invalid_segment) = fill(route, arguments);
         Self {
             method: Method::POST,
             route,
-            path: fill(route, arguments),
+            path,
             query: Vec::new(),
             headers: Vec::new(),
             body: Some(body),
+            invalid_segment,
         }
+    }
+
+    /// Whether an argument was empty, `.` or `..`: the request must not be sent.
+    pub fn has_invalid_segment(&self) -> bool {
+        self.invalid_segment
     }
 
     /// The route template the call is logged under.
@@ -158,12 +172,14 @@ fn quoted(term: &str) -> String {
 
 /// `route` with each `{}` replaced by the next argument, encoded as one path segment, and each
 /// `{/}` by the next argument as a path of segments (split at `/`, each encoded, empty ones
-/// dropped: a drive path like `Documents/Q3`).
+/// dropped: a drive path like `Documents/Q3`); and whether a segment was empty, `.` or `..`.
 ///
 /// # Panics
 ///
 /// If the number of arguments is not the number of placeholders: a tool's programming error.
-fn fill(route: &'static str, arguments: &[&str]) -> String {
+fn fill(route: &'static str, arguments: &[&str]) -> (String, bool) {
+    let dots = |segment: &str| matches!(segment, "." | "..");
+    let mut invalid = false;
     let mut path = String::new();
     let mut rest = route;
     let mut arguments = arguments.iter();
@@ -176,6 +192,7 @@ fn fill(route: &'static str, arguments: &[&str]) -> String {
             let segments: Vec<String> = argument
                 .split('/')
                 .filter(|segment| !segment.is_empty())
+                .inspect(|segment| invalid |= dots(segment))
                 .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
                 .collect();
             path.push_str(&segments.join("/"));
@@ -185,6 +202,7 @@ fn fill(route: &'static str, arguments: &[&str]) -> String {
                 rest[at..].starts_with("{}"),
                 "`{route}` has a bad placeholder"
             );
+            invalid |= argument.is_empty() || dots(argument);
             path.extend(utf8_percent_encode(argument, SEGMENT).map(str::to_owned));
             rest = &rest[at + 2..];
         }
@@ -194,7 +212,7 @@ fn fill(route: &'static str, arguments: &[&str]) -> String {
         "`{route}` takes fewer arguments"
     );
     path.push_str(rest);
-    path
+    (path, invalid)
 }
 
 /// An OData `$filter` expression whose literals are escaped.
@@ -250,6 +268,44 @@ mod tests {
         assert_eq!(request.path, "users/adele%40contoso.example/manager");
         let request = GraphRequest::get("drives/{}/items/{}", &["b!x", "01AB"], &["id"]);
         assert_eq!(request.path, "drives/b%21x/items/01AB");
+    }
+
+    #[test]
+    fn empty_and_dot_segments_are_marked_so_the_request_is_never_sent() {
+        for (route, arguments) in [
+            ("users/{}", &[".."][..]),
+            ("users/{}", &["."]),
+            ("users/{}", &[""]),
+            ("{}/me", &[".."]),
+            ("me/messages/{}/attachments", &[""]),
+            ("me/drive/root:/{/}:/children", &["Documents/../.."]),
+            ("me/drive/root:/{/}:/children", &["./x"]),
+        ] {
+            assert!(
+                GraphRequest::get(route, arguments, &["id"]).has_invalid_segment(),
+                "{route} {arguments:?}"
+            );
+        }
+        for (route, arguments) in [
+            ("users/{}", &["..."][..]),
+            ("users/{}", &[".hidden"]),
+            ("users/{}", &["a..b"]),
+            ("users/{}", &["../me"]),
+            ("me", &[]),
+            ("me/drive/root:/{/}:/children", &["/Documents//Q3/"]),
+        ] {
+            assert!(
+                !GraphRequest::get(route, arguments, &["id"]).has_invalid_segment(),
+                "{route} {arguments:?}"
+            );
+        }
+        // Why they cannot be encoded instead: URL resolution reads `%2E` as `.` too.
+        let root = url::Url::parse("https://graph.microsoft.com/v1.0/").unwrap();
+        assert_eq!(
+            root.join("users/%2E%2E").unwrap().path(),
+            "/v1.0/",
+            "encoded dots still climb"
+        );
     }
 
     #[test]

@@ -188,11 +188,20 @@ impl Session<'_> {
     /// As [`Session::get`], with the failure as it is, for a tool that handles some itself.
     pub async fn attempt<T: DeserializeOwned>(&self, request: &GraphRequest) -> Result<T, Failure> {
         let _slot = self.mailbox_slot().await;
-        Ok(self
-            .graph
+        self.graph
             .graph
             .send(self.token.bearer(), request, self.ctx.call())
-            .await?)
+            .await
+            .map_err(|error| self.graph_failure(error))
+    }
+
+    /// A Graph failure; when Graph refused the token itself, the cached token goes too, so the
+    /// next call exchanges again.
+    fn graph_failure(&self, error: GraphError) -> Failure {
+        if error.is_unauthorized() {
+            self.token.refused_by_graph();
+        }
+        Failure::Graph(error)
     }
 
     /// The user's mailbox time zone, or UTC with a reason ([`UserZone::fallback`]) when the
@@ -255,7 +264,7 @@ impl Session<'_> {
         let page = match page {
             Ok(Ok(page)) => page,
             Ok(Err(InvalidCursor)) => return Err(self.explain(Failure::InvalidCursor)),
-            Err(error) => return Err(self.explain(Failure::Graph(error))),
+            Err(error) => return Err(self.explain(self.graph_failure(error))),
         };
         let next_cursor = match page.next {
             Some(next) => Some(self.seal_cursor(&next).await?),
@@ -298,7 +307,7 @@ impl Session<'_> {
             .download(self.token.bearer(), request, limit, self.ctx.call())
             .await
             .map_err(|error| match error {
-                DownloadError::Graph(error) => Failure::Graph(error),
+                DownloadError::Graph(error) => self.graph_failure(error),
                 DownloadError::TooLarge { limit } => Failure::TooLarge { limit },
                 DownloadError::Elsewhere => Failure::DownloadElsewhere,
             })
@@ -430,6 +439,20 @@ impl DelegatedGraph {
             Failure::Graph(GraphError::UnexpectedBody) => ToolError::new(
                 "Microsoft Graph answered with something this server did not expect.",
                 "Try again; if it keeps happening, report it to the server's operators.",
+            ),
+            Failure::Graph(GraphError::ResponseTooLarge { limit }) => ToolError::new(
+                format!(
+                    "Microsoft Graph answered with more than {} MiB, more than this server reads \
+                     for one call.",
+                    limit / (1024 * 1024)
+                ),
+                "Ask for fewer items at a time; if it keeps happening, report it to the server's \
+                 operators.",
+            ),
+            Failure::Graph(GraphError::InvalidPathSegment) => ToolError::new(
+                "An id passed to this tool is empty, `.` or `..`, which Microsoft Graph would \
+                 read as another resource, so nothing was requested.",
+                "Pass ids exactly as a listing returned them.",
             ),
             Failure::Graph(GraphError::Status {
                 status,

@@ -107,8 +107,9 @@ pub struct ToolSpec {
 }
 
 impl ToolSpec {
+    /// The hints clients show or act on; the title is the tool's own, not repeated here.
     fn annotations(&self) -> ToolAnnotations {
-        ToolAnnotations::with_title(self.title)
+        ToolAnnotations::new()
             .read_only(self.effect == Effect::ReadOnly)
             .destructive(self.effect == Effect::Destructive)
             .open_world(self.open_world)
@@ -322,10 +323,10 @@ impl Register for Registry {
         let definition = rmcp::model::Tool::new(
             spec.name,
             spec.description,
-            compact(schema_for_type::<T::Input>()),
+            compact(schema_for_type::<T::Input>(), Schema::Input),
         )
         .with_title(spec.title)
-        .with_raw_output_schema(compact(schema_for_output::<T::Output>()))
+        .with_raw_output_schema(compact(schema_for_output::<T::Output>(), Schema::Output))
         .with_annotations(spec.annotations());
         self.by_name.insert(spec.name, self.entries.len());
         self.entries.push(Entry {
@@ -429,13 +430,76 @@ fn permits(ctx: &ToolContext, access: Access) -> bool {
     ctx.caller.as_ref().is_some_and(|caller| caller.may(access))
 }
 
-/// A schema without what only costs the model tokens: `$schema` and the type names schemars
-/// puts in `title`.
-fn compact(schema: Arc<JsonObject>) -> Arc<JsonObject> {
-    let mut schema = Arc::unwrap_or_clone(schema);
-    schema.remove("$schema");
-    schema.remove("title");
-    Arc::new(schema)
+/// Which schema [`compact`] works on.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Schema {
+    Input,
+    Output,
+}
+
+/// A schema without what only costs the model tokens (every tool definition is sent with every
+/// turn): schemars' `$schema`, type-name titles and integer formats, `null` alternatives for
+/// optional fields (an absent field is how this server says "none", and a client never needs
+/// to send null), and, in output schemas, descriptions: the model reads what a field means
+/// from the tool's description and the rendered text, and clients validate against the types.
+fn compact(schema: Arc<JsonObject>, kind: Schema) -> Arc<JsonObject> {
+    let mut value = serde_json::Value::Object(Arc::unwrap_or_clone(schema));
+    prune(&mut value, kind);
+    match value {
+        serde_json::Value::Object(schema) => Arc::new(schema),
+        _ => unreachable!("a schema stays an object"),
+    }
+}
+
+fn prune(value: &mut serde_json::Value, kind: Schema) {
+    use serde_json::Value;
+    match value {
+        Value::Object(object) => {
+            for key in ["$schema", "title", "format"] {
+                object.remove(key);
+            }
+            if kind == Schema::Output {
+                object.remove("description");
+            }
+            if object.get("minimum") == Some(&Value::from(0)) {
+                object.remove("minimum");
+            }
+            if let Some(Value::Array(types)) = object.get_mut("type") {
+                types.retain(|t| t != "null");
+                if types.len() == 1 {
+                    let only = types.remove(0);
+                    object.insert("type".into(), only);
+                }
+            }
+            if let Some(Value::Array(choices)) = object.get("anyOf")
+                && choices.len() == 2
+                && let Some(other) = choices
+                    .iter()
+                    .find(|c| c.get("type") != Some(&Value::from("null")))
+                && choices
+                    .iter()
+                    .any(|c| c.get("type") == Some(&Value::from("null")))
+            {
+                let other = other.clone();
+                object.remove("anyOf");
+                if let Value::Object(other) = other {
+                    object.extend(other);
+                }
+            }
+            for (key, child) in object.iter_mut() {
+                // Property names are data, not schema keywords: prune inside them only.
+                if key == "properties" || key == "$defs" {
+                    if let Value::Object(children) = child {
+                        children.values_mut().for_each(|child| prune(child, kind));
+                    }
+                } else {
+                    prune(child, kind);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|item| prune(item, kind)),
+        _ => {}
+    }
 }
 
 /// Every tool's declaration.

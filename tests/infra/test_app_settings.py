@@ -39,6 +39,8 @@ LEFT_AT_DEFAULT = {
     "MCP_SHUTDOWN_GRACE_SECONDS": "default fits",
     "MCP_LOG": "default level fits; change in the portal when debugging",
     "MCP_GATEWAY_PROOF": "local development only: in Azure the proof comes from Key Vault, never from a setting",
+    "MCP_GATEWAY_PROOF_REQUIRED": "default (true under the Functions host) fits: the Bicep sets MCP_GATEWAY_PROOF_HEADER",
+    "MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS": "default (8 hours) outlasts APIM's switch to a new version",
     "MCP_JWKS_REFRESH_COOLDOWN_SECONDS": "default (five minutes, Entra's guidance) fits",
     "MCP_DEVSTACK_ADDR": "local development only: the deployed build has no local stand-ins",
     "MCP_DEVSTACK_VAULT_ADDR": "local development only: the deployed build has no local stand-ins",

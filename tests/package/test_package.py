@@ -93,6 +93,8 @@ def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package
             "MCP_CLIENT_ID": CLIENT,
             "MCP_APP_ID_URI": PUBLIC_URL,
             "MCP_PUBLIC_URL": PUBLIC_URL,
+            # No APIM in front of this test: it stands in for a network-isolated function app.
+            "MCP_GATEWAY_PROOF_REQUIRED": "false",
             # As the platform provides them; nothing here calls the identity.
             "MANAGED_IDENTITY_CLIENT_ID": "55555555-6666-7777-8888-999999999999",
             "IDENTITY_ENDPOINT": "http://127.0.0.1:9/msi/token",
