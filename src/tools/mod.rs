@@ -107,12 +107,20 @@ pub struct ToolSpec {
 }
 
 impl ToolSpec {
-    /// The hints clients show or act on; the title is the tool's own, not repeated here.
+    /// The hints clients show or act on, defaults left out: the title is the tool's own,
+    /// `destructiveHint` means nothing for a read-only tool, `openWorldHint` is true unless
+    /// said otherwise.
     fn annotations(&self) -> ToolAnnotations {
-        ToolAnnotations::new()
-            .read_only(self.effect == Effect::ReadOnly)
-            .destructive(self.effect == Effect::Destructive)
-            .open_world(self.open_world)
+        let mut annotations = ToolAnnotations::new();
+        if self.effect == Effect::ReadOnly {
+            annotations = annotations.read_only(true);
+        } else {
+            annotations = annotations.destructive(self.effect == Effect::Destructive);
+        }
+        if !self.open_world {
+            annotations = annotations.open_world(false);
+        }
+        annotations
     }
 }
 
@@ -320,14 +328,7 @@ impl Register for Registry {
             "tool `{}` registered twice",
             spec.name
         );
-        let definition = rmcp::model::Tool::new(
-            spec.name,
-            spec.description,
-            compact(schema_for_type::<T::Input>(), Schema::Input),
-        )
-        .with_title(spec.title)
-        .with_raw_output_schema(compact(schema_for_output::<T::Output>(), Schema::Output))
-        .with_annotations(spec.annotations());
+        let definition = definition::<T>();
         self.by_name.insert(spec.name, self.entries.len());
         self.entries.push(Entry {
             spec,
@@ -430,6 +431,19 @@ fn permits(ctx: &ToolContext, access: Access) -> bool {
     ctx.caller.as_ref().is_some_and(|caller| caller.may(access))
 }
 
+/// How `tools/list` shows `T`.
+fn definition<T: Tool>() -> rmcp::model::Tool {
+    let spec = &T::SPEC;
+    rmcp::model::Tool::new(
+        spec.name,
+        spec.description,
+        compact(schema_for_type::<T::Input>(), Schema::Input),
+    )
+    .with_title(spec.title)
+    .with_raw_output_schema(compact(schema_for_output::<T::Output>(), Schema::Output))
+    .with_annotations(spec.annotations())
+}
+
 /// Which schema [`compact`] works on.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Schema {
@@ -440,8 +454,10 @@ enum Schema {
 /// A schema without what only costs the model tokens (every tool definition is sent with every
 /// turn): schemars' `$schema`, type-name titles and integer formats, `null` alternatives for
 /// optional fields (an absent field is how this server says "none", and a client never needs
-/// to send null), and, in output schemas, descriptions: the model reads what a field means
-/// from the tool's description and the rendered text, and clients validate against the types.
+/// to send null), `additionalProperties: false` (the server refuses unknown arguments anyway,
+/// with an error that names them), and, in output schemas, descriptions and `required`: the
+/// model reads what a field means from the tool's description and the rendered text, and
+/// clients validate the types.
 fn compact(schema: Arc<JsonObject>, kind: Schema) -> Arc<JsonObject> {
     let mut value = serde_json::Value::Object(Arc::unwrap_or_clone(schema));
     prune(&mut value, kind);
@@ -458,8 +474,12 @@ fn prune(value: &mut serde_json::Value, kind: Schema) {
             for key in ["$schema", "title", "format"] {
                 object.remove(key);
             }
+            if object.get("additionalProperties") == Some(&Value::Bool(false)) {
+                object.remove("additionalProperties");
+            }
             if kind == Schema::Output {
                 object.remove("description");
+                object.remove("required");
             }
             if object.get("minimum") == Some(&Value::from(0)) {
                 object.remove("minimum");
@@ -503,11 +523,11 @@ fn prune(value: &mut serde_json::Value, kind: Schema) {
 }
 
 /// Every tool's declaration.
-struct Catalog(Vec<&'static ToolSpec>);
+struct Catalog(Vec<(&'static ToolSpec, rmcp::model::Tool)>);
 
 impl Register for Catalog {
     fn register<T: Tool>(&mut self, _tool: T) -> &mut Self {
-        self.0.push(&T::SPEC);
+        self.0.push((&T::SPEC, definition::<T>()));
         self
     }
 }
@@ -555,8 +575,85 @@ pub fn registry(config: &Config, graph: Arc<DelegatedGraph>) -> Arc<Registry> {
 /// Every tool this build could serve, whatever is enabled: for `--help` and the check that the
 /// app registration asks for exactly the tools' permissions.
 pub fn catalog() -> Vec<&'static ToolSpec> {
+    full_catalog().into_iter().map(|(spec, _)| spec).collect()
+}
+
+fn full_catalog() -> Vec<(&'static ToolSpec, rmcp::model::Tool)> {
     let mut catalog = Catalog(Vec::new());
     every_tool(&mut catalog);
-    catalog.0.push(&server::ServerStatus::SPEC);
+    catalog.register(server::ServerStatus::new(String::new(), String::new(), Vec::new()));
     catalog.0
+}
+
+/// The size of the `tools/list` answer (its JSON, in bytes) for a caller who sees the tools
+/// `shown` keeps: every tool definition goes to the model with every turn.
+pub fn tools_list_bytes(shown: impl Fn(&ToolSpec) -> bool) -> usize {
+    let tools: Vec<rmcp::model::Tool> = full_catalog()
+        .into_iter()
+        .filter(|(spec, _)| shown(spec))
+        .map(|(_, definition)| definition)
+        .collect();
+    let answer = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": 1,
+        "result": rmcp::model::ListToolsResult::with_all_items(tools),
+    });
+    serde_json::to_vec(&answer).expect("tool definitions serialize").len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read tools: what a signed-in user with the default toolsets sees.
+    fn read_tool(spec: &ToolSpec) -> bool {
+        spec.effect == Effect::ReadOnly && spec.access != Access::AppRole(OPERATOR_ROLE)
+    }
+
+    #[test]
+    fn the_tool_list_stays_small_enough_to_send_with_every_turn() {
+        let read = tools_list_bytes(read_tool);
+        let all = tools_list_bytes(|_| true);
+        assert!(read < 16 * 1024, "the read tools take {read} bytes");
+        assert!(all < 20 * 1024, "every tool takes {all} bytes");
+        assert!(read < all);
+    }
+
+    #[test]
+    fn every_tool_of_every_toolset_is_in_the_catalog_once() {
+        let specs = catalog();
+        let mut names: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), specs.len());
+        for toolset in Toolset::SELECTABLE {
+            assert!(specs.iter().any(|spec| spec.toolset == toolset), "{toolset}");
+        }
+    }
+
+    #[test]
+    fn schemas_lose_only_what_costs_tokens() {
+        let mut schema = serde_json::json!({
+            "$schema": "x", "title": "Input", "type": "object", "additionalProperties": false,
+            "properties": {
+                "title": { "type": ["string", "null"], "description": "kept in inputs" },
+                "n": { "type": "integer", "format": "uint32", "minimum": 0 },
+                "m": { "type": "integer", "minimum": 1 },
+                "who": { "anyOf": [{ "$ref": "#/$defs/Contact" }, { "type": "null" }] }
+            }
+        });
+        prune(&mut schema, Schema::Input);
+        assert_eq!(
+            schema,
+            serde_json::json!({
+                "type": "object",
+                "properties": {
+                    "title": { "type": "string", "description": "kept in inputs" },
+                    "n": { "type": "integer" },
+                    "m": { "type": "integer", "minimum": 1 },
+                    "who": { "$ref": "#/$defs/Contact" }
+                }
+            })
+        );
+    }
 }

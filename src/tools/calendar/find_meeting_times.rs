@@ -33,14 +33,14 @@ const MAX_ATTENDEES: usize = 20;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// E-mail addresses of the people to meet (1–20); find_people resolves names.
+    /// Addresses of the people to meet (1–20).
     pub attendees: Vec<String>,
     /// Length of the meeting (5–480, default 30).
     #[schemars(range(min = 5, max = 480))]
     pub duration_minutes: Option<u32>,
-    /// Earliest time, ISO 8601 date or date-time in the user's time zone (default now).
+    /// ISO 8601 date or date-time (default now).
     pub start: Option<String>,
-    /// Latest time, ISO 8601 date (that day included) or date-time (default start + 7 days).
+    /// ISO 8601 date (included) or date-time (default start + 7 days).
     pub end: Option<String>,
     /// How many slots to suggest (1–20, default 5).
     #[schemars(range(min = 1, max = 20))]
@@ -122,9 +122,8 @@ impl GraphTool for FindMeetingTimes {
     const SPEC: ToolSpec = ToolSpec {
         name: "find_meeting_times",
         title: "Find meeting times",
-        description: "Suggests times within working hours when the user and the attendees are \
-                      free for a meeting of duration_minutes, between start and end (default \
-                      the next 7 days); says why when there are none.",
+        description: "Suggests working-hours slots when the user and the attendees are all free \
+                      (default the next 7 days); says why when there are none.",
         toolset: Toolset::Calendar,
         effect: Effect::ReadOnly,
         open_world: true,

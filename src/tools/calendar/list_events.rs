@@ -26,16 +26,14 @@ const WINDOW: WindowLimits = WindowLimits {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// ISO 8601 date or date-time, in the user's time zone unless it has an offset (default
-    /// now).
+    /// ISO 8601 date or date-time, user's time zone unless an offset is given (default now).
     pub start: Option<String>,
-    /// ISO 8601 date (that whole day included) or date-time (default start + 7 days; at most
-    /// 62 days after start).
+    /// ISO 8601 date (whole day included) or date-time; default start + 7 days, at most 62.
     pub end: Option<String>,
     /// How many events to return (1–100, default 50).
     #[schemars(range(min = 1, max = 100))]
     pub max_results: Option<u32>,
-    /// `next_cursor` of a previous call with the same window, to see later events.
+    /// `next_cursor` of the previous call.
     pub cursor: Option<String>,
 }
 
@@ -60,9 +58,9 @@ impl GraphTool for ListEvents {
     const SPEC: ToolSpec = ToolSpec {
         name: "list_events",
         title: "List calendar events",
-        description: "The user's calendar events between start and end (default the next 7 \
-                      days), recurring ones expanded, times in the user's time zone: subject, \
-                      time, place, organizer, attendees and their responses.",
+        description: "The user's events from start to end (default the next 7 days), \
+                      recurrences expanded, in the user's time zone, with place, organizer and \
+                      attendees' responses.",
         toolset: Toolset::Calendar,
         effect: Effect::ReadOnly,
         open_world: true,

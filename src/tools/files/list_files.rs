@@ -27,7 +27,7 @@ pub struct Input {
     /// How many items to return (1–100, default 50).
     #[schemars(range(min = 1, max = 100))]
     pub max_results: Option<u32>,
-    /// `next_cursor` of a previous call for the same folder, to see more.
+    /// `next_cursor` of the previous call.
     pub cursor: Option<String>,
 }
 

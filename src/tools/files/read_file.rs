@@ -36,8 +36,7 @@ const MAX_CHARS: u32 = 100_000;
 pub struct Input {
     /// The file's `id` from search_files, list_files or search_m365.
     pub file_id: String,
-    /// Longest text to return, in characters (200–100000, default 8000); longer text is cut
-    /// with a marker saying how long it is.
+    /// Longest text to return (200–100000, default 8000).
     #[schemars(range(min = 200, max = 100000))]
     pub max_chars: Option<u32>,
 }
@@ -64,9 +63,8 @@ impl GraphTool for ReadFile {
     const SPEC: ToolSpec = ToolSpec {
         name: "read_file",
         title: "Read a file",
-        description: "Reads a file's text by id: text, Markdown, CSV, JSON, HTML, Word, Excel, \
-                      PowerPoint and PDF, cut at max_chars. Other formats return the file's \
-                      details and web link only.",
+        description: "A file's text by id (text, Markdown, CSV, JSON, HTML, Word, Excel, \
+                      PowerPoint, PDF), cut at max_chars; other formats give the web link.",
         toolset: Toolset::Files,
         effect: Effect::ReadOnly,
         open_world: true,

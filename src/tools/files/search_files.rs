@@ -25,7 +25,7 @@ pub struct Input {
     /// How many files to return (1–50, default 20).
     #[schemars(range(min = 1, max = 50))]
     pub max_results: Option<u32>,
-    /// `next_cursor` of a previous call with the same query, to see more.
+    /// `next_cursor` of the previous call.
     pub cursor: Option<String>,
 }
 

@@ -33,8 +33,7 @@ const MAX_CHARS: u32 = 100_000;
 pub struct Input {
     /// The message's `id` from search_mail or search_m365.
     pub message_id: String,
-    /// Longest body to return, in characters (200–100000, default 8000); longer bodies are cut
-    /// with a marker saying how long they are.
+    /// Longest body to return (200–100000, default 8000).
     #[schemars(range(min = 200, max = 100000))]
     pub max_chars: Option<u32>,
 }

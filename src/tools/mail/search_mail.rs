@@ -57,16 +57,16 @@ pub struct Input {
     pub from: Option<String>,
     /// Default `all`.
     pub folder: Option<Folder>,
-    /// ISO 8601 date or date-time (the user's time zone unless it has an offset).
+    /// ISO 8601 date or date-time.
     pub received_after: Option<String>,
-    /// ISO 8601 date (that whole day included) or date-time.
+    /// ISO 8601 date (included) or date-time.
     pub received_before: Option<String>,
     pub unread_only: Option<bool>,
     pub has_attachments: Option<bool>,
     /// How many messages to return (1–50, default 10).
     #[schemars(range(min = 1, max = 50))]
     pub max_results: Option<u32>,
-    /// `next_cursor` of a previous call with the same arguments, to see older messages.
+    /// `next_cursor` of the previous call.
     pub cursor: Option<String>,
 }
 
@@ -86,9 +86,8 @@ impl GraphTool for SearchMail {
     const SPEC: ToolSpec = ToolSpec {
         name: "search_mail",
         title: "Search mail",
-        description: "Finds the user's messages by words, sender, folder (inbox, sent, drafts, \
-                      archive, all), dates, unread or attachments, newest first: sender, \
-                      subject, time, preview. Open one with read_mail.",
+        description: "Finds the user's messages by words, sender, folder, dates, unread or \
+                      attachments, newest first, with a preview. Open one with read_mail.",
         toolset: Toolset::Mail,
         effect: Effect::ReadOnly,
         open_world: true,

@@ -32,7 +32,7 @@ pub struct Input {
     /// How many people to return (1–25, default 10).
     #[schemars(range(min = 1, max = 25))]
     pub max_results: Option<u32>,
-    /// `next_cursor` of a previous call with the same query, to see more.
+    /// `next_cursor` of the previous call.
     pub cursor: Option<String>,
 }
 
@@ -98,9 +98,8 @@ impl GraphTool for FindPeople {
     const SPEC: ToolSpec = ToolSpec {
         name: "find_people",
         title: "Find people",
-        description: "Finds colleagues by name or e-mail address, people the user works with \
-                      first, then the directory: name, address, job title, department, office. \
-                      Use it to resolve a name to an address before mailing or inviting.",
+        description: "Finds colleagues by name or address, people the user works with first: \
+                      address, title, department, office. Use it to turn a name into an address.",
         toolset: Toolset::People,
         effect: Effect::ReadOnly,
         open_world: true,

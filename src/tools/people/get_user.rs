@@ -50,9 +50,8 @@ impl GraphTool for GetUser {
     const SPEC: ToolSpec = ToolSpec {
         name: "get_user",
         title: "Get a colleague",
-        description: "One colleague by e-mail address or id: name, title, department, office, \
-                      their manager and direct reports. Use it to answer who someone is or who \
-                      they work with.",
+        description: "A colleague by address or id, with their manager and direct reports: \
+                      who someone is and who they work with.",
         toolset: Toolset::People,
         effect: Effect::ReadOnly,
         open_world: true,

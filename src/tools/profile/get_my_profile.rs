@@ -93,9 +93,8 @@ impl GraphTool for GetMyProfile {
     const SPEC: ToolSpec = ToolSpec {
         name: "get_my_profile",
         title: "My Microsoft 365 profile",
-        description: "The signed-in user's profile: name, job title, department, office, \
-                      e-mail, phones, language and mailbox time zone. Use it to learn who \
-                      \"me\" is and how to read dates for them.",
+        description: "The signed-in user's profile and mailbox time zone: who \"me\" is and \
+                      how to read dates for them.",
         toolset: Toolset::Profile,
         effect: Effect::ReadOnly,
         open_world: true,

@@ -62,7 +62,7 @@ pub struct Input {
     /// Hits per kind (1–25, default 10).
     #[schemars(range(min = 1, max = 25))]
     pub max_results: Option<u32>,
-    /// `next_cursor` of a previous call with the same query, to see more.
+    /// `next_cursor` of the previous call.
     pub cursor: Option<String>,
 }
 
@@ -195,9 +195,9 @@ impl GraphTool for SearchM365 {
     const SPEC: ToolSpec = ToolSpec {
         name: "search_m365",
         title: "Search Microsoft 365",
-        description: "One search across the user's mail, calendar events, and OneDrive and \
-                      SharePoint files. Use it when you do not know where something is; hits \
-                      carry ids for read_mail, get_event and read_file.",
+        description: "One search across mail, events and OneDrive/SharePoint files, when you do \
+                      not know where something is; hit ids work with read_mail, get_event and \
+                      read_file.",
         toolset: Toolset::Search,
         effect: Effect::ReadOnly,
         open_world: true,

@@ -39,7 +39,7 @@ pub struct Input {
     /// How many tasks to return (1–100, default 50).
     #[schemars(range(min = 1, max = 100))]
     pub max_results: Option<u32>,
-    /// `next_cursor` of a previous call with the same include_completed, to see more.
+    /// `next_cursor` of the previous call.
     pub cursor: Option<String>,
 }
 
@@ -101,9 +101,8 @@ impl GraphTool for ListTasks {
     const SPEC: ToolSpec = ToolSpec {
         name: "list_tasks",
         title: "List To Do tasks",
-        description: "The user's open Microsoft To Do tasks across all lists, soonest due \
-                      first (include_completed to add finished ones): title, list, status, \
-                      importance, due date.",
+        description: "The user's open To Do tasks across all lists, soonest due first \
+                      (include_completed adds finished ones).",
         toolset: Toolset::Tasks,
         effect: Effect::ReadOnly,
         open_world: true,
