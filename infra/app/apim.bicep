@@ -11,11 +11,13 @@ param tags object
 @description('API Management service name.')
 param apimName string
 
+// No PremiumV2: it is not a sku.name value at the API version declared for API Management
+// (2024-05-01; it first appears in 2025-03-01-preview), and only the declared version's type
+// definitions can be checked offline (tests/infra/test_resource_types.py).
 @description('Tier. Only tiers that support MCP servers in API Management are allowed (not Consumption).')
 @allowed([
   'BasicV2'
   'StandardV2'
-  'PremiumV2'
   'Developer'
   'Basic'
   'Standard'
