@@ -12,8 +12,50 @@ targetScope = 'subscription'
 @description('azd environment name; used in the resource group name and to derive unique names.')
 param environmentName string
 
+// Regions that offer Flex Consumption and both API Management v2 tiers this template allows
+// (Basic v2 and Standard v2), so a region without them fails here, before any identity or app
+// registration exists. The list is the intersection of:
+// - Flex Consumption: Microsoft's Flex Consumption samples' @allowed list (for example
+//   Azure-Samples/mcp-sdk-functions-hosting-python infra/main.bicep), which follows
+//   `az functionapp list-flexconsumption-locations` (Learn: azure-functions/flex-consumption-how-to,
+//   "View currently supported regions"); eastus2euap left out (canary region).
+// - API Management v2 tiers: Learn "Azure API Management - Availability of v2 tiers and workspace
+//   gateways" (azure/api-management/api-management-region-availability, 2026-04-24), regions with
+//   both Basic v2 and Standard v2. UK South is left out while that page reports new Basic v2 and
+//   Standard v2 instances there as temporarily unavailable; southeastasia, spaincentral,
+//   westcentralus and westus3 lack a v2 tier there.
+// Re-check both sources when adding a region; tests/infra/test_first_deployment.py holds the two
+// lists as cited and fails on a region missing from either.
 @minLength(1)
-@description('Region for every resource. Flex Consumption and the APIM tier must be available there.')
+@description('Region for every resource: one that offers Flex Consumption and the API Management v2 tiers.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southindia'
+  'swedencentral'
+  'uaenorth'
+  'ukwest'
+  'westeurope'
+  'westus'
+  'westus2'
+])
 @metadata({
   azd: {
     type: 'location'

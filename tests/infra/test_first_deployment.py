@@ -57,3 +57,54 @@ def test_the_zip_step_records_mode_0755_for_the_handler_whatever_the_staged_mode
         assert stat.S_IMODE(handler.external_attr >> 16) == 0o755
         assert stat.S_IMODE(archive.getinfo("host.json").external_attr >> 16) == 0o644
         assert archive.read("host.json") == (REPO_ROOT / "host.json").read_bytes()
+
+
+# -- 2. The region ----------------------------------------------------------------------------
+
+# Flex Consumption regions as cited in main.bicep: Microsoft's Flex Consumption samples' @allowed
+# list (Azure-Samples/mcp-sdk-functions-hosting-python infra/main.bicep).
+FLEX_CONSUMPTION_REGIONS = {
+    "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral", "centralindia", "centralus",
+    "eastasia", "eastus", "eastus2", "eastus2euap", "francecentral", "germanywestcentral", "italynorth",
+    "japaneast", "koreacentral", "northcentralus", "northeurope", "norwayeast", "southafricanorth",
+    "southcentralus", "southeastasia", "southindia", "spaincentral", "swedencentral", "uaenorth",
+    "uksouth", "ukwest", "westcentralus", "westeurope", "westus", "westus2", "westus3",
+}
+
+# API Management v2 tiers per region as cited in main.bicep: Learn "Availability of v2 tiers and
+# workspace gateways" (api-management-region-availability.md, ms.date 04/24/2026). UK South carries
+# the page's "new instance creation temporarily unavailable" mark for both tiers.
+_V2_BOTH = {
+    "australiacentral", "australiaeast", "australiasoutheast", "brazilsouth", "canadacentral", "centralindia",
+    "centralus", "eastasia", "eastus", "eastus2", "francecentral", "germanywestcentral", "italynorth",
+    "japaneast", "koreacentral", "northcentralus", "northeurope", "norwayeast", "southafricanorth",
+    "southcentralus", "southindia", "swedencentral", "switzerlandnorth", "uaenorth", "ukwest", "westeurope",
+    "westus", "westus2",
+}
+APIM_V2_REGIONS = {"BasicV2": set(_V2_BOTH), "StandardV2": _V2_BOTH | {"westus3"}}
+TEMPORARILY_UNAVAILABLE = {"uksouth"}
+
+
+def allowed_values(declaration) -> list:
+    decorator = next(d for d in declaration.decorators if d.startswith("@allowed("))
+    return [line.strip().strip("'") for line in decorator.splitlines()[1:-1] if line.strip()]
+
+
+def test_location_is_constrained_to_regions_with_flex_consumption_and_the_apim_v2_tiers():
+    location = bicep("main.bicep").params["location"]
+    regions = allowed_values(location)
+    assert regions, "location has no @allowed list"
+    assert len(regions) == len(set(regions))
+    v2_tiers = [tier for tier in allowed_values(bicep("main.bicep").params["apimSku"]) if tier.endswith("V2")]
+    assert v2_tiers == ["BasicV2", "StandardV2"]
+    offering_everything = FLEX_CONSUMPTION_REGIONS.intersection(*(APIM_V2_REGIONS[t] for t in v2_tiers)) - TEMPORARILY_UNAVAILABLE
+    assert set(regions) - offering_everything == set(), "regions missing from a cited list"
+    # The intersection itself, so a region added to both sources is a deliberate edit here too.
+    assert set(regions) == offering_everything
+
+
+def test_the_region_list_cites_its_sources():
+    source = (INFRA / "main.bicep").read_text()
+    assert "az functionapp list-flexconsumption-locations" in source
+    assert "api-management-region-availability" in source
+    assert "Azure-Samples/mcp-sdk-functions-hosting-python" in source
