@@ -108,6 +108,13 @@ param grantAdminConsent bool = false
 @description('Require assignment to the app before Entra issues a token for it.')
 param appRoleAssignmentRequired bool = false
 
+@description('Comma-separated toolsets the handler enables (MCP_TOOLSETS): profile, calendar, mail, people, files, tasks, search, and write (send_mail, create_event; callers also need the MCP.Writer app role). The app registration requests exactly their delegated Graph permissions (infra/app/graph-permissions.json).')
+param toolsets string = 'profile,calendar,mail,people,files,tasks,search'
+
+@description('Suffix of the app registration\'s unique name. Set a new one to redeploy after deleting the registration: Entra keeps a deleted registration, and its unique name, for 30 days (docs/DEPLOY.md, "Tearing down").')
+@maxLength(16)
+param appRegistrationSuffix string = ''
+
 // ---------------------------------------------------------------------------------------------
 // API Management
 // ---------------------------------------------------------------------------------------------
@@ -202,6 +209,10 @@ var apimName = '${abbrs.apiManagementService}${resourceToken}'
 var allowedClientAppsList = replace(allowedClientApps, ' ', '')
 var allowedAppRolesList = replace(allowedAppRoles, ' ', '')
 var preAuthorizedClientAppIdList = empty(trim(preAuthorizedClientAppIds)) ? [] : split(replace(preAuthorizedClientAppIds, ' ', ''), ',')
+// The azd environment holds strings, so the toolsets arrive comma-separated (MCP_TOOLSETS) and are
+// split here; the handler gets the same list, normalized, as its MCP_TOOLSETS setting.
+var toolsetList = empty(trim(toolsets)) ? [] : split(replace(toolsets, ' ', ''), ',')
+var toolsetsSetting = join(toolsetList, ',')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -293,7 +304,7 @@ module entraApp 'app/entra-app.bicep' = {
   name: 'entra-app'
   scope: rg
   params: {
-    uniqueName: 'mcp-m365-${environmentName}-${resourceToken}'
+    uniqueName: 'mcp-m365-${environmentName}-${resourceToken}${empty(appRegistrationSuffix) ? '' : '-${appRegistrationSuffix}'}'
     displayName: appDisplayName
     requiredScopeName: requiredScopeName
     customDomainHostName: customDomainHostName
@@ -301,6 +312,7 @@ module entraApp 'app/entra-app.bicep' = {
     grantAdminConsent: grantAdminConsent
     appRoleAssignmentRequired: appRoleAssignmentRequired
     federatedIdentityPrincipalId: identities.outputs.functionIdentityPrincipalId
+    toolsets: toolsetList
   }
 }
 
@@ -356,6 +368,7 @@ module functionApp 'app/function-app.bicep' = {
     keyVaultUri: keyVault.outputs.keyVaultUri
     gatewayProofHeaderName: gatewayProofHeaderName
     gatewayProofSecretName: gatewayProofSecretName
+    toolsets: toolsetsSetting
   }
 }
 
@@ -392,6 +405,11 @@ output MCP_CLIENT_ID string = entraApp.outputs.appId
 output MCP_APP_ID_URI string = entraApp.outputs.appIdUri
 output MCP_SCOPE string = entraApp.outputs.fullRequiredScope
 output MCP_SERVICE_PRINCIPAL_ID string = entraApp.outputs.servicePrincipalId
+// Object id of the app registration: what a permanent delete or a restore of a deleted
+// registration needs (docs/DEPLOY.md, "Tearing down").
+output MCP_APP_OBJECT_ID string = entraApp.outputs.appObjectId
+// The delegated Graph permissions the enabled toolsets requested (what admins consent to).
+output MCP_GRAPH_PERMISSIONS string = entraApp.outputs.graphDelegatedScopes
 output MANAGED_IDENTITY_CLIENT_ID string = identities.outputs.functionIdentityClientId
 // The version (not the value) of the gateway proof in use. Fed back as gatewayProofVersion
 // on the next provision so the secret is not rotated by every `azd up`.

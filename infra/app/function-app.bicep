@@ -82,6 +82,9 @@ param gatewayProofHeaderName string
 @description('Key Vault secret that holds the gateway proof.')
 param gatewayProofSecretName string
 
+@description('Comma-separated toolsets the handler enables (MCP_TOOLSETS); the app registration requests exactly their Graph permissions.')
+param toolsets string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: Zone redundancy is a parameter (zoneRedundant): not every Flex Consumption region offers zones.
   name: planName
@@ -181,6 +184,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     KEY_VAULT_URL: keyVaultUri
     MCP_GATEWAY_PROOF_HEADER: gatewayProofHeaderName
     MCP_GATEWAY_PROOF_SECRET_NAME: gatewayProofSecretName
+    MCP_TOOLSETS: toolsets
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
