@@ -133,7 +133,12 @@ param appRegistrationSuffix string = ''
 ])
 param apimSku string = 'BasicV2'
 
-@description('API Management publisher e-mail (required by API Management; azd asks for it).')
+// No default here, so a deployment outside azd must choose one; main.parameters.json gives azd a
+// default (MCP_APIM_PUBLISHER_EMAIL, noreply@example.com) so `azd up --no-prompt` and CI run
+// unattended.
+@description('API Management publisher e-mail: API Management requires one and sends service notices to it.')
+@minLength(3)
+@maxLength(100)
 param apimPublisherEmail string
 
 @description('API Management publisher name.')

@@ -6,7 +6,7 @@ custom domain."""
 from __future__ import annotations
 
 import json
-import os
+import re
 import shutil
 import stat
 import subprocess
@@ -108,3 +108,70 @@ def test_the_region_list_cites_its_sources():
     assert "az functionapp list-flexconsumption-locations" in source
     assert "api-management-region-availability" in source
     assert "Azure-Samples/mcp-sdk-functions-hosting-python" in source
+
+
+# -- 3. No prompts ------------------------------------------------------------------------------
+
+# Set by azd itself for every environment (`azd env new` asks for both once, `--location` and the
+# environment name); every other parameter must resolve without a prompt.
+AZD_MANAGED = {"AZURE_ENV_NAME": "mcp-test", "AZURE_LOCATION": "swedencentral"}
+PLACEHOLDER = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?:=(?P<default>[^}]*))?\}")
+
+
+def parameters_file(name: str = "main.parameters.json") -> dict:
+    return json.loads((INFRA / name).read_text())["parameters"]
+
+
+def substitute(text: str, environment: dict[str, str]) -> str:
+    """azd's envsubst: ${NAME} and ${NAME=default} (default when NAME is unset)."""
+    return PLACEHOLDER.sub(lambda m: environment.get(m["name"], m["default"] if m["default"] is not None else ""), text)
+
+
+def resolved_parameters(environment: dict[str, str], name: str = "main.parameters.json") -> dict:
+    """The values azd passes: the file after substitution, with azd's relaxed conversion of
+    strings for bool and int parameters (bicep_provider.go, armParameterFileValue), and an empty
+    string for a parameter with a Bicep default treated as "not given"."""
+    main = bicep("main.bicep")
+    values = {}
+    for key, entry in json.loads(substitute((INFRA / name).read_text(), environment))["parameters"].items():
+        value = entry["value"]
+        declared = main.params[key]
+        if isinstance(value, str) and declared.type == "bool" and value.lower() in ("true", "false"):
+            value = value.lower() == "true"
+        elif isinstance(value, str) and declared.type == "int" and re.fullmatch(r"-?\d+", value):
+            value = int(value)
+        elif value == "" and declared.value is not None:
+            continue
+        values[key] = value
+    return values
+
+
+def test_every_parameter_without_a_default_is_mapped_from_the_azd_environment():
+    main = bicep("main.bicep")
+    required = {name for name, p in main.params.items() if p.value is None}
+    assert required == {"environmentName", "location", "apimPublisherEmail"}
+    assert required <= set(parameters_file())
+
+
+def test_an_unattended_azd_up_resolves_every_required_parameter_to_a_valid_value():
+    # `azd up --no-prompt` in a fresh environment: only azd's own values are set.
+    main = bicep("main.bicep")
+    values = resolved_parameters(AZD_MANAGED)
+    missing = {name for name, p in main.params.items() if p.value is None} - set(values)
+    assert missing == set(), f"azd would prompt for {sorted(missing)}"
+    for name, value in values.items():
+        declared = main.params[name]
+        python_type = {"string": str, "int": int, "bool": bool, "array": list, "object": dict}[declared.type]
+        assert isinstance(value, python_type), (name, value)
+        allowed = [d for d in declared.decorators if d.startswith("@allowed(")]
+        if allowed:
+            assert repr(value).replace('"', "'") in allowed[0] or str(value) in allowed[0], (name, value)
+
+
+def test_the_publisher_email_default_is_a_reserved_address():
+    mapping = parameters_file()["apimPublisherEmail"]["value"]
+    match = PLACEHOLDER.fullmatch(mapping)
+    assert match and match["name"] == "MCP_APIM_PUBLISHER_EMAIL"
+    # example.com is reserved (RFC 2606): API Management's notices reach nobody until the operator
+    # sets a real address, and no third party ever receives them.
+    assert match["default"] == "noreply@example.com"
