@@ -276,7 +276,6 @@ module keyVault 'app/keyvault.bicep' = {
     apimPrincipalId: identities.outputs.apimIdentityPrincipalId
     gatewayProofSecretName: gatewayProofSecretName
     gatewayProofVersion: gatewayProofVersion
-    customDomainCertificateSecretName: customDomainCertificateName
   }
 }
 
@@ -333,9 +332,11 @@ module apim 'app/apim.bicep' = {
     publisherName: apimPublisherName
     identityId: identities.outputs.apimIdentityId
     identityClientId: identities.outputs.apimIdentityClientId
+    identityPrincipalId: identities.outputs.apimIdentityPrincipalId
     logAnalyticsId: monitoring.outputs.logAnalyticsId
     customDomainHostName: customDomainHostName
-    customDomainCertificateUri: keyVault.outputs.customDomainCertificateUri
+    keyVaultName: keyVault.outputs.keyVaultName
+    customDomainCertificateName: customDomainCertificateName
   }
 }
 
@@ -394,6 +395,7 @@ module mcpApi 'app/apim-mcp-api.bicep' = {
     identityClientId: identities.outputs.apimIdentityClientId
     rateLimitCalls: rateLimitCalls
     rateLimitPeriodSeconds: rateLimitPeriodSeconds
+    azureMonitorLoggerId: apim.outputs.azureMonitorLoggerId
   }
 }
 

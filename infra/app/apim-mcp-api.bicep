@@ -54,6 +54,9 @@ param rateLimitCalls int
 @maxValue(300)
 param rateLimitPeriodSeconds int
 
+@description('Resource id of the Azure Monitor logger (apim.bicep); the API diagnostic writes through it.')
+param azureMonitorLoggerId string
+
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
   name: apimName
 }
@@ -284,7 +287,7 @@ resource mcpApiDiagnostics 'Microsoft.ApiManagement/service/apis/diagnostics@202
   parent: mcpApi
   name: 'azuremonitor'
   properties: {
-    loggerId: '${apim.id}/loggers/azuremonitor'
+    loggerId: azureMonitorLoggerId
     alwaysLog: 'allErrors'
     logClientIp: true
     verbosity: 'information'

@@ -1,6 +1,7 @@
 // API Management: the first wall in front of the handler (token validation, per-user rate limit,
 // gateway proof). Its only identity is a user-assigned one that may read the gateway-proof secret
-// and, with a custom domain, that domain's certificate. The MCP API itself is in apim-mcp-api.bicep.
+// (keyvault.bicep) and, with a custom domain, that domain's certificate (granted here, right
+// before the service that reads it). The MCP API itself is in apim-mcp-api.bicep.
 
 @description('Azure region.')
 param location string
@@ -37,14 +38,52 @@ param identityId string
 @description('Client id of the API Management identity.')
 param identityClientId string
 
+@description('Principal (object) id of the API Management identity.')
+param identityPrincipalId string
+
 @description('Log Analytics workspace for gateway logs.')
 param logAnalyticsId string
 
 @description('Custom domain for the gateway; empty for none.')
 param customDomainHostName string
 
-@description('Versionless Key Vault secret URI of the custom-domain certificate; used with customDomainHostName.')
-param customDomainCertificateUri string
+@description('This deployment\'s Key Vault, which holds the custom-domain certificate.')
+param keyVaultName string
+
+@description('Name of the Key Vault certificate (its secret) for the custom domain; empty when there is none.')
+param customDomainCertificateName string
+
+// Key Vault Secrets User: read secret values (a certificate's private key is read as its secret).
+var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
+var hasCustomDomainCertificate = !empty(customDomainCertificateName)
+
+resource vault 'Microsoft.KeyVault/vaults@2023-07-01' existing = {
+  name: keyVaultName
+}
+
+resource customDomainCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = if (hasCustomDomainCertificate) {
+  parent: vault
+  name: customDomainCertificateName
+}
+
+// Scoped to the one certificate, not the vault. API Management reads the certificate while the
+// service is created or updated, so the service below depends on this assignment explicitly: it
+// must exist before the read. (Entra can take a few minutes to propagate a new assignment; if the
+// first provision with a custom domain reports that Key Vault denied the certificate, run
+// `azd provision` again, see docs/DEPLOY.md.) The name is the one keyvault.bicep used before this
+// moved here, so an existing assignment is updated in place instead of conflicting.
+resource customDomainCertificateReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasCustomDomainCertificate) {
+  name: guid(vault.id, customDomainCertificateName, identityPrincipalId, keyVaultSecretsUserRoleId)
+  scope: customDomainCertificate
+  properties: {
+    principalId: identityPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+  }
+}
+
+// Versionless: renewals of the certificate are picked up automatically.
+var customDomainCertificateUri = '${vault.properties.vaultUri}secrets/${customDomainCertificateName}'
 
 var isClassicTier = contains([
   'Developer'
@@ -109,6 +148,9 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
     hostnameConfigurations: hostnameConfigurations
     customProperties: isClassicTier ? classicTlsHardening : {}
   }
+  dependsOn: [
+    customDomainCertificateReader
+  ]
 }
 
 // Gateway logs (request metadata, no payloads: see the API diagnostic in apim-mcp-api.bicep) go
@@ -134,6 +176,18 @@ resource gatewayLogs 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' 
   }
 }
 
+// The Azure Monitor logger the diagnostics below write through (to the resource-specific gateway
+// log tables of the diagnostic setting above). Declared so that every diagnostic that names it
+// depends on it, instead of relying on the logger API Management creates on its own.
+resource azureMonitorLogger 'Microsoft.ApiManagement/service/loggers@2024-05-01' = {
+  parent: apim
+  name: 'azuremonitor'
+  properties: {
+    loggerType: 'azureMonitor'
+    isBuffered: true
+  }
+}
+
 // Service-wide default for every API's Azure Monitor logging: no headers and no bodies. MCP
 // responses must not be buffered for logging, and tokens and mailbox data must not land in logs.
 // The MCP API repeats the same settings at its own scope (apim-mcp-api.bicep).
@@ -148,7 +202,7 @@ resource noPayloadLogging 'Microsoft.ApiManagement/service/diagnostics@2024-05-0
   parent: apim
   name: 'azuremonitor'
   properties: {
-    loggerId: '${apim.id}/loggers/azuremonitor'
+    loggerId: azureMonitorLogger.id
     alwaysLog: 'allErrors'
     logClientIp: true
     verbosity: 'information'
@@ -168,4 +222,5 @@ resource noPayloadLogging 'Microsoft.ApiManagement/service/diagnostics@2024-05-0
 }
 
 output apimName string = apim.name
+output azureMonitorLoggerId string = azureMonitorLogger.id
 output gatewayUrl string = apim.properties.gatewayUrl

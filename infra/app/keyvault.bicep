@@ -2,8 +2,8 @@
 // request and the handler checks. RBAC mode (no access policies), purge protection and soft
 // delete on. Two readers, each with Key Vault Secrets User and nothing more:
 // - the handler's identity, on this vault (it owns the vault's secrets);
-// - APIM's identity, on the gateway-proof secret only (and on the custom-domain certificate's
-//   secret when one is configured).
+// - APIM's identity, on the gateway-proof secret only (apim.bicep grants it the custom-domain
+//   certificate's secret, when one is configured, right before the service reads it).
 // Nobody gets write access through this template: the deployment itself (ARM, control plane)
 // creates the secret, so no human or workload needs Key Vault Secrets Officer.
 
@@ -45,8 +45,6 @@ param gatewayProofSecretName string
 @description('Version of the gateway-proof secret already in use; empty creates a new version.')
 param gatewayProofVersion string
 
-@description('Name of the secret behind an imported custom-domain certificate; empty when there is none.')
-param customDomainCertificateSecretName string
 
 // Key Vault Secrets User: read secret values, nothing else.
 var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
@@ -119,21 +117,6 @@ resource apimGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04
   ]
 }
 
-resource customDomainCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = if (!empty(customDomainCertificateSecretName)) {
-  parent: vault
-  name: customDomainCertificateSecretName
-}
-
-resource apimCertificateReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(customDomainCertificateSecretName)) {
-  name: guid(vault.id, customDomainCertificateSecretName, apimPrincipalId, keyVaultSecretsUserRoleId)
-  scope: customDomainCertificate
-  properties: {
-    principalId: apimPrincipalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
-  }
-}
-
 resource auditLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'audit-to-log-analytics'
   scope: vault
@@ -159,4 +142,3 @@ output keyVaultUri string = vault.properties.vaultUri
 // role assignments included, are deployed: consumers (the APIM named values) wait for them.
 output gatewayProofUriWithVersion string = gatewayProofUriWithVersion
 output gatewayProofVersion string = last(split(gatewayProofUriWithVersion, '/'))
-output customDomainCertificateUri string = empty(customDomainCertificateSecretName) ? '' : '${vault.properties.vaultUri}secrets/${customDomainCertificateSecretName}'

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+import bicep_ast
 from infra_support import INFRA, REPO_ROOT, bicep
 
 # -- 1. The executable bit --------------------------------------------------------------------
@@ -175,3 +176,40 @@ def test_the_publisher_email_default_is_a_reserved_address():
     # example.com is reserved (RFC 2606): API Management's notices reach nobody until the operator
     # sets a real address, and no third party ever receives them.
     assert match["default"] == "noreply@example.com"
+
+
+# -- 5. Ordering ----------------------------------------------------------------------------------
+
+
+def test_apim_reads_the_custom_domain_certificate_only_after_its_role_assignment():
+    module = bicep("app/apim.bicep")
+    reader = module.resource("customDomainCertificateReader")
+    assert reader.type == "Microsoft.Authorization/roleAssignments"
+    assert reader.body["scope"] == bicep_ast.Expr("customDomainCertificate")
+    assert reader.body["properties"]["principalId"] == bicep_ast.Expr("identityPrincipalId")
+    certificate = module.resource("customDomainCertificate")
+    assert certificate.existing and certificate.type == "Microsoft.KeyVault/vaults/secrets"
+    # The service is what reads the certificate (hostnameConfigurations → keyVaultId): it waits.
+    service = module.resource("apim")
+    assert bicep_ast.Expr("customDomainCertificateReader") in service.body["dependsOn"]
+    assert "keyVaultId: customDomainCertificateUri" in module.variables["hostnameConfigurations"].text
+    # Same condition on both, so the dependency is never on a resource that is not deployed while
+    # the certificate is read.
+    assert reader.condition == certificate.condition == "(hasCustomDomainCertificate)"
+
+
+def test_apim_diagnostics_write_through_a_declared_logger_they_depend_on():
+    module = bicep("app/apim.bicep")
+    logger = module.resource("azureMonitorLogger")
+    assert logger.type == "Microsoft.ApiManagement/service/loggers"
+    assert logger.body["name"] == "azuremonitor"
+    assert logger.body["parent"] == bicep_ast.Expr("apim")
+    assert logger.body["properties"]["loggerType"] == "azureMonitor"
+    # A symbolic reference makes Bicep emit the dependency; a hand-built id string would not.
+    assert module.resource("noPayloadLogging").body["properties"]["loggerId"] == bicep_ast.Expr("azureMonitorLogger.id")
+    assert module.outputs["azureMonitorLoggerId"].value == bicep_ast.Expr("azureMonitorLogger.id")
+    api = bicep("app/apim-mcp-api.bicep")
+    assert api.resource("mcpApiDiagnostics").body["properties"]["loggerId"] == bicep_ast.Expr("azureMonitorLoggerId")
+    assert bicep("main.bicep").modules["mcpApi"].value["params"]["azureMonitorLoggerId"] == bicep_ast.Expr("apim.outputs.azureMonitorLoggerId")
+    for path in INFRA.rglob("*.bicep"):
+        assert "/loggers/azuremonitor'" not in path.read_text(), f"{path.name} builds a logger id by hand"
