@@ -75,10 +75,19 @@ param location string
 ])
 param functionInstanceMemoryMB int = 2048
 
-@description('Maximum instances the Flex Consumption app scales out to.')
+// Modest by default: the lowest maximum Flex Consumption accepts. It bounds what a burst of
+// traffic (or of rejected requests reaching a public endpoint) can cost; raise it for real load.
+@description('Maximum instances the Flex Consumption app scales out to (MCP_FUNCTION_MAXIMUM_INSTANCE_COUNT).')
 @minValue(40)
 @maxValue(1000)
-param functionMaximumInstanceCount int = 100
+param functionMaximumInstanceCount int = 40
+
+@description('Public network access of the function app when APIM reaches it through a private endpoint (Standard v2 with the VNet). Enabled keeps only the deployment (SCM) endpoint public, Entra-authenticated, so azd can deploy from outside the VNet; the app endpoint itself denies all public traffic. Disabled closes both: deploy from inside the VNet then.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param functionPublicNetworkAccess string = 'Enabled'
 
 @description('Spread the function app across availability zones (only where Flex Consumption offers them).')
 param functionZoneRedundant bool = false
@@ -122,7 +131,7 @@ param appRegistrationSuffix string = ''
 // No PremiumV2: it is not a sku.name value at the API version declared for API Management
 // (2024-05-01; it first appears in 2025-03-01-preview), and only the declared version's type
 // definitions can be checked offline (tests/infra/test_resource_types.py).
-@description('API Management tier; only tiers that support MCP APIs.')
+@description('API Management tier; only tiers that support MCP APIs. Standard v2 (the default) reaches the function app through the VNet; see docs/DEPLOY.md for what each tier locks down.')
 @allowed([
   'BasicV2'
   'StandardV2'
@@ -131,7 +140,7 @@ param appRegistrationSuffix string = ''
   'Standard'
   'Premium'
 ])
-param apimSku string = 'BasicV2'
+param apimSku string = 'StandardV2'
 
 // No default here, so a deployment outside azd must choose one; main.parameters.json gives azd a
 // default (MCP_APIM_PUBLISHER_EMAIL, noreply@example.com) so `azd up --no-prompt` and CI run
@@ -143,6 +152,9 @@ param apimPublisherEmail string
 
 @description('API Management publisher name.')
 param apimPublisherName string = 'Microsoft 365 MCP server'
+
+@description('Record callers\' IP addresses in the API Management gateway logs. IP addresses are personal data (GDPR): turn on only with a purpose, a legal basis and a retention that match.')
+param apimLogClientIp bool = false
 
 @description('Requests each caller (tid:oid) may make per period.')
 @minValue(1)
@@ -163,7 +175,7 @@ param customDomainCertificateName string = ''
 // Key Vault and the gateway proof
 // ---------------------------------------------------------------------------------------------
 
-@description('Public network access to Key Vault. Disabled needs vnetEnabled and an APIM tier with VNet integration.')
+@description('Public network access to Key Vault. With the VNet the firewall already denies public traffic (trusted Azure services excepted); Disabled also closes that exception and needs an APIM tier with VNet integration.')
 @allowed([
   'Enabled'
   'Disabled'
@@ -184,8 +196,8 @@ param gatewayProofVersion string = ''
 // Network and monitoring
 // ---------------------------------------------------------------------------------------------
 
-@description('Create a VNet: outbound integration for the function app and private endpoints for storage and Key Vault.')
-param vnetEnabled bool = false
+@description('Create a VNet: outbound integration for the function app (and for APIM Standard v2), private endpoints for storage, Key Vault and (Standard v2) the function app, and firewalls that deny public traffic.')
+param vnetEnabled bool = true
 
 @description('Days Log Analytics keeps logs.')
 @minValue(30)
@@ -209,6 +221,23 @@ var gatewayProofSecretName = 'mcp-gateway-proof'
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}'
 var apimName = '${abbrs.apiManagementService}${resourceToken}'
+
+// How APIM reaches the function app, and so how tightly the app's own endpoint is closed:
+// - privateEndpoint: Standard v2 integrates with the VNet for outbound traffic and reaches the app
+//   through a private endpoint; the app denies all public traffic.
+// - apimAddresses: classic tiers have static public addresses; the app admits only those.
+// - gatewayProofOnly: Basic v2 (and Standard v2 without the VNet) has neither VNet integration nor
+//   static outbound addresses, and the ApiManagement service tag covers only the control plane,
+//   not v2 gateways' outbound traffic. The app endpoint stays public and only the gateway proof
+//   and token validation keep others out; MCP_WARNING_NETWORK says so after provisioning.
+var isClassicApimTier = contains([
+  'Developer'
+  'Basic'
+  'Standard'
+  'Premium'
+], apimSku)
+var apimVnetIntegration = vnetEnabled && apimSku == 'StandardV2'
+var functionInboundAccess = apimVnetIntegration ? 'privateEndpoint' : (isClassicApimTier ? 'apimAddresses' : 'gatewayProofOnly')
 
 // Lists are passed without spaces so the handler and the APIM policy compare ids exactly.
 var allowedClientAppsList = replace(allowedClientApps, ' ', '')
@@ -270,6 +299,7 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     keyVaultName: '${abbrs.keyVaultVaults}${resourceToken}'
     publicNetworkAccess: keyVaultPublicNetworkAccess
+    privateNetworking: vnetEnabled
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionDays
     logAnalyticsId: monitoring.outputs.logAnalyticsId
     functionPrincipalId: identities.outputs.functionIdentityPrincipalId
@@ -301,6 +331,7 @@ module privateEndpoints 'app/private-endpoints.bicep' = if (vnetEnabled) {
     namePrefix: '${abbrs.networkPrivateEndpoints}${resourceToken}-'
     storageAccountId: storage.outputs.storageAccountId
     keyVaultId: keyVault.outputs.keyVaultId
+    functionAppId: apimVnetIntegration ? functionApp.outputs.functionAppId : ''
   }
 }
 
@@ -337,6 +368,8 @@ module apim 'app/apim.bicep' = {
     customDomainHostName: customDomainHostName
     keyVaultName: keyVault.outputs.keyVaultName
     customDomainCertificateName: customDomainCertificateName
+    virtualNetworkSubnetId: apimVnetIntegration ? network!.outputs.apimSubnetId : ''
+    logClientIp: apimLogClientIp
   }
 }
 
@@ -357,6 +390,9 @@ module functionApp 'app/function-app.bicep' = {
     functionAppName: functionAppName
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
+    inboundAccess: functionInboundAccess
+    apimPublicIpAddresses: isClassicApimTier ? apim.outputs.publicIpAddresses : []
+    publicNetworkAccess: functionPublicNetworkAccess
     zoneRedundant: functionZoneRedundant
     identityId: identities.outputs.functionIdentityId
     identityClientId: identities.outputs.functionIdentityClientId
@@ -396,7 +432,13 @@ module mcpApi 'app/apim-mcp-api.bicep' = {
     rateLimitCalls: rateLimitCalls
     rateLimitPeriodSeconds: rateLimitPeriodSeconds
     azureMonitorLoggerId: apim.outputs.azureMonitorLoggerId
+    logClientIp: apimLogClientIp
   }
+  // The named values read Key Vault, and the backend is the function app: with the VNet both are
+  // reached through private endpoints, which must exist first.
+  dependsOn: [
+    privateEndpoints
+  ]
 }
 
 // Outputs land in the azd environment (.azure/<env>/.env). None of them is a secret.
@@ -418,6 +460,10 @@ output MCP_APP_OBJECT_ID string = entraApp.outputs.appObjectId
 // The delegated Graph permissions the enabled toolsets requested (what admins consent to).
 output MCP_GRAPH_PERMISSIONS string = entraApp.outputs.graphDelegatedScopes
 output MANAGED_IDENTITY_CLIENT_ID string = identities.outputs.functionIdentityClientId
+// How APIM reaches the function app (privateEndpoint | apimAddresses | gatewayProofOnly).
+output MCP_FUNCTION_APP_INBOUND string = functionInboundAccess
+// Printed by azure.yaml's postprovision hook when not empty.
+output MCP_WARNING_NETWORK string = functionInboundAccess == 'gatewayProofOnly' ? 'The function app endpoint is public: with ${apimSku}${vnetEnabled ? '' : ' and no VNet'} API Management can reach it neither privately nor from fixed addresses, so only the gateway proof and token validation keep others out. Use StandardV2 with MCP_VNET_ENABLED=true to close it (docs/DEPLOY.md, "Network isolation").' : ''
 // The version (not the value) of the gateway proof in use. Fed back as gatewayProofVersion
 // on the next provision so the secret is not rotated by every `azd up`.
 output MCP_GATEWAY_PROOF_VERSION string = keyVault.outputs.gatewayProofVersion

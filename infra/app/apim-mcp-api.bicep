@@ -57,6 +57,9 @@ param rateLimitPeriodSeconds int
 @description('Resource id of the Azure Monitor logger (apim.bicep); the API diagnostic writes through it.')
 param azureMonitorLoggerId string
 
+@description('Record callers\' IP addresses in gateway logs (personal data; off unless there is a reason).')
+param logClientIp bool
+
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
   name: apimName
 }
@@ -289,7 +292,7 @@ resource mcpApiDiagnostics 'Microsoft.ApiManagement/service/apis/diagnostics@202
   properties: {
     loggerId: azureMonitorLoggerId
     alwaysLog: 'allErrors'
-    logClientIp: true
+    logClientIp: logClientIp
     verbosity: 'information'
     sampling: {
       samplingType: 'fixed'

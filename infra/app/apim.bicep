@@ -44,6 +44,12 @@ param identityPrincipalId string
 @description('Log Analytics workspace for gateway logs.')
 param logAnalyticsId string
 
+@description('Subnet (delegated to Microsoft.Web/serverFarms) for Standard v2 outbound VNet integration; empty for none.')
+param virtualNetworkSubnetId string
+
+@description('Record callers\' IP addresses in gateway logs (personal data; off unless there is a reason).')
+param logClientIp bool
+
 @description('Custom domain for the gateway; empty for none.')
 param customDomainHostName string
 
@@ -126,7 +132,7 @@ var hostnameConfigurations = empty(customDomainHostName) ? [] : [
 ]
 
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
-  // checkov:skip=CKV_AZURE_107: VNet injection is not available on every allowed tier (Basic v2); the gateway is the public entry point by design.
+  // checkov:skip=CKV_AZURE_107: The gateway is the public entry point by design (inbound VNet injection would hide it from MCP clients); Standard v2 integrates with the VNet for outbound traffic only.
   // checkov:skip=CKV_AZURE_174: The gateway is the public entry point for MCP clients by design; every API on it validates Entra tokens.
   name: apimName
   location: location
@@ -145,6 +151,12 @@ resource apim 'Microsoft.ApiManagement/service@2024-05-01' = {
     publisherEmail: publisherEmail
     publisherName: publisherName
     publicNetworkAccess: 'Enabled'
+    // Outbound only (Standard v2): the gateway stays public for clients and reaches the function
+    // app's private endpoint through the VNet.
+    virtualNetworkType: empty(virtualNetworkSubnetId) ? 'None' : 'External'
+    virtualNetworkConfiguration: empty(virtualNetworkSubnetId) ? null : {
+      subnetResourceId: virtualNetworkSubnetId
+    }
     hostnameConfigurations: hostnameConfigurations
     customProperties: isClassicTier ? classicTlsHardening : {}
   }
@@ -204,7 +216,7 @@ resource noPayloadLogging 'Microsoft.ApiManagement/service/diagnostics@2024-05-0
   properties: {
     loggerId: azureMonitorLogger.id
     alwaysLog: 'allErrors'
-    logClientIp: true
+    logClientIp: logClientIp
     verbosity: 'information'
     sampling: {
       samplingType: 'fixed'
@@ -223,4 +235,6 @@ resource noPayloadLogging 'Microsoft.ApiManagement/service/diagnostics@2024-05-0
 
 output apimName string = apim.name
 output azureMonitorLoggerId string = azureMonitorLogger.id
+// Classic tiers' static public addresses (v2 tiers have none): the function app admits only them.
+output publicIpAddresses array = isClassicTier ? apim.properties.publicIPAddresses : []
 output gatewayUrl string = apim.properties.gatewayUrl
