@@ -460,6 +460,11 @@ output MCP_APP_OBJECT_ID string = entraApp.outputs.appObjectId
 // The delegated Graph permissions the enabled toolsets requested (what admins consent to).
 output MCP_GRAPH_PERMISSIONS string = entraApp.outputs.graphDelegatedScopes
 output MANAGED_IDENTITY_CLIENT_ID string = identities.outputs.functionIdentityClientId
+// VS Code (stable) sends the MCP URL as the OAuth `resource`, and Entra accepts there only an
+// identifier URI of the app; *.azure-api.net cannot be one (it is not a domain the tenant can
+// verify), so without a custom domain its sign-in fails with AADSTS9010010. Printed by azure.yaml's
+// postprovision hook when not empty.
+output MCP_WARNING_CUSTOM_DOMAIN string = empty(customDomainHostName) ? 'No custom domain: VS Code cannot sign in to ${publicMcpUrl}. It sends that URL to Entra as the OAuth resource, and Entra accepts only an identifier URI of the app there (AADSTS9010010), which an azure-api.net URL cannot be. Clients that do not send the resource still work. For VS Code, set MCP_CUSTOM_DOMAIN and MCP_CUSTOM_DOMAIN_CERTIFICATE_NAME (docs/DEPLOY.md, "Custom domain and identifier URI").' : ''
 // How APIM reaches the function app (privateEndpoint | apimAddresses | gatewayProofOnly).
 output MCP_FUNCTION_APP_INBOUND string = functionInboundAccess
 // Printed by azure.yaml's postprovision hook when not empty.

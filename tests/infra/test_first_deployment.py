@@ -6,6 +6,7 @@ custom domain."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import stat
@@ -213,3 +214,37 @@ def test_apim_diagnostics_write_through_a_declared_logger_they_depend_on():
     assert bicep("main.bicep").modules["mcpApi"].value["params"]["azureMonitorLoggerId"] == bicep_ast.Expr("apim.outputs.azureMonitorLoggerId")
     for path in INFRA.rglob("*.bicep"):
         assert "/loggers/azuremonitor'" not in path.read_text(), f"{path.name} builds a logger id by hand"
+
+
+# -- 7. VS Code without a custom domain -----------------------------------------------------------
+
+
+def test_an_output_warns_when_there_is_no_custom_domain():
+    warning = bicep("main.bicep").outputs["MCP_WARNING_CUSTOM_DOMAIN"].value.text
+    assert warning.startswith("empty(customDomainHostName) ?") and warning.endswith(": ''")
+    for needed in ("VS Code", "AADSTS9010010", "MCP_CUSTOM_DOMAIN", "identifier URI"):
+        assert needed in warning, needed
+
+
+def test_azd_prints_the_warnings_after_every_provision(tmp_path):
+    hook = azure_yaml()["hooks"]["postprovision"]
+    assert hook["shell"] == "sh"
+    # Run the hook as azd would, with the outputs in the environment.
+    env = {"PATH": os.environ["PATH"], "MCP_WARNING_CUSTOM_DOMAIN": "no domain", "MCP_WARNING_NETWORK": ""}
+    shown = subprocess.run(["sh", "-ec", hook["run"]], env=env, capture_output=True, text=True, check=True).stdout
+    assert shown.strip() == "WARNING: no domain"
+    quiet = subprocess.run(["sh", "-ec", hook["run"]], env={"PATH": os.environ["PATH"]}, capture_output=True, text=True, check=True).stdout
+    assert quiet == ""
+    outputs = bicep("main.bicep").outputs
+    for name in ("MCP_WARNING_CUSTOM_DOMAIN", "MCP_WARNING_NETWORK"):
+        assert name in outputs and f'"${name}"' in hook["run"]
+
+
+def test_the_docs_say_plainly_that_vs_code_needs_a_custom_domain():
+    deploy = (REPO_ROOT / "docs" / "DEPLOY.md").read_text()
+    readme = (REPO_ROOT / "README.md").read_text()
+    for text in (deploy, readme):
+        assert "AADSTS9010010" in text
+        assert re.search(r"VS Code[^.]*custom domain", text), "VS Code's need for a custom domain is stated"
+    # The custom-domain path is the documented production path.
+    assert re.search(r"production[^.\n]*custom domain|custom domain[^.\n]*production", deploy, re.IGNORECASE)
