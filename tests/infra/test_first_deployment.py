@@ -248,3 +248,55 @@ def test_the_docs_say_plainly_that_vs_code_needs_a_custom_domain():
         assert re.search(r"VS Code[^.]*custom domain", text), "VS Code's need for a custom domain is stated"
     # The custom-domain path is the documented production path.
     assert re.search(r"production[^.\n]*custom domain|custom domain[^.\n]*production", deploy, re.IGNORECASE)
+
+
+# -- 4. Redeploying after azd down ------------------------------------------------------------------
+
+
+def test_the_app_registration_unique_name_takes_a_suffix_from_the_azd_environment():
+    main = bicep("main.bicep")
+    assert main.params["appRegistrationSuffix"].value == ""
+    unique_name = main.modules["entraApp"].value["params"]["uniqueName"]
+    assert unique_name == bicep_ast.Expr("'mcp-m365-${environmentName}-${resourceToken}${empty(appRegistrationSuffix) ? '' : '-${appRegistrationSuffix}'}'")
+    assert parameters_file()["appRegistrationSuffix"] == {"value": "${MCP_APP_REGISTRATION_SUFFIX}"}
+    # What restoring or permanently deleting the old registration needs.
+    assert main.outputs["MCP_APP_OBJECT_ID"].value == bicep_ast.Expr("entraApp.outputs.appObjectId")
+
+
+def test_deploy_md_says_what_azd_down_leaves_and_how_to_redeploy():
+    deploy = (REPO_ROOT / "docs" / "DEPLOY.md").read_text()
+    teardown = deploy[deploy.index("## Tearing down"):]
+    # azd down --purge purges soft-deleted API Management (only purge-protected vaults stay).
+    assert "`azd down --purge` also purges" in teardown and "API Management included" in teardown
+    assert "`azd down --purge` cannot purge" not in deploy
+    assert "Nobody can purge it, `azd down --purge` included" in teardown
+    # A deleted registration keeps its unique name: restore, delete permanently, or a new suffix.
+    assert "directory/deletedItems/$(azd env get-value MCP_APP_OBJECT_ID)/restore" in teardown
+    assert "--method DELETE --url \"https://graph.microsoft.com/v1.0/directory/deletedItems/" in teardown
+    assert "MCP_APP_REGISTRATION_SUFFIX" in teardown
+
+
+# -- 6. API Management tier values ----------------------------------------------------------------
+
+
+def apim_sku_names_at_declared_version() -> tuple[set[str], str]:
+    import bicep_types
+    from infra_support import SHARED
+
+    store = bicep_types.TypeStore(SHARED / "bicep-types")
+    (apim,) = bicep("app/apim.bicep").resources_of_type("Microsoft.ApiManagement/service")
+    relative, resource_type = store.resource_type(apim.type, apim.api_version)
+    _, body = store.get(relative, resource_type["body"])
+    _, sku = store.get(relative, body["properties"]["sku"]["type"])
+    _, names = store.get(relative, sku["properties"]["name"]["type"])
+    literals = {store.get(relative, ref)[1].get("value") for ref in names["elements"]} - {None}
+    return literals, apim.api_version
+
+
+def test_every_allowed_apim_tier_is_a_sku_name_at_the_declared_api_version():
+    known, version = apim_sku_names_at_declared_version()
+    for module, name in (("main.bicep", "apimSku"), ("app/apim.bicep", "sku")):
+        tiers = set(allowed_values(bicep(module).params[name]))
+        assert tiers - known == set(), f"{module} allows tiers API version {version} does not know"
+        assert "PremiumV2" not in tiers and "Consumption" not in tiers
+    assert set(allowed_values(bicep("main.bicep").params["apimSku"])) == set(allowed_values(bicep("app/apim.bicep").params["sku"]))
