@@ -3,7 +3,10 @@
 
 use std::fmt::Write;
 
-use crate::config::SETTINGS;
+use crate::{
+    config::{SETTINGS, Toolset},
+    tools,
+};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Command {
@@ -45,12 +48,61 @@ pub fn help() -> String {
     );
     text.push_str("\nSETTINGS (environment variables; in Azure, app settings):\n");
     write_settings(&mut text, SETTINGS);
+    text.push_str(
+        "\nTOOLSETS (MCP_TOOLSETS) and the delegated Microsoft Graph permissions each needs \
+         consented (in brackets: optional, the tool does less without it):\n",
+    );
+    write_toolsets(&mut text);
     #[cfg(feature = "devstack")]
     {
         text.push_str("\nLOCAL DEVELOPMENT (this build includes the local stand-ins):\n");
         write_settings(&mut text, crate::local_mode::SETTINGS);
     }
     text
+}
+
+fn write_toolsets(text: &mut String) {
+    let catalog = tools::catalog();
+    for toolset in std::iter::once(Toolset::Server).chain(Toolset::SELECTABLE) {
+        let specs: Vec<_> = catalog
+            .iter()
+            .filter(|spec| spec.toolset == toolset)
+            .collect();
+        let names: Vec<&str> = specs.iter().map(|spec| spec.name).collect();
+        let mut permissions: Vec<String> = Vec::new();
+        for spec in &specs {
+            for permission in spec.graph.required {
+                if !permissions.iter().any(|p| p == permission) {
+                    permissions.push((*permission).to_owned());
+                }
+            }
+        }
+        for spec in &specs {
+            for permission in spec.graph.optional {
+                if !permissions
+                    .iter()
+                    .any(|p| p == permission || *p == format!("[{permission}]"))
+                {
+                    permissions.push(format!("[{permission}]"));
+                }
+            }
+        }
+        let always = if toolset == Toolset::Server {
+            " (always on)"
+        } else {
+            ""
+        };
+        let _ = writeln!(text, "  {toolset}{always}: {}", names.join(", "));
+        let _ = writeln!(
+            text,
+            "      Graph: {}",
+            if permissions.is_empty() {
+                "none".to_owned()
+            } else {
+                permissions.join(" ")
+            }
+        );
+    }
 }
 
 fn write_settings(text: &mut String, settings: &[&crate::config::Setting]) {

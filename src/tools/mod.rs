@@ -581,7 +581,11 @@ pub fn catalog() -> Vec<&'static ToolSpec> {
 fn full_catalog() -> Vec<(&'static ToolSpec, rmcp::model::Tool)> {
     let mut catalog = Catalog(Vec::new());
     every_tool(&mut catalog);
-    catalog.register(server::ServerStatus::new(String::new(), String::new(), Vec::new()));
+    catalog.register(server::ServerStatus::new(
+        String::new(),
+        String::new(),
+        Vec::new(),
+    ));
     catalog.0
 }
 
@@ -598,7 +602,9 @@ pub fn tools_list_bytes(shown: impl Fn(&ToolSpec) -> bool) -> usize {
         "id": 1,
         "result": rmcp::model::ListToolsResult::with_all_items(tools),
     });
-    serde_json::to_vec(&answer).expect("tool definitions serialize").len()
+    serde_json::to_vec(&answer)
+        .expect("tool definitions serialize")
+        .len()
 }
 
 #[cfg(test)]
@@ -627,7 +633,10 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), specs.len());
         for toolset in Toolset::SELECTABLE {
-            assert!(specs.iter().any(|spec| spec.toolset == toolset), "{toolset}");
+            assert!(
+                specs.iter().any(|spec| spec.toolset == toolset),
+                "{toolset}"
+            );
         }
     }
 

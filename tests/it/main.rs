@@ -10,4 +10,5 @@ mod hosting;
 mod inbound_auth;
 mod no_client_secret;
 mod outbound;
+mod tools;
 mod transport;
