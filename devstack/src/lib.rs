@@ -471,6 +471,24 @@ impl Devstack {
         self.graph.inject_faults(path_prefix, faults);
     }
 
+    /// Slows every Graph request whose path starts with `path_prefix` by `latency` until it is
+    /// set to zero (the longest matching prefix wins). An Outlook request keeps its mailbox's
+    /// concurrency slot while it waits, so a latency holds requests in flight.
+    pub fn set_graph_latency(&self, path_prefix: &str, latency: Duration) {
+        self.graph.set_latency(path_prefix, latency);
+    }
+
+    /// The most Outlook requests (mail, calendar, people, To Do, mailbox settings) that were
+    /// ever in flight at once against `user`'s mailbox, counting those refused for going over
+    /// Outlook's limit of four (which get 429 `ApplicationThrottled`).
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn max_concurrent_graph_requests(&self, user: &str) -> usize {
+        self.graph.peak_concurrency(known_user(user))
+    }
+
     /// `https://devstack.vault.azure.net/`: the vault URL the handler gives the SDK, whose
     /// bytes [`vault_transport`] delivers to [`Devstack::addr`].
     pub fn vault_url(&self) -> String {

@@ -26,7 +26,7 @@ use super::{
     Caller, Graph,
     error::{GraphError, Workload},
     ids,
-    odata::{Collection, EntityType, Query, context},
+    odata::{Collection, EntityType, Paging, Query, context},
     prefer::{self, Preferences},
     time_zone::{self, TimeZone},
 };
@@ -354,6 +354,7 @@ fn respond(
         ),
         default_page: 10,
         max_page: 1000,
+        paging: Paging::Skip,
     };
     let mut response = Json(collection.page(items, query)?).into_response();
     let mut applied = Vec::new();

@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::{
     Caller, Graph,
     error::{GraphError, Workload},
-    odata::{Collection, EntityType, Query, context, string_literal},
+    odata::{Collection, EntityType, Paging, Query, context, string_literal},
 };
 use crate::tenant::{USERS, User};
 
@@ -246,6 +246,7 @@ pub async fn direct_reports(
         ),
         default_page: 100,
         max_page: 999,
+        paging: Paging::SkipToken,
     };
     Ok(Json(collection.page(items, &query)?).into_response())
 }
@@ -303,6 +304,7 @@ pub async fn list(
         context: context(&graph.base_url, "users", selection.as_deref(), false),
         default_page: 100,
         max_page: 999,
+        paging: Paging::SkipToken,
     };
     Ok(Json(collection.page(items, &query)?).into_response())
 }

@@ -34,7 +34,7 @@ use super::{
     Caller, Graph,
     error::{GraphError, Workload},
     ids,
-    odata::{Collection, EntityType, Query, context, string_literal},
+    odata::{Collection, EntityType, Paging, Query, context, string_literal},
 };
 use crate::{
     datetime::{iso8601, now_seconds},
@@ -279,6 +279,7 @@ impl Drives {
             context: context(&graph.base_url, &set, selection.as_deref(), false),
             default_page: 200,
             max_page: 999,
+            paging: Paging::SkipToken,
         };
         Ok(Json(collection.page(values, query)?).into_response())
     }

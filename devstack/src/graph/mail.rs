@@ -31,7 +31,7 @@ use super::{
     Caller, Graph,
     error::{GraphError, Workload},
     ids,
-    odata::{Collection, EntityType, Query, context},
+    odata::{Collection, EntityType, Paging, Query, context},
     prefer::{self, Preferences},
 };
 use crate::{
@@ -264,6 +264,7 @@ pub async fn list(
         ),
         default_page: 10,
         max_page: 1000,
+        paging: Paging::Skip,
     };
     Ok(with_preference(
         collection.page(items, &query)?,

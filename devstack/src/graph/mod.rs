@@ -27,6 +27,7 @@
 //! faults per path prefix ([`fault`]).
 
 mod calendar;
+mod concurrency;
 mod directory;
 mod drive;
 mod error;
@@ -39,12 +40,12 @@ mod per_user;
 mod prefer;
 mod time_zone;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use axum::{
     Router,
     extract::{ConnectInfo, FromRequestParts, Request, State},
-    http::{HeaderValue, header, request::Parts},
+    http::{HeaderMap, HeaderValue, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{any, get},
@@ -53,15 +54,17 @@ use axum::{
 pub use self::fault::GraphFault;
 use self::{
     calendar::Calendars,
+    concurrency::MailboxConcurrency,
     drive::Drives,
     error::{GraphError, Workload},
-    fault::Faults,
+    fault::{Faults, Latencies},
     mail::Mailboxes,
 };
 use crate::{
     connection::Connection,
     datetime::now_seconds,
     graph_token::{GraphGrant, GraphTokens, Presented},
+    tenant::User,
 };
 
 /// The Graph stand-in's state: the tokens it accepts, the sample data, the queued faults.
@@ -71,6 +74,8 @@ pub struct Graph {
     base_url: String,
     tokens: Arc<GraphTokens>,
     faults: Faults,
+    latencies: Latencies,
+    concurrency: MailboxConcurrency,
     mailboxes: Mailboxes,
     calendars: Calendars,
     drives: Drives,
@@ -84,6 +89,8 @@ impl Graph {
             base_url,
             tokens,
             faults: Faults::default(),
+            latencies: Latencies::default(),
+            concurrency: MailboxConcurrency::default(),
             mailboxes: Mailboxes::sample(now),
             calendars: Calendars::sample(now),
             drives: Drives::generate(),
@@ -92,6 +99,15 @@ impl Graph {
 
     pub fn inject_faults(&self, path_prefix: &str, faults: Vec<GraphFault>) {
         self.faults.inject(path_prefix, faults);
+    }
+
+    pub fn set_latency(&self, path_prefix: &str, latency: Duration) {
+        self.latencies.set(path_prefix, latency);
+    }
+
+    /// The most requests ever in flight at once against `user`'s mailbox.
+    pub fn peak_concurrency(&self, user: &User) -> usize {
+        self.concurrency.peak(user.key)
     }
 }
 
@@ -143,7 +159,8 @@ async fn unknown_segment(request: Request) -> GraphError {
     GraphError::unknown_segment(&segment)
 }
 
-/// Stamps every response with its ids, and plays any fault queued for the path.
+/// Stamps every response with its ids, plays any fault queued for the path, holds Outlook
+/// requests to the mailbox's concurrency limit, and applies any latency set for the path.
 async fn request_ids_and_faults(
     State(graph): State<Arc<Graph>>,
     request: Request,
@@ -155,34 +172,89 @@ async fn request_ids_and_faults(
         .get("client-request-id")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let response = match graph.faults.take(request.uri().path()) {
+    let path = request.uri().path().to_owned();
+    let ConnectInfo(connection) = request
+        .extensions()
+        .get::<ConnectInfo<Connection>>()
+        .expect("the devstack serves through its resettable listener")
+        .clone();
+    let fault = graph.faults.take(&path);
+    let cut_mid_body = match &fault {
         Some(GraphFault::Status {
             status,
             retry_after,
-        }) => fault::status_response(status, retry_after.as_deref()),
-        Some(GraphFault::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            next.run(request).await
+        }) => {
+            let response = fault::status_response(*status, retry_after.as_deref());
+            return stamped(response, &request_id, client_request_id.as_deref());
         }
         Some(GraphFault::Reset) => {
-            let ConnectInfo(connection) = request
-                .extensions()
-                .get::<ConnectInfo<Connection>>()
-                .expect("the devstack serves through its resettable listener")
-                .clone();
             connection.reset();
             // Never written: the connection refuses it and closes with a reset.
             return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-        None => next.run(request).await,
+        Some(GraphFault::ResetMidBody) => Some(connection),
+        Some(GraphFault::Delay(_)) | None => None,
     };
-    let mut response = error::with_request_ids(response, &request_id, client_request_id.as_deref());
+    // Held until the response is complete: a slow request keeps its mailbox slot.
+    let _slot = match mailbox_of(&graph, &request) {
+        Some(mailbox) => match graph.concurrency.enter(mailbox) {
+            Some(slot) => Some(slot),
+            None => {
+                let throttled = concurrency::throttled();
+                return stamped(throttled, &request_id, client_request_id.as_deref());
+            }
+        },
+        None => None,
+    };
+    if let Some(GraphFault::Delay(delay)) = fault {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(latency) = graph.latencies.of(&path) {
+        tokio::time::sleep(latency).await;
+    }
+    let response = stamped(
+        next.run(request).await,
+        &request_id,
+        client_request_id.as_deref(),
+    );
+    match cut_mid_body {
+        Some(connection) => fault::cut_mid_body(response, connection).await,
+        None => response,
+    }
+}
+
+/// The mailbox an Outlook request runs against: its token's user. `None` for other workloads
+/// and for requests that will fail authentication anyway.
+fn mailbox_of(graph: &Graph, request: &Request) -> Option<&'static str> {
+    if !concurrency::is_outlook(request.uri().path()) {
+        return None;
+    }
+    match graph.tokens.check(bearer(request.headers())?) {
+        Presented::Valid(grant) => Some(grant.user.key),
+        Presented::Expired | Presented::Unknown => None,
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .map(|(_, token)| token.trim())
+}
+
+/// `response` with Graph's `request-id` and `client-request-id`, in the headers and in the
+/// body of an error.
+fn stamped(response: Response, request_id: &str, client_request_id: Option<&str>) -> Response {
+    let mut response = error::with_request_ids(response, request_id, client_request_id);
     let headers = response.headers_mut();
     let id = |value: &str| HeaderValue::from_str(value).expect("ids are ASCII");
-    headers.insert("request-id", id(&request_id));
+    headers.insert("request-id", id(request_id));
     headers.insert(
         "client-request-id",
-        id(client_request_id.as_deref().unwrap_or(&request_id)),
+        id(client_request_id.unwrap_or(request_id)),
     );
     response
 }
@@ -216,14 +288,8 @@ impl FromRequestParts<Arc<Graph>> for Caller {
         graph: &Arc<Graph>,
     ) -> Result<Self, Self::Rejection> {
         let unauthenticated = |message: &str| GraphError::unauthenticated(message, &graph.base_url);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
-            .map(|(_, token)| token.trim())
-            .ok_or_else(|| unauthenticated("Access token is empty."))?;
+        let token =
+            bearer(&parts.headers).ok_or_else(|| unauthenticated("Access token is empty."))?;
         match graph.tokens.check(token) {
             Presented::Valid(grant) => Ok(Caller(grant)),
             Presented::Expired => Err(unauthenticated(

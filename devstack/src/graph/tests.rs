@@ -61,7 +61,10 @@ async fn all_pages(
         items.extend(reply.body["value"].as_array().unwrap().iter().cloned());
         match reply.body["@odata.nextLink"].as_str() {
             Some(link) => {
-                assert!(link.contains("$skiptoken="), "{link}");
+                assert!(
+                    link.contains("$skiptoken=") || link.contains("$skip="),
+                    "{link}"
+                );
                 next = link
                     .strip_prefix(devstack.base_url())
                     .expect("next links are absolute URLs on Graph's host")
@@ -1012,5 +1015,98 @@ async fn a_delay_answers_late_and_a_reset_answers_never() {
         recorded.len(),
         3,
         "the reset request was received and recorded"
+    );
+}
+
+#[tokio::test]
+async fn a_mid_body_reset_cuts_a_good_answer_short() {
+    let devstack = start();
+    let token = devstack.graph_token("adele", &["User.Read"]);
+    devstack.inject_graph_faults("/v1.0/me", vec![GraphFault::ResetMidBody]);
+    let response = http()
+        .get(format!("{}/v1.0/me", devstack.base_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("the head arrives");
+    assert_eq!(response.status(), 200);
+    let length: usize = response.headers()["content-length"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(length > 100, "the full length is announced");
+    let error = response.bytes().await.expect_err("the body is cut");
+    assert!(
+        error.is_body() || error.is_decode() || error.is_request(),
+        "{error:?}"
+    );
+    assert_eq!(
+        get(&devstack, "/v1.0/me", Some(&token), &[]).await.status,
+        200,
+        "normal service resumes"
+    );
+}
+
+#[tokio::test]
+async fn outlook_runs_four_requests_per_mailbox_at_once_and_refuses_the_fifth() {
+    let devstack = start();
+    let adele = devstack.graph_token("adele", &["MailboxSettings.Read", "User.Read"]);
+    let alex = devstack.graph_token("alex", &["MailboxSettings.Read"]);
+    devstack.set_graph_latency("/v1.0/me", Duration::from_millis(400));
+    let settings = |token: String| {
+        let url = format!("{}/v1.0/me/mailboxSettings", devstack.base_url());
+        async move {
+            let response = http().get(url).bearer_auth(token).send().await.unwrap();
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .map(|value| value.to_str().unwrap().to_owned());
+            let body: Value = response.json().await.unwrap();
+            (status, retry_after, body)
+        }
+    };
+    let mut requests: Vec<_> = (0..5).map(|_| settings(adele.clone())).collect();
+    requests.push(settings(alex.clone()));
+    let answers = futures::future::join_all(requests).await;
+    let throttled: Vec<_> = answers
+        .iter()
+        .filter(|(status, ..)| *status == 429)
+        .collect();
+    assert_eq!(throttled.len(), 1, "{answers:?}");
+    let (_, retry_after, body) = throttled[0];
+    assert_eq!(retry_after.as_deref(), Some("1"));
+    assert_eq!(body["error"]["code"], "ApplicationThrottled");
+    assert_eq!(
+        body["error"]["message"],
+        "Application is over its MailboxConcurrency limit."
+    );
+    assert_eq!(
+        answers.iter().filter(|(status, ..)| *status == 200).count(),
+        5
+    );
+    assert_eq!(devstack.max_concurrent_graph_requests("adele"), 5);
+    assert_eq!(devstack.max_concurrent_graph_requests("alex"), 1);
+
+    // The directory is not Outlook: no mailbox limit.
+    let profiles = (0..6).map(|_| get(&devstack, "/v1.0/me", Some(&adele), &[]));
+    let statuses: Vec<u16> = futures::future::join_all(profiles)
+        .await
+        .iter()
+        .map(|reply| reply.status)
+        .collect();
+    assert_eq!(statuses, [200; 6]);
+    devstack.set_graph_latency("/v1.0/me", Duration::ZERO);
+    let started = Instant::now();
+    assert_eq!(
+        get(&devstack, "/v1.0/me/mailboxSettings", Some(&adele), &[])
+            .await
+            .status,
+        200
+    );
+    assert!(
+        started.elapsed() < Duration::from_millis(300),
+        "latency cleared"
     );
 }
