@@ -401,6 +401,34 @@ impl Devstack {
             .set_consent(known_user(user), permissions);
     }
 
+    /// Withdraws `user`'s own consent to one Graph permission, leaving the rest: the
+    /// on-behalf-of grant then answers AADSTS65001 (`consent_required`) to any request that
+    /// names it, and `.default` no longer includes it.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory, the permission is not one Graph exposes, or the
+    /// administrator consented to it for everyone (`User.Read`, `MailboxSettings.Read` by
+    /// default): use [`Devstack::set_admin_consent`] for those.
+    pub fn withdraw_consent(&self, user: &str, permission: &str) {
+        let permission = known_permission(permission);
+        assert!(
+            self.issuer.policy().withdraw(known_user(user), permission),
+            "{permission} is admin-consented for the whole tenant; withdraw it with \
+             set_admin_consent"
+        );
+    }
+
+    /// Every Graph permission the server app may use for `user` now: the administrator's
+    /// consent and the user's own.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn consented_graph_permissions(&self, user: &str) -> Vec<&'static str> {
+        self.issuer.policy().consented(known_user(user))
+    }
+
     /// Replaces the administrator's tenant-wide consent (default: `User.Read`,
     /// `MailboxSettings.Read`), as a deployment without admin consent would have it.
     ///
