@@ -42,6 +42,7 @@ pub mod keys;
 mod managed_identity;
 mod mint;
 pub mod record;
+pub mod sample;
 pub mod tenant;
 mod vault_transport;
 
@@ -497,6 +498,23 @@ impl Devstack {
     /// request consumes the next one, then service is normal again.
     pub fn inject_graph_faults(&self, path_prefix: &str, faults: Vec<GraphFault>) {
         self.graph.inject_faults(path_prefix, faults);
+    }
+
+    /// When the Graph sample data was generated: its "now", around which "today" and
+    /// "tomorrow" are counted in each user's time zone ([`sample`]).
+    pub fn graph_sample_time(&self) -> std::time::SystemTime {
+        let seconds = u64::try_from(self.graph.sample_time()).expect("after 1970");
+        std::time::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    /// The events `user` created with `POST /me/events`, oldest first, as their calendar shows
+    /// them (times in UTC, HTML bodies): what a create-event tool actually sent.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn created_events(&self, user: &str) -> Vec<Value> {
+        self.graph.created_events(known_user(user))
     }
 
     /// Slows every Graph request whose path starts with `path_prefix` by `latency` until it is

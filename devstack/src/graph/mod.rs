@@ -10,7 +10,9 @@
 //! | `GET /v1.0/me/directReports` | `User.Read` (names need `User.ReadBasic.All`) | [`directory`] |
 //! | `GET /v1.0/me/mailboxSettings` | `MailboxSettings.Read` | [`mailbox_settings`] |
 //! | `GET /v1.0/me/messages`, `GET /v1.0/me/messages/{id}` | `Mail.Read` (`Mail.ReadBasic`: no bodies) | [`mail`] |
-//! | `GET /v1.0/me/calendarView`, `GET /v1.0/me/events` | `Calendars.ReadBasic` (`Calendars.Read`: bodies) | [`calendar`] |
+//! | `GET /v1.0/me/calendarView`, `GET /v1.0/me/events`, `GET /v1.0/me/events/{id}` | `Calendars.ReadBasic` (`Calendars.Read`: bodies) | [`calendar`] |
+//! | `POST /v1.0/me/events` | `Calendars.ReadWrite` | [`calendar`] |
+//! | `POST /v1.0/me/findMeetingTimes` | `Calendars.Read.Shared` | [`calendar::find_times`] |
 //! | `GET /v1.0/me/drive/root/children`, `…/root/search(q='…')`, `…/items/{id}`, `…/items/{id}/children` | `Files.Read` | [`drive`] |
 //! | `GET /v1.0/me/drive/items/{id}/content` → 302 to a pre-authenticated download URL | `Files.Read` | [`drive`] |
 //!
@@ -32,12 +34,15 @@ mod directory;
 mod drive;
 mod error;
 mod fault;
+mod html_text;
 mod ids;
 mod mail;
 mod mailbox_settings;
 mod odata;
 mod per_user;
 mod prefer;
+mod recipient;
+mod request_body;
 mod time_zone;
 
 use std::{sync::Arc, time::Duration};
@@ -48,7 +53,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, get},
+    routing::{any, get, post},
 };
 
 pub use self::fault::GraphFault;
@@ -72,6 +77,8 @@ use crate::{
 pub struct Graph {
     /// `http://127.0.0.1:<port>`: Graph's base URL, for `@odata.context` and next links.
     base_url: String,
+    /// When the sample data was generated (Unix seconds): its "now".
+    sample_time: i64,
     tokens: Arc<GraphTokens>,
     faults: Faults,
     latencies: Latencies,
@@ -87,6 +94,7 @@ impl Graph {
         let now = now_seconds();
         Self {
             base_url,
+            sample_time: now,
             tokens,
             faults: Faults::default(),
             latencies: Latencies::default(),
@@ -103,6 +111,20 @@ impl Graph {
 
     pub fn set_latency(&self, path_prefix: &str, latency: Duration) {
         self.latencies.set(path_prefix, latency);
+    }
+
+    pub fn sample_time(&self) -> i64 {
+        self.sample_time
+    }
+
+    /// The events `organizer` created with `POST /me/events`, oldest first, as their calendar
+    /// shows them (UTC, HTML bodies).
+    pub fn created_events(&self, organizer: &User) -> Vec<serde_json::Value> {
+        self.calendars
+            .created_by(organizer)
+            .iter()
+            .map(|meeting| calendar::created_json(meeting, organizer))
+            .collect()
     }
 
     /// The most requests ever in flight at once against `user`'s mailbox.
@@ -123,7 +145,15 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         .route("/v1.0/me/messages", get(mail::list))
         .route("/v1.0/me/messages/{id}", get(mail::get))
         .route("/v1.0/me/calendarView", get(calendar::view))
-        .route("/v1.0/me/events", get(calendar::events))
+        .route(
+            "/v1.0/me/events",
+            get(calendar::events).post(calendar::create),
+        )
+        .route("/v1.0/me/events/{id}", get(calendar::event))
+        .route(
+            "/v1.0/me/findMeetingTimes",
+            post(calendar::find_times::find),
+        )
         .route("/v1.0/me/drive/root/children", get(drive::root_children))
         .route("/v1.0/me/drive/root/{function}", get(drive::root_function))
         .route("/v1.0/me/drive/items/{id}", get(drive::item))
@@ -139,7 +169,7 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         .with_state(graph)
 }
 
-/// The devstack's Graph only reads.
+/// A method the path does not serve.
 async fn method_not_allowed() -> GraphError {
     GraphError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
