@@ -517,6 +517,39 @@ impl Devstack {
         self.graph.created_events(known_user(user))
     }
 
+    /// The messages `user` sent with `POST /me/sendMail`, oldest first, as Graph renders a
+    /// message (recipients, subject, HTML body; a text body is wrapped in HTML as Outlook
+    /// does): what a send-mail tool actually sent. Each also landed in the sender's Sent Items
+    /// (unless `saveToSentItems` was false) and in the inboxes of recipients in the tenant.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn sent_mail(&self, user: &str) -> Vec<Value> {
+        self.graph.sent_mail(known_user(user))
+    }
+
+    /// The id of the newest message with exactly this subject in `user`'s mailbox (for
+    /// instance one of [`sample`]'s hostile messages), for tests that read a message directly.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn message_id(&self, user: &str, subject: &str) -> Option<String> {
+        self.graph.message_id(known_user(user), subject)
+    }
+
+    /// `(drive id, item id)` of the item at `path` (`/`-separated, e.g. `Projects/Project
+    /// plan.md`) in `user`'s OneDrive: what `/drives/{drive-id}/items/{item-id}` takes. For the
+    /// files [`sample`] names.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn drive_item_id(&self, user: &str, path: &str) -> Option<(String, String)> {
+        self.graph.drive_item_id(known_user(user), path)
+    }
+
     /// Slows every Graph request whose path starts with `path_prefix` by `latency` until it is
     /// set to zero (the longest matching prefix wins). An Outlook request keeps its mailbox's
     /// concurrency slot while it waits, so a latency holds requests in flight.

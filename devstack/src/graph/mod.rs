@@ -9,12 +9,14 @@
 //! | `GET /v1.0/me/manager`, `GET /v1.0/users/{id}/manager` | `User.Read.All` | [`directory`] |
 //! | `GET /v1.0/me/directReports` | `User.Read` (names need `User.ReadBasic.All`) | [`directory`] |
 //! | `GET /v1.0/me/mailboxSettings` | `MailboxSettings.Read` | [`mailbox_settings`] |
-//! | `GET /v1.0/me/messages`, `GET /v1.0/me/messages/{id}` | `Mail.Read` (`Mail.ReadBasic`: no bodies) | [`mail`] |
+//! | `GET /v1.0/me/messages`, `GET /v1.0/me/mailFolders/{id or well-known name}/messages`, `GET /v1.0/me/messages/{id}` (`$expand=attachments`) | `Mail.ReadBasic` (no bodies, attachments or `$search`), `Mail.Read` | [`mail`] |
+//! | `POST /v1.0/me/sendMail` | `Mail.Send` | [`mail`] |
 //! | `GET /v1.0/me/calendarView`, `GET /v1.0/me/events`, `GET /v1.0/me/events/{id}` | `Calendars.ReadBasic` (`Calendars.Read`: bodies) | [`calendar`] |
 //! | `POST /v1.0/me/events` | `Calendars.ReadWrite` | [`calendar`] |
 //! | `POST /v1.0/me/findMeetingTimes` | `Calendars.Read.Shared` | [`calendar::find_times`] |
-//! | `GET /v1.0/me/drive/root/children`, `…/root/search(q='…')`, `…/items/{id}`, `…/items/{id}/children` | `Files.Read` | [`drive`] |
-//! | `GET /v1.0/me/drive/items/{id}/content` → 302 to a pre-authenticated download URL | `Files.Read` | [`drive`] |
+//! | `GET /v1.0/me/drive/…`: `root`, `root/children`, `root:/{path}:`, `root:/{path}:/children`, `items/{id}`, `items/{id}/children`, `root/search(q='…')`, `search(q='…')` (also what others shared, with `Files.Read.All`) | `Files.Read` | [`drive`] |
+//! | `GET /v1.0/drives/{drive-id}/…`: the same for any drive (another user's, the SharePoint site's) | `Files.Read` (own), `Files.Read.All` or `Sites.Read.All` (others) | [`drive`] |
+//! | `GET …/items/{id}/content`, `…/root:/{path}:/content` → 302 to a pre-authenticated download URL (`/_layouts/15/download.aspx`, no token, `Range`) | as the item | [`drive`] |
 //!
 //! Any other `/v1.0/…` path is Graph's 400 "Resource not found for the segment".
 //!
@@ -31,6 +33,7 @@
 mod calendar;
 mod concurrency;
 mod directory;
+mod documents;
 mod drive;
 mod error;
 mod fault;
@@ -45,7 +48,10 @@ mod recipient;
 mod request_body;
 mod time_zone;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use axum::{
     Router,
@@ -72,6 +78,31 @@ use crate::{
     tenant::User,
 };
 
+/// The sample data: generated once per process, when the first devstack starts, around that
+/// moment, and shared by every devstack of the process, since it never changes (what tests
+/// create, sent mail and events, belongs to each devstack). Generating it is most of the cost
+/// of starting a devstack, and a test binary starts dozens.
+struct SampleData {
+    /// Unix seconds: the "now" the data is generated around.
+    time: i64,
+    meetings: Arc<[Arc<calendar::Meeting>]>,
+    mail: Arc<per_user::PerUser<Arc<mail::Message>>>,
+    drives: Arc<[drive::Drive]>,
+}
+
+fn sample_data() -> &'static SampleData {
+    static SAMPLE: OnceLock<SampleData> = OnceLock::new();
+    SAMPLE.get_or_init(|| {
+        let time = now_seconds();
+        SampleData {
+            time,
+            meetings: calendar::sample_meetings(time),
+            mail: mail::sample_mail(time),
+            drives: drive::sample_drives(),
+        }
+    })
+}
+
 /// The Graph stand-in's state: the tokens it accepts, the sample data, the queued faults.
 #[derive(Debug)]
 pub struct Graph {
@@ -89,19 +120,19 @@ pub struct Graph {
 }
 
 impl Graph {
-    /// Graph with sample data generated around the current time.
+    /// Graph with the process's sample data ([`sample_data`]).
     pub fn new(base_url: String, tokens: Arc<GraphTokens>) -> Self {
-        let now = now_seconds();
+        let sample = sample_data();
         Self {
             base_url,
-            sample_time: now,
+            sample_time: sample.time,
             tokens,
             faults: Faults::default(),
             latencies: Latencies::default(),
             concurrency: MailboxConcurrency::default(),
-            mailboxes: Mailboxes::sample(now),
-            calendars: Calendars::sample(now),
-            drives: Drives::generate(),
+            mailboxes: Mailboxes::new(sample.mail.clone()),
+            calendars: Calendars::new(sample.meetings.clone()),
+            drives: Drives::new(sample.drives.clone()),
         }
     }
 
@@ -127,6 +158,21 @@ impl Graph {
             .collect()
     }
 
+    /// The messages `sender` sent with `POST /me/sendMail`, oldest first.
+    pub fn sent_mail(&self, sender: &User) -> Vec<serde_json::Value> {
+        self.mailboxes.sent_by(sender)
+    }
+
+    /// `(drive id, item id)` of the item at `path` in `user`'s OneDrive.
+    pub fn drive_item_id(&self, user: &User, path: &str) -> Option<(String, String)> {
+        self.drives.id_at(user, path)
+    }
+
+    /// The id of the newest message with `subject` in `user`'s mailbox.
+    pub fn message_id(&self, user: &User, subject: &str) -> Option<String> {
+        self.mailboxes.id_of(user, subject)
+    }
+
     /// The most requests ever in flight at once against `user`'s mailbox.
     pub fn peak_concurrency(&self, user: &User) -> usize {
         self.concurrency.peak(user.key)
@@ -144,6 +190,11 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         .route("/v1.0/me/mailboxSettings", get(mailbox_settings::get))
         .route("/v1.0/me/messages", get(mail::list))
         .route("/v1.0/me/messages/{id}", get(mail::get))
+        .route(
+            "/v1.0/me/mailFolders/{folder}/messages",
+            get(mail::folder_list),
+        )
+        .route("/v1.0/me/sendMail", post(mail::send))
         .route("/v1.0/me/calendarView", get(calendar::view))
         .route(
             "/v1.0/me/events",
@@ -154,11 +205,8 @@ pub fn routes(graph: Arc<Graph>) -> Router {
             "/v1.0/me/findMeetingTimes",
             post(calendar::find_times::find),
         )
-        .route("/v1.0/me/drive/root/children", get(drive::root_children))
-        .route("/v1.0/me/drive/root/{function}", get(drive::root_function))
-        .route("/v1.0/me/drive/items/{id}", get(drive::item))
-        .route("/v1.0/me/drive/items/{id}/children", get(drive::children))
-        .route("/v1.0/me/drive/items/{id}/content", get(drive::content))
+        .route("/v1.0/me/drive/{*rest}", get(drive::me))
+        .route("/v1.0/drives/{drive}/{*rest}", get(drive::drives))
         .route(drive::DOWNLOAD_PATH, get(drive::download))
         .route("/v1.0/{*rest}", any(unknown_segment))
         .method_not_allowed_fallback(method_not_allowed)

@@ -107,17 +107,23 @@ const WRITE: &[&str] = &["Calendars.ReadWrite"];
 /// What `Calendars.ReadBasic` does not reveal.
 const BODIES: [&str; 2] = ["body", "bodyPreview"];
 
-/// The tenant's meetings: the sample ones and those created through Graph.
+/// The sample meetings around `now`.
+pub fn sample_meetings(now: i64) -> Arc<[Arc<Meeting>]> {
+    sample::meetings(now).into()
+}
+
+/// The tenant's meetings: the sample ones (shared, never changed) and those created through
+/// Graph.
 #[derive(Debug)]
 pub struct Calendars {
-    sample: Vec<Arc<Meeting>>,
+    sample: Arc<[Arc<Meeting>]>,
     created: Mutex<Vec<Arc<Meeting>>>,
 }
 
 impl Calendars {
-    pub fn sample(now: i64) -> Self {
+    pub fn new(sample: Arc<[Arc<Meeting>]>) -> Self {
         Self {
-            sample: sample::meetings(now),
+            sample,
             created: Mutex::default(),
         }
     }

@@ -10,7 +10,7 @@ const NOW: i64 = 1_750_276_800; // 2025-06-18T20:00:00Z
 
 #[test]
 fn every_calendar_has_a_week_of_meetings_and_copies_share_their_meeting() {
-    let calendars = Calendars::sample(NOW);
+    let calendars = Calendars::new(sample_meetings(NOW));
     for user in USERS {
         let meetings = calendars.of(user);
         let week = Calendars::view(
@@ -50,7 +50,7 @@ fn every_calendar_has_a_week_of_meetings_and_copies_share_their_meeting() {
 
 #[test]
 fn adeles_tomorrow_is_the_scenario_in_her_zone() {
-    let calendars = Calendars::sample(NOW);
+    let calendars = Calendars::new(sample_meetings(NOW));
     let adele = tenant::user("adele").unwrap();
     let pacific = time_zone::find(adele.mailbox_time_zone).unwrap();
     let tomorrow = pacific.to_local(NOW).div_euclid(SECONDS_PER_DAY) + 1;
@@ -70,7 +70,7 @@ fn adeles_tomorrow_is_the_scenario_in_her_zone() {
 
 #[test]
 fn the_long_series_cross_both_daylight_saving_changes() {
-    let calendars = Calendars::sample(NOW);
+    let calendars = Calendars::new(sample_meetings(NOW));
     let adele = tenant::user("adele").unwrap();
     let meetings = calendars.of(adele);
     for (subject, zone) in [
