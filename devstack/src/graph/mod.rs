@@ -4,10 +4,12 @@
 //!
 //! | request | permission (any of) | module |
 //! |---|---|---|
-//! | `GET /v1.0/me`, `GET /v1.0/users/{id or UPN}` | `User.Read` (self), `User.ReadBasic.All` (others) | [`directory`] |
+//! | `GET /v1.0/me`, `GET /v1.0/users/{id or UPN}` | `User.Read` (self), `User.ReadBasic.All` (others' basic profile; the rest null), `User.Read.All` (all of it) | [`directory`] |
 //! | `GET /v1.0/users` (`$search` needs `ConsistencyLevel: eventual`) | `User.ReadBasic.All` | [`directory`] |
 //! | `GET /v1.0/me/manager`, `GET /v1.0/users/{id}/manager` | `User.Read.All` | [`directory`] |
 //! | `GET /v1.0/me/directReports` | `User.Read` (names need `User.ReadBasic.All`) | [`directory`] |
+//! | `GET /v1.0/users/{id or UPN}/directReports` | `User.Read` and `User.ReadBasic.All`, or `User.Read.All` | [`directory`] |
+//! | `GET /v1.0/me/people` (`$search` fuzzy, no `$skip` with it) | `People.Read` | [`people`] |
 //! | `GET /v1.0/me/mailboxSettings` | `MailboxSettings.Read` | [`mailbox_settings`] |
 //! | `GET /v1.0/me/messages`, `GET /v1.0/me/mailFolders/{id or well-known name}/messages`, `GET /v1.0/me/messages/{id}` (`$expand=attachments`) | `Mail.ReadBasic` (no bodies, attachments or `$search`), `Mail.Read` | [`mail`] |
 //! | `POST /v1.0/me/sendMail` | `Mail.Send` | [`mail`] |
@@ -42,6 +44,7 @@ mod ids;
 mod mail;
 mod mailbox_settings;
 mod odata;
+mod people;
 mod per_user;
 mod prefer;
 mod recipient;
@@ -186,8 +189,13 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         .route("/v1.0/users/{id}", get(directory::user))
         .route("/v1.0/me/manager", get(directory::my_manager))
         .route("/v1.0/users/{id}/manager", get(directory::manager))
-        .route("/v1.0/me/directReports", get(directory::direct_reports))
+        .route("/v1.0/me/directReports", get(directory::my_direct_reports))
+        .route(
+            "/v1.0/users/{id}/directReports",
+            get(directory::direct_reports),
+        )
         .route("/v1.0/me/mailboxSettings", get(mailbox_settings::get))
+        .route("/v1.0/me/people", get(people::list))
         .route("/v1.0/me/messages", get(mail::list))
         .route("/v1.0/me/messages/{id}", get(mail::get))
         .route(

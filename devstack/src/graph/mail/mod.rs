@@ -335,6 +335,14 @@ impl Mailboxes {
             .collect()
     }
 
+    /// The sender of every message in `user`'s mailbox.
+    pub fn senders(&self, user: &User) -> Vec<String> {
+        self.of(user)
+            .iter()
+            .map(|message| message.from.address.clone())
+            .collect()
+    }
+
     /// The id of the newest message in `user`'s mailbox with this subject.
     pub fn id_of(&self, user: &User, subject: &str) -> Option<String> {
         self.of(user)

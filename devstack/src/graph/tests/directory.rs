@@ -237,3 +237,264 @@ async fn user_search_is_an_advanced_query() {
         "Authorization_RequestDenied",
     );
 }
+
+#[tokio::test]
+async fn user_readbasic_all_reads_only_the_basic_profile_of_others() {
+    let devstack = start();
+    let megan = "/v1.0/users/megan@contoso.example";
+    let basic = get(
+        &devstack,
+        megan,
+        Some(&devstack.graph_token("adele", &["User.ReadBasic.All"])),
+        &[],
+    )
+    .await;
+    assert_eq!(basic.status, 200, "{}", basic.body);
+    assert_eq!(basic.body["displayName"], "Megan Bowen");
+    assert_eq!(basic.body["mail"], "megan@contoso.example");
+    for hidden in [
+        "jobTitle",
+        "officeLocation",
+        "mobilePhone",
+        "preferredLanguage",
+    ] {
+        assert_eq!(basic.body[hidden], Value::Null, "{hidden}");
+    }
+    assert_eq!(basic.body["businessPhones"], json!([]));
+    let selected = get(
+        &devstack,
+        &format!("{megan}?$select=displayName,jobTitle,department"),
+        Some(&devstack.graph_token("adele", &["User.ReadBasic.All"])),
+        &[],
+    )
+    .await;
+    assert_eq!(
+        selected.body["department"],
+        Value::Null,
+        "selected, still null"
+    );
+    let full = get(
+        &devstack,
+        megan,
+        Some(&devstack.graph_token("adele", &["User.Read.All"])),
+        &[],
+    )
+    .await;
+    assert_eq!(full.body["jobTitle"], "Marketing Manager");
+    assert_eq!(full.body["officeLocation"], "12/1110");
+    assert_eq!(full.body["businessPhones"], json!(["+1 412 555 0110"]));
+
+    let listed = get(
+        &devstack,
+        "/v1.0/users?$select=displayName,jobTitle,officeLocation",
+        Some(&devstack.graph_token("adele", &["User.ReadBasic.All"])),
+        &[],
+    )
+    .await;
+    let users = listed.body["value"].as_array().unwrap();
+    assert!(users.iter().all(|u| u["displayName"].is_string()));
+    assert!(
+        users
+            .iter()
+            .filter(|u| u["displayName"] != "Adele Vance")
+            .all(|u| u["jobTitle"].is_null() && u["officeLocation"].is_null())
+    );
+    let searched = get(
+        &devstack,
+        "/v1.0/users?$search=%22displayName:lid%22%20OR%20%22mail:pradeep%22&$select=displayName,officeLocation",
+        Some(&devstack.graph_token("adele", &["User.Read.All"])),
+        &[("ConsistencyLevel", "eventual")],
+    )
+    .await;
+    let offices: Vec<&str> = searched.body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["officeLocation"].as_str().unwrap())
+        .collect();
+    assert_eq!(offices, ["Hyderabad 4/1201", "Tokyo 21F"]);
+}
+
+#[tokio::test]
+async fn someones_direct_reports_need_user_read_and_readbasic_all_or_read_all() {
+    let devstack = start();
+    let lee = tenant::user("lee").unwrap();
+    let path = format!(
+        "/v1.0/users/{}/directReports?$select=displayName,jobTitle",
+        lee.object_id
+    );
+    for permissions in [&["User.Read"][..], &["User.ReadBasic.All"]] {
+        assert_error(
+            &get(
+                &devstack,
+                &path,
+                Some(&devstack.graph_token("adele", permissions)),
+                &[],
+            )
+            .await,
+            403,
+            "Authorization_RequestDenied",
+        );
+    }
+    let both = get(
+        &devstack,
+        &path,
+        Some(&devstack.graph_token("adele", &["User.Read", "User.ReadBasic.All"])),
+        &[],
+    )
+    .await;
+    assert_eq!(both.status, 200, "{}", both.body);
+    let reports = both.body["value"].as_array().unwrap();
+    let names: Vec<&str> = reports
+        .iter()
+        .map(|r| r["displayName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Johanna Lorenz", "Pradeep Gupta", "Lidia Holloway"]);
+    assert!(
+        reports
+            .iter()
+            .all(|r| r["jobTitle"].is_null() && r["@odata.type"] == "#microsoft.graph.user")
+    );
+    let all = get(
+        &devstack,
+        &path,
+        Some(&devstack.graph_token("adele", &["User.Read.All"])),
+        &[],
+    )
+    .await;
+    assert_eq!(all.body["value"][1]["jobTitle"], "Software Engineer");
+    let (paged, pages) = all_pages(
+        &devstack,
+        &format!(
+            "/v1.0/users/{}/directReports?$top=2",
+            lee.user_principal_name
+        ),
+        &devstack.graph_token("adele", &["User.Read.All"]),
+        &[],
+    )
+    .await;
+    assert_eq!((paged.len(), pages), (3, 2));
+    let none = get(
+        &devstack,
+        "/v1.0/users/adele@contoso.example/directReports",
+        Some(&devstack.graph_token("adele", &["User.Read.All"])),
+        &[],
+    )
+    .await;
+    assert_eq!(none.body["value"], json!([]));
+    assert_error(
+        &get(
+            &devstack,
+            "/v1.0/users/nobody@contoso.example/directReports",
+            Some(&devstack.graph_token("adele", &["User.Read.All"])),
+            &[],
+        )
+        .await,
+        404,
+        "Request_ResourceNotFound",
+    );
+}
+
+#[tokio::test]
+async fn people_are_ranked_searched_fuzzily_and_carry_their_offices() {
+    let devstack = start();
+    let token = devstack.graph_token("adele", &["People.Read"]);
+    let first = get(&devstack, "/v1.0/me/people", Some(&token), &[]).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let people = first.body["value"].as_array().unwrap();
+    assert_eq!(people.len(), 10);
+    let scores: Vec<f64> = people
+        .iter()
+        .map(|p| {
+            p["scoredEmailAddresses"][0]["relevanceScore"]
+                .as_f64()
+                .unwrap()
+        })
+        .collect();
+    assert!(
+        scores.windows(2).all(|pair| pair[0] >= pair[1]),
+        "{scores:?}"
+    );
+    assert_eq!(
+        people[0]["displayName"], "Miriam Graham",
+        "her manager, in her meetings and mail"
+    );
+    assert_eq!(
+        people[0]["jobTitle"], "Director",
+        "People.Read reads job titles"
+    );
+    assert_eq!(
+        people[0]["personType"],
+        json!({ "class": "Person", "subclass": "OrganizationUser" })
+    );
+    assert!(
+        first.body["@odata.nextLink"]
+            .as_str()
+            .unwrap()
+            .ends_with("$skip=10")
+    );
+    let (everyone, _) = all_pages(&devstack, "/v1.0/me/people", &token, &[]).await;
+    assert!(everyone.iter().any(|p| p["personType"]["class"] == "Group"));
+    let offices: Vec<&str> = everyone
+        .iter()
+        .filter_map(|p| p["officeLocation"].as_str())
+        .collect();
+    assert!(offices.contains(&"Hyderabad 4/1201") && offices.contains(&"Tokyo 21F"));
+
+    let search = |query: &str| {
+        let path = format!(
+            "/v1.0/me/people?$search={}&$select=displayName,scoredEmailAddresses,jobTitle,department,officeLocation,userPrincipalName,personType",
+            url::form_urlencoded::byte_serialize(query.as_bytes()).collect::<String>()
+        );
+        let token = token.clone();
+        let devstack = &devstack;
+        async move { get(devstack, &path, Some(&token), &[]).await }
+    };
+    let megan = search("\"megn\"").await;
+    assert_eq!(
+        megan.body["value"][0]["displayName"], "Megan Bowen",
+        "{}",
+        megan.body
+    );
+    assert_eq!(megan.body["value"].as_array().unwrap().len(), 1);
+    assert!(megan.body.get("@odata.nextLink").is_none());
+    let by_address = search("\"johanna@contoso\"").await;
+    assert_eq!(by_address.body["value"][0]["department"], "Engineering");
+    assert_eq!(search("\"zzzz\"").await.body["value"], json!([]));
+    let persons = get(
+        &devstack,
+        "/v1.0/me/people?$filter=personType/class%20eq%20'Person'&$top=100",
+        Some(&token),
+        &[],
+    )
+    .await;
+    assert!(
+        persons.body["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["personType"]["class"] == "Person")
+    );
+    assert_error(
+        &get(
+            &devstack,
+            "/v1.0/me/people?$search=%22meg%22&$skip=10",
+            Some(&token),
+            &[],
+        )
+        .await,
+        400,
+        "ErrorInvalidUrlQuery",
+    );
+    assert_error(
+        &get(
+            &devstack,
+            "/v1.0/me/people",
+            Some(&devstack.graph_token("adele", &["User.Read"])),
+            &[],
+        )
+        .await,
+        403,
+        "ErrorAccessDenied",
+    );
+}

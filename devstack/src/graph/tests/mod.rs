@@ -202,13 +202,13 @@ async fn tokens_are_checked_and_every_response_carries_its_ids() {
 async fn unknown_paths_are_graphs_400() {
     let devstack = start();
     let token = devstack.graph_token("adele", &["User.Read"]);
-    let reply = get(&devstack, "/v1.0/me/people", Some(&token), &[]).await;
+    let reply = get(&devstack, "/v1.0/me/chats", Some(&token), &[]).await;
     assert_error(&reply, 400, "BadRequest");
     assert!(
         reply.body["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("Resource not found for the segment 'people'.")
+            .starts_with("Resource not found for the segment 'chats'.")
     );
     let post = http()
         .post(format!("{}/v1.0/me/messages", devstack.base_url()))
