@@ -10,6 +10,7 @@
 //! | `GET /v1.0/me/directReports` | `User.Read` (names need `User.ReadBasic.All`) | [`directory`] |
 //! | `GET /v1.0/users/{id or UPN}/directReports` | `User.Read` and `User.ReadBasic.All`, or `User.Read.All` | [`directory`] |
 //! | `GET /v1.0/me/people` (`$search` fuzzy, no `$skip` with it) | `People.Read` | [`people`] |
+//! | `GET /v1.0/me/todo/lists`, `GET /v1.0/me/todo/lists/{id}/tasks` (`$filter` on status) | `Tasks.Read` | [`todo`] |
 //! | `GET /v1.0/me/mailboxSettings` | `MailboxSettings.Read` | [`mailbox_settings`] |
 //! | `GET /v1.0/me/messages`, `GET /v1.0/me/mailFolders/{id or well-known name}/messages`, `GET /v1.0/me/messages/{id}` (`$expand=attachments`) | `Mail.ReadBasic` (no bodies, attachments or `$search`), `Mail.Read` | [`mail`] |
 //! | `POST /v1.0/me/sendMail` | `Mail.Send` | [`mail`] |
@@ -50,6 +51,7 @@ mod prefer;
 mod recipient;
 mod request_body;
 mod time_zone;
+mod todo;
 
 use std::{
     sync::{Arc, OnceLock},
@@ -196,6 +198,8 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         )
         .route("/v1.0/me/mailboxSettings", get(mailbox_settings::get))
         .route("/v1.0/me/people", get(people::list))
+        .route("/v1.0/me/todo/lists", get(todo::lists))
+        .route("/v1.0/me/todo/lists/{list}/tasks", get(todo::tasks))
         .route("/v1.0/me/messages", get(mail::list))
         .route("/v1.0/me/messages/{id}", get(mail::get))
         .route(
