@@ -10,6 +10,7 @@
 //! | `GET /v1.0/me/directReports` | `User.Read` (names need `User.ReadBasic.All`) | [`directory`] |
 //! | `GET /v1.0/users/{id or UPN}/directReports` | `User.Read` and `User.ReadBasic.All`, or `User.Read.All` | [`directory`] |
 //! | `GET /v1.0/me/people` (`$search` fuzzy, no `$skip` with it) | `People.Read` | [`people`] |
+//! | `POST /v1.0/search/query`: `message` alone, `event` alone, `driveItem`/`listItem`/`list`/`site`/`drive` together | per entity type: `Mail.Read`, `Calendars.Read`, `Files.Read.All` or `Sites.Read.All`, `Sites.Read.All` | [`search`] |
 //! | `GET /v1.0/me/todo/lists`, `GET /v1.0/me/todo/lists/{id}/tasks` (`$filter` on status) | `Tasks.Read` | [`todo`] |
 //! | `GET /v1.0/me/mailboxSettings` | `MailboxSettings.Read` | [`mailbox_settings`] |
 //! | `GET /v1.0/me/messages`, `GET /v1.0/me/mailFolders/{id or well-known name}/messages`, `GET /v1.0/me/messages/{id}` (`$expand=attachments`) | `Mail.ReadBasic` (no bodies, attachments or `$search`), `Mail.Read` | [`mail`] |
@@ -50,6 +51,7 @@ mod per_user;
 mod prefer;
 mod recipient;
 mod request_body;
+mod search;
 mod time_zone;
 mod todo;
 
@@ -220,6 +222,7 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         .route("/v1.0/me/drive/{*rest}", get(drive::me))
         .route("/v1.0/drives/{drive}/{*rest}", get(drive::drives))
         .route(drive::DOWNLOAD_PATH, get(drive::download))
+        .route("/v1.0/search/query", post(search::query))
         .route("/v1.0/{*rest}", any(unknown_segment))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(

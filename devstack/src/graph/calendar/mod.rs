@@ -42,6 +42,7 @@ use super::{
     prefer::{self, Preferences},
     recipient::EmailAddress,
     request_body::{self, Object},
+    search::Hit,
     time_zone,
 };
 use crate::{
@@ -149,6 +150,54 @@ impl Calendars {
             (a.start, a.end, &a.meeting.key).cmp(&(b.start, b.end, &b.meeting.key))
         });
         instances
+    }
+
+    /// Every event of `user`'s calendar (single events and series masters) as the search
+    /// service finds it, times in UTC.
+    pub fn search_hits(&self, user: &User) -> Vec<Hit> {
+        const FIELDS: &[&str] = &[
+            "id",
+            "subject",
+            "bodyPreview",
+            "start",
+            "end",
+            "location",
+            "organizer",
+            "attendees",
+            "isAllDay",
+            "isCancelled",
+            "type",
+            "webLink",
+            "onlineMeeting",
+        ];
+        let utc = Zone {
+            zone: time_zone::find("UTC").expect("UTC is known"),
+            name: "UTC",
+        };
+        self.of(user)
+            .iter()
+            .map(|meeting| {
+                let instance = meeting.instance();
+                let json = instance.json(user, utc, false);
+                let mut resource = json!({ "@odata.type": "#microsoft.graph.event" });
+                for field in FIELDS {
+                    resource[*field] = json[*field].clone();
+                }
+                Hit {
+                    hit_id: instance.id(user),
+                    order: instance.start,
+                    text: format!(
+                        "{} {} {} {}",
+                        meeting.subject,
+                        meeting.location,
+                        meeting.organizer.name,
+                        super::html_text::to_text(&meeting.body_html)
+                    ),
+                    extension: None,
+                    resource,
+                }
+            })
+            .collect()
     }
 
     /// The meetings `organizer` created through Graph.

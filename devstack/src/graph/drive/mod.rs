@@ -50,10 +50,12 @@ use super::{
     error::{GraphError, Workload},
     ids,
     odata::{Collection, EntityType, Paging, Query, context, string_literal},
+    search::{Hit, Terms},
 };
 use crate::{
     datetime::{iso8601, now_seconds},
     keys::base64url,
+    sample::SITE_NAME,
     tenant::User,
 };
 
@@ -424,6 +426,168 @@ impl Drives {
         let mut object = local;
         object["remoteItem"] = remote;
         object
+    }
+}
+
+/// The site's `Campaign tracker` list: its id.
+fn site_list_id() -> String {
+    ids::guid(&["site", "list", "campaign-tracker"])
+}
+
+/// A SharePoint list item of the marketing site, as search returns it.
+fn site_list_items() -> Vec<(String, &'static str, &'static str)> {
+    crate::sample::SITE_LIST_ITEMS
+        .iter()
+        .zip([
+            "Status: in progress. Owner: Megan Bowen. Stores, social and window displays.",
+            "Status: planned. Owner: Alex Wilber. Four webinars with partners, one a month.",
+        ])
+        .map(|(title, description)| {
+            (
+                ids::guid(&["site", "list-item", title]),
+                *title,
+                description,
+            )
+        })
+        .collect()
+}
+
+impl Drives {
+    /// What the search service finds for `user` of one SharePoint entity type: files of every
+    /// drive they may read (`driveItem`), the site's list items (`listItem`), the site, its
+    /// list and its library. `terms` rank files by how often they match.
+    pub fn search_hits(&self, user: &User, kind: &str, terms: &Terms) -> Vec<Hit> {
+        let site_id = site_id();
+        let site_url = "https://contoso.sharepoint.com/sites/marketing";
+        let site_drive = self
+            .drives
+            .iter()
+            .find(|drive| matches!(drive.owner, Owner::Site))
+            .expect("the site has a library");
+        match kind {
+            "driveItem" => self
+                .drives
+                .iter()
+                .flat_map(|drive| {
+                    drive
+                        .items
+                        .iter()
+                        .filter(|item| item.parent.is_some() && drive.visible(user, item))
+                        .map(move |item| (drive, item))
+                })
+                .map(|(drive, item)| {
+                    let person = Drive::person(item.author);
+                    let drive_site = match drive.owner {
+                        Owner::Site => site_id.clone(),
+                        Owner::User(owner) => format!(
+                            "contoso-my.sharepoint.com,{},{}",
+                            ids::guid(&[owner.object_id, "site"]),
+                            ids::guid(&[owner.object_id, "web"])
+                        ),
+                    };
+                    let mut resource = json!({
+                        "@odata.type": "#microsoft.graph.driveItem",
+                        "id": item.id,
+                        "name": item.name,
+                        "webUrl": drive.web_url(item),
+                        "size": drive.size(item),
+                        "createdBy": person,
+                        "lastModifiedBy": person,
+                        "createdDateTime": iso8601(item.modified - 86_400),
+                        "lastModifiedDateTime": iso8601(item.modified),
+                        "parentReference": {
+                            "driveId": drive.id,
+                            "siteId": drive_site,
+                            "id": item.parent,
+                            "sharepointIds": {
+                                "listId": ids::guid(&[&drive.id, "list"]),
+                                "listItemId": ids::short(&[&item.id, "listItem"]),
+                                "listItemUniqueId": ids::guid(&[&item.id]),
+                            },
+                        },
+                    });
+                    match item.content {
+                        Some(_) => resource["file"] = json!({ "mimeType": item.mime_type }),
+                        None => {
+                            resource["folder"] =
+                                json!({ "childCount": drive.children(&item.id).len() });
+                        }
+                    }
+                    let text = format!("{} {}", item.name, item.text);
+                    Hit {
+                        hit_id: item.id.clone(),
+                        order: 2 * terms.score(&item.name) + terms.score(&item.text),
+                        extension: item
+                            .name
+                            .rsplit_once('.')
+                            .map(|(_, extension)| extension.to_lowercase()),
+                        text,
+                        resource,
+                    }
+                })
+                .collect(),
+            "listItem" => site_list_items()
+                .into_iter()
+                .enumerate()
+                .map(|(index, (id, title, description))| Hit {
+                    hit_id: id.clone(),
+                    order: terms.score(title) + terms.score(description),
+                    text: format!("{title} {description}"),
+                    extension: None,
+                    resource: json!({
+                        "@odata.type": "#microsoft.graph.listItem",
+                        "id": id,
+                        "name": title,
+                        "webUrl": format!("{site_url}/Lists/Campaign%20tracker/DispForm.aspx?ID={}", index + 1),
+                        "createdDateTime": "2025-01-08T09:00:00Z",
+                        "lastModifiedDateTime": "2025-02-03T16:20:00Z",
+                        "parentReference": { "siteId": site_id, "id": site_list_id() },
+                        "sharepointIds": { "listId": site_list_id(), "listItemId": (index + 1).to_string() },
+                    }),
+                })
+                .collect(),
+            "list" => vec![Hit {
+                hit_id: site_list_id(),
+                order: 0,
+                text: "Campaign tracker Contoso Marketing campaigns".to_owned(),
+                extension: None,
+                resource: json!({
+                    "@odata.type": "#microsoft.graph.list",
+                    "id": site_list_id(),
+                    "name": "Campaign tracker",
+                    "displayName": "Campaign tracker",
+                    "webUrl": format!("{site_url}/Lists/Campaign%20tracker"),
+                    "parentReference": { "siteId": site_id },
+                }),
+            }],
+            "site" => vec![Hit {
+                hit_id: site_id.clone(),
+                order: 0,
+                text: format!("{SITE_NAME} marketing campaigns brand"),
+                extension: None,
+                resource: json!({
+                    "@odata.type": "#microsoft.graph.site",
+                    "id": site_id,
+                    "name": "marketing",
+                    "displayName": SITE_NAME,
+                    "webUrl": site_url,
+                    "description": "Campaigns, brand and launch material.",
+                }),
+            }],
+            _ => vec![Hit {
+                hit_id: site_drive.id.clone(),
+                order: 0,
+                text: format!("Documents {SITE_NAME}"),
+                extension: None,
+                resource: json!({
+                    "@odata.type": "#microsoft.graph.drive",
+                    "id": site_drive.id,
+                    "name": "Documents",
+                    "driveType": "documentLibrary",
+                    "webUrl": format!("{site_url}/Shared%20Documents"),
+                }),
+            }],
+        }
     }
 }
 

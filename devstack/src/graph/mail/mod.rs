@@ -45,6 +45,7 @@ use super::{
     prefer::{self, Preferences},
     recipient::EmailAddress,
     request_body::{self, Object},
+    search::Hit,
 };
 use crate::{
     datetime::{iso8601, now_seconds},
@@ -332,6 +333,54 @@ impl Mailboxes {
             .iter()
             .filter(|(sender, _)| *sender == user.key)
             .map(|(_, message)| message.json(user, false))
+            .collect()
+    }
+
+    /// Every message of `user`'s mailbox as the search service finds it.
+    pub fn search_hits(&self, user: &User) -> Vec<Hit> {
+        const FIELDS: &[&str] = &[
+            "id",
+            "createdDateTime",
+            "lastModifiedDateTime",
+            "receivedDateTime",
+            "sentDateTime",
+            "hasAttachments",
+            "internetMessageId",
+            "subject",
+            "bodyPreview",
+            "importance",
+            "parentFolderId",
+            "conversationId",
+            "isRead",
+            "isDraft",
+            "webLink",
+            "sender",
+            "from",
+            "toRecipients",
+            "ccRecipients",
+        ];
+        self.of(user)
+            .iter()
+            .map(|message| {
+                let json = message.json(user, false);
+                let mut resource = json!({ "@odata.type": "#microsoft.graph.message" });
+                for field in FIELDS {
+                    resource[*field] = json[*field].clone();
+                }
+                Hit {
+                    hit_id: message.id.clone(),
+                    order: message.received,
+                    text: format!(
+                        "{} {} {} {}",
+                        message.subject,
+                        message.from.name,
+                        message.from.address,
+                        html_text::to_text(&message.html)
+                    ),
+                    extension: None,
+                    resource,
+                }
+            })
             .collect()
     }
 

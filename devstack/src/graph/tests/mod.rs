@@ -5,6 +5,7 @@ mod calendar;
 mod directory;
 mod drive;
 mod mail;
+mod search;
 mod todo;
 
 use std::time::{Duration, Instant};
