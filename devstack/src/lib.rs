@@ -42,6 +42,7 @@ pub mod keys;
 mod managed_identity;
 mod mint;
 pub mod record;
+pub mod sample;
 pub mod tenant;
 mod vault_transport;
 
@@ -407,6 +408,34 @@ impl Devstack {
             .set_consent(known_user(user), permissions);
     }
 
+    /// Withdraws `user`'s own consent to one Graph permission, leaving the rest: the
+    /// on-behalf-of grant then answers AADSTS65001 (`consent_required`) to any request that
+    /// names it, and `.default` no longer includes it.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory, the permission is not one Graph exposes, or the
+    /// administrator consented to it for everyone (`User.Read`, `MailboxSettings.Read` by
+    /// default): use [`Devstack::set_admin_consent`] for those.
+    pub fn withdraw_consent(&self, user: &str, permission: &str) {
+        let permission = known_permission(permission);
+        assert!(
+            self.issuer.policy().withdraw(known_user(user), permission),
+            "{permission} is admin-consented for the whole tenant; withdraw it with \
+             set_admin_consent"
+        );
+    }
+
+    /// Every Graph permission the server app may use for `user` now: the administrator's
+    /// consent and the user's own.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn consented_graph_permissions(&self, user: &str) -> Vec<&'static str> {
+        self.issuer.policy().consented(known_user(user))
+    }
+
     /// Replaces the administrator's tenant-wide consent (default: `User.Read`,
     /// `MailboxSettings.Read`), as a deployment without admin consent would have it.
     ///
@@ -475,6 +504,74 @@ impl Devstack {
     /// request consumes the next one, then service is normal again.
     pub fn inject_graph_faults(&self, path_prefix: &str, faults: Vec<GraphFault>) {
         self.graph.inject_faults(path_prefix, faults);
+    }
+
+    /// When the Graph sample data was generated: its "now", around which "today" and
+    /// "tomorrow" are counted in each user's time zone ([`sample`]).
+    pub fn graph_sample_time(&self) -> std::time::SystemTime {
+        let seconds = u64::try_from(self.graph.sample_time()).expect("after 1970");
+        std::time::UNIX_EPOCH + Duration::from_secs(seconds)
+    }
+
+    /// The events `user` created with `POST /me/events`, oldest first, as their calendar shows
+    /// them (times in UTC, HTML bodies): what a create-event tool actually sent.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn created_events(&self, user: &str) -> Vec<Value> {
+        self.graph.created_events(known_user(user))
+    }
+
+    /// The messages `user` sent with `POST /me/sendMail`, oldest first, as Graph renders a
+    /// message (recipients, subject, HTML body; a text body is wrapped in HTML as Outlook
+    /// does): what a send-mail tool actually sent. Each also landed in the sender's Sent Items
+    /// (unless `saveToSentItems` was false) and in the inboxes of recipients in the tenant.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn sent_mail(&self, user: &str) -> Vec<Value> {
+        self.graph.sent_mail(known_user(user))
+    }
+
+    /// The id of the newest message with exactly this subject in `user`'s mailbox (for
+    /// instance one of [`sample`]'s hostile messages), for tests that read a message directly.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn message_id(&self, user: &str, subject: &str) -> Option<String> {
+        self.graph.message_id(known_user(user), subject)
+    }
+
+    /// `(drive id, item id)` of the item at `path` (`/`-separated, e.g. `Projects/Project
+    /// plan.md`) in `user`'s OneDrive: what `/drives/{drive-id}/items/{item-id}` takes. For the
+    /// files [`sample`] names.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn drive_item_id(&self, user: &str, path: &str) -> Option<(String, String)> {
+        self.graph.drive_item_id(known_user(user), path)
+    }
+
+    /// Slows every Graph request whose path starts with `path_prefix` by `latency` until it is
+    /// set to zero (the longest matching prefix wins). An Outlook request keeps its mailbox's
+    /// concurrency slot while it waits, so a latency holds requests in flight.
+    pub fn set_graph_latency(&self, path_prefix: &str, latency: Duration) {
+        self.graph.set_latency(path_prefix, latency);
+    }
+
+    /// The most Outlook requests (mail, calendar, people, To Do, mailbox settings) that were
+    /// ever in flight at once against `user`'s mailbox, counting those refused for going over
+    /// Outlook's limit of four (which get 429 `ApplicationThrottled`).
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn max_concurrent_graph_requests(&self, user: &str) -> usize {
+        self.graph.peak_concurrency(known_user(user))
     }
 
     /// `https://devstack.vault.azure.net/`: the vault URL the handler gives the SDK, whose

@@ -123,11 +123,17 @@ pub const GRAPH_PERMISSIONS: &[&str] = &[
     "Calendars.Read",
     "Calendars.Read.Shared",
     "Calendars.ReadWrite",
+    "Calendars.ReadWrite.Shared",
     "Files.Read",
     "Files.Read.All",
     "Files.ReadWrite",
+    "Files.ReadWrite.All",
+    "Sites.Read.All",
+    "Sites.ReadWrite.All",
     "People.Read",
+    "People.Read.All",
     "Tasks.Read",
+    "Tasks.ReadWrite",
     "Chat.ReadBasic",
     "Chat.Read",
 ];
@@ -135,16 +141,28 @@ pub const GRAPH_PERMISSIONS: &[&str] = &[
 /// What the tenant's administrator consented to for every user of the server app.
 pub const ADMIN_CONSENTED_GRAPH_PERMISSIONS: &[&str] = &["User.Read", "MailboxSettings.Read"];
 
-/// What each user has consented to for themselves, until a test says otherwise: what the
-/// product's read-only tools use beyond the admin consent, so that local development works out
-/// of the box. (In a real tenant `User.Read.All`, for the manager, needs an administrator; the
-/// devstack does not model which permissions need one.)
+/// What each user has consented to for themselves, until a test says otherwise: every
+/// permission the product's tools use beyond the admin consent, the least-privileged choices
+/// and the next broader ones, reads and the two writes (`Mail.Send`, `Calendars.ReadWrite`),
+/// so that local development works out of the box. A test withdraws one to see a tool fail
+/// for lack of consent. (In a real tenant `User.Read.All`, for the manager, and
+/// `Calendars.ReadBasic` need an administrator; the devstack does not model which permissions
+/// need one.)
 pub const USER_CONSENTED_GRAPH_PERMISSIONS: &[&str] = &[
     "User.ReadBasic.All",
     "User.Read.All",
+    "Mail.ReadBasic",
     "Mail.Read",
+    "Mail.Send",
     "Calendars.ReadBasic",
+    "Calendars.Read",
+    "Calendars.Read.Shared",
+    "Calendars.ReadWrite",
+    "People.Read",
     "Files.Read",
+    "Files.Read.All",
+    "Sites.Read.All",
+    "Tasks.Read",
 ];
 
 /// The id of the Conditional Access policy that requires multifactor authentication for the
@@ -231,7 +249,9 @@ pub struct User {
     pub mobile_phone: Option<&'static str>,
     pub business_phones: &'static [&'static str],
     pub preferred_language: &'static str,
-    /// The mailbox's time zone as Windows names it (Graph `mailboxSettings.timeZone`).
+    /// The mailbox's time zone (Graph `mailboxSettings.timeZone`). Outlook stores what the
+    /// user or an administrator set, a Windows name (`Pacific Standard Time`) or an IANA one
+    /// (`America/New_York`), and Graph returns it as stored, so clients must accept both.
     pub mailbox_time_zone: &'static str,
     /// The manager's [`User::key`]; `None` at the top of the organisation.
     pub manager: Option<&'static str>,
@@ -248,7 +268,9 @@ impl User {
 /// Who signs in when an authorization request names nobody.
 pub const DEFAULT_USER: &str = "adele";
 
-/// Everyone in the directory. The reporting lines run up to Patti, the president.
+/// Everyone in the directory. The reporting lines run up to Patti, the president. Offices and
+/// mailboxes span time zones: the four of the continental United States, Madrid, Berlin,
+/// India and Japan; Megan's mailbox names its zone the IANA way.
 pub const USERS: &[User] = &[
     User {
         key: "adele",
@@ -297,7 +319,7 @@ pub const USERS: &[User] = &[
         mobile_phone: Some("+1 412 555 0109"),
         business_phones: &["+1 412 555 0110"],
         preferred_language: "en-US",
-        mailbox_time_zone: "Eastern Standard Time",
+        mailbox_time_zone: "America/New_York",
         manager: Some("miriam"),
         app_roles: &[MCP_OPERATOR],
     },
@@ -417,6 +439,40 @@ pub const USERS: &[User] = &[
         business_phones: &["+49 30 555 0102"],
         preferred_language: "de-DE",
         mailbox_time_zone: "W. Europe Standard Time",
+        manager: Some("lee"),
+        app_roles: &[],
+    },
+    User {
+        key: "pradeep",
+        object_id: "e9ce4669-f002-4947-afba-a5baf55d25f7",
+        user_principal_name: "pradeep@contoso.example",
+        display_name: "Pradeep Gupta",
+        given_name: "Pradeep",
+        surname: "Gupta",
+        job_title: "Software Engineer",
+        department: "Engineering",
+        office_location: "Hyderabad 4/1201",
+        mobile_phone: Some("+91 40 5555 0121"),
+        business_phones: &["+91 40 5555 0120"],
+        preferred_language: "en-IN",
+        mailbox_time_zone: "India Standard Time",
+        manager: Some("lee"),
+        app_roles: &[],
+    },
+    User {
+        key: "lidia",
+        object_id: "14a8b490-eb2b-49f4-9b18-7699efbea3be",
+        user_principal_name: "lidia@contoso.example",
+        display_name: "Lidia Holloway",
+        given_name: "Lidia",
+        surname: "Holloway",
+        job_title: "Product Manager",
+        department: "Engineering",
+        office_location: "Tokyo 21F",
+        mobile_phone: None,
+        business_phones: &["+81 3 5555 0130"],
+        preferred_language: "ja-JP",
+        mailbox_time_zone: "Tokyo Standard Time",
         manager: Some("lee"),
         app_roles: &[],
     },

@@ -3,9 +3,16 @@
 //! A user's *default* properties are the eleven Graph returns without `$select`; everything
 //! else (here `department`, `companyName`, `accountEnabled`, `mailNickname`, `usageLocation`)
 //! comes only when selected. `/me` needs `User.Read`; other people need `User.ReadBasic.All`
-//! or more; the manager needs `User.Read.All`. Managers and reports are directory objects, so
+//! or more; the manager needs `User.Read.All`; someone's direct reports need `User.Read` and
+//! `User.ReadBasic.All`, or `User.Read.All`. Managers and reports are directory objects, so
 //! they carry `@odata.type`; with only `User.Read`, direct reports come back as in Graph's
 //! "limited information" mode: type and id, every other property null.
+//!
+//! `User.ReadBasic.All` reads other people's *basic* profile only: id, names, `mail` and
+//! `userPrincipalName`. Everything else (`jobTitle`, `department`, `officeLocation`,
+//! `mobilePhone`, …) comes back null, and `businessPhones` empty, even when selected; reading
+//! them needs `User.Read.All`. (The People API, `/me/people`, returns job titles and offices
+//! with `People.Read`.)
 //!
 //! `$search` on users is an *advanced query*: Graph refuses it without the header
 //! `ConsistencyLevel: eventual`, as it does `$count=true`. Its value is one or more quoted
@@ -26,7 +33,7 @@ use serde_json::{Value, json};
 use super::{
     Caller, Graph,
     error::{GraphError, Workload},
-    odata::{Collection, EntityType, Query, context, string_literal},
+    odata::{Collection, EntityType, Paging, Query, context, string_literal},
 };
 use crate::tenant::{USERS, User};
 
@@ -75,6 +82,16 @@ const DEFAULT_PROPERTIES: &[&str] = &[
     "id",
 ];
 
+/// What `User.ReadBasic.All` reveals of other people.
+const BASIC_PROPERTIES: &[&str] = &[
+    "id",
+    "displayName",
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+];
+
 const SELF: &[&str] = &[
     "User.Read",
     "User.ReadWrite",
@@ -84,6 +101,8 @@ const SELF: &[&str] = &[
 ];
 const OTHERS: &[&str] = &["User.ReadBasic.All", "User.Read.All", "Directory.Read.All"];
 const MANAGER: &[&str] = &["User.Read.All", "Directory.Read.All"];
+/// Reading everything of other people.
+const FULL_PROFILES: &[&str] = &["User.Read.All", "Directory.Read.All"];
 
 /// Every property of `user`, as the directory stores it.
 pub fn user_json(user: &User) -> Value {
@@ -107,15 +126,54 @@ pub fn user_json(user: &User) -> Value {
     })
 }
 
+/// How much of someone else's profile the caller may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    Full,
+    /// `User.ReadBasic.All`: the basic profile, everything else null.
+    Basic,
+}
+
+impl Profile {
+    /// What `caller` may read of `user`: everything of themselves, and of others everything
+    /// only with `User.Read.All` or more.
+    fn of(caller: &Caller, user: &User) -> Self {
+        if user.key == caller.0.user.key || caller.holds(FULL_PROFILES) {
+            Self::Full
+        } else {
+            Self::Basic
+        }
+    }
+}
+
+/// `user` with only the basic profile left, as `User.ReadBasic.All` reads it.
+fn basic(mut fields: Value) -> Value {
+    for (name, value) in fields.as_object_mut().expect("an object").iter_mut() {
+        if !BASIC_PROPERTIES.contains(&name.as_str()) {
+            *value = if value.is_array() {
+                json!([])
+            } else {
+                Value::Null
+            };
+        }
+    }
+    fields
+}
+
 /// `user` as `type_` projects it for `query`; the selection for the context.
 fn project(
     user: &User,
     type_: &EntityType,
     query: &Query,
+    profile: Profile,
 ) -> Result<(Value, Option<Vec<&'static str>>), GraphError> {
     let selection = type_.selection(query)?;
+    let fields = match profile {
+        Profile::Full => user_json(user),
+        Profile::Basic => basic(user_json(user)),
+    };
     let mut object = type_.project(
-        &user_json(user),
+        &fields,
         Some(selection.as_deref().unwrap_or(DEFAULT_PROPERTIES)),
     );
     if type_.always.contains(&"@odata.type") {
@@ -130,8 +188,9 @@ fn entity(
     type_: &EntityType,
     set: &str,
     query: &Query,
+    profile: Profile,
 ) -> Result<Response, GraphError> {
-    let (mut object, selection) = project(user, type_, query)?;
+    let (mut object, selection) = project(user, type_, query, profile)?;
     object["@odata.context"] = json!(context(&graph.base_url, set, selection.as_deref(), true));
     Ok(Json(object).into_response())
 }
@@ -148,6 +207,7 @@ pub async fn me(
         &USER,
         "users",
         &Query::parse(query.as_deref())?,
+        Profile::Full,
     )
 }
 
@@ -165,7 +225,14 @@ pub async fn user(
         OTHERS
     };
     caller.require(permissions, Workload::Directory)?;
-    entity(&graph, user, &USER, "users", &query)
+    entity(
+        &graph,
+        user,
+        &USER,
+        "users",
+        &query,
+        Profile::of(&caller, user),
+    )
 }
 
 pub async fn my_manager(
@@ -201,10 +268,11 @@ fn manager_of(
         &DIRECTORY_OBJECT,
         "directoryObjects",
         &query,
+        Profile::Full,
     )
 }
 
-pub async fn direct_reports(
+pub async fn my_direct_reports(
     State(graph): State<Arc<Graph>>,
     caller: Caller,
     uri: Uri,
@@ -212,15 +280,44 @@ pub async fn direct_reports(
 ) -> Result<Response, GraphError> {
     let query = Query::parse(query.as_deref())?;
     caller.require(SELF, Workload::Directory)?;
+    reports_of(&graph, &caller, caller.0.user, &uri, &query)
+}
+
+/// `/users/{id}/directReports`: `User.Read` and `User.ReadBasic.All` together, or
+/// `User.Read.All` (or `Directory.Read.All`).
+pub async fn direct_reports(
+    State(graph): State<Arc<Graph>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+) -> Result<Response, GraphError> {
+    let query = Query::parse(query.as_deref())?;
+    let user = find(&id)?;
+    let both = caller.holds(&["User.Read"]) && caller.holds(&["User.ReadBasic.All"]);
+    if !both && !caller.holds(FULL_PROFILES) {
+        return Err(GraphError::denied(Workload::Directory));
+    }
+    reports_of(&graph, &caller, user, &uri, &query)
+}
+
+fn reports_of(
+    graph: &Graph,
+    caller: &Caller,
+    manager: &User,
+    uri: &Uri,
+    query: &Query,
+) -> Result<Response, GraphError> {
     // Reading other users' names needs more than User.Read: Graph returns them as bare ids.
     let limited = !caller.holds(OTHERS);
     let mut items = Vec::new();
-    let mut selection = None;
-    for report in USERS
-        .iter()
-        .filter(|u| u.manager == Some(caller.0.user.key))
-    {
-        let (mut object, selected) = project(report, &DIRECTORY_OBJECT, &query)?;
+    for report in USERS.iter().filter(|u| u.manager == Some(manager.key)) {
+        let (mut object, _) = project(
+            report,
+            &DIRECTORY_OBJECT,
+            query,
+            Profile::of(caller, report),
+        )?;
         if limited {
             for (name, value) in object.as_object_mut().expect("an object").iter_mut() {
                 if name != "@odata.type" && name != "id" {
@@ -229,12 +326,9 @@ pub async fn direct_reports(
             }
             object["id"] = json!(report.object_id);
         }
-        selection = selected;
         items.push(object);
     }
-    if items.is_empty() {
-        selection = DIRECTORY_OBJECT.selection(&query)?;
-    }
+    let selection = DIRECTORY_OBJECT.selection(query)?;
     let collection = Collection {
         base_url: &graph.base_url,
         path: uri.path(),
@@ -246,8 +340,9 @@ pub async fn direct_reports(
         ),
         default_page: 100,
         max_page: 999,
+        paging: Paging::SkipToken,
     };
-    Ok(Json(collection.page(items, &query)?).into_response())
+    Ok(Json(collection.page(items, query)?).into_response())
 }
 
 pub async fn list(
@@ -282,6 +377,7 @@ pub async fn list(
     let selection = USER.selection(&query)?;
     let mut items = Vec::new();
     for user in USERS {
+        // The directory matches on everything it stores, then shows what the caller may read.
         let fields = user_json(user);
         if search
             .as_ref()
@@ -292,8 +388,12 @@ pub async fn list(
         {
             continue;
         }
+        let shown = match Profile::of(&caller, user) {
+            Profile::Full => fields,
+            Profile::Basic => basic(fields),
+        };
         items.push(USER.project(
-            &fields,
+            &shown,
             Some(selection.as_deref().unwrap_or(DEFAULT_PROPERTIES)),
         ));
     }
@@ -303,6 +403,7 @@ pub async fn list(
         context: context(&graph.base_url, "users", selection.as_deref(), false),
         default_page: 100,
         max_page: 999,
+        paging: Paging::SkipToken,
     };
     Ok(Json(collection.page(items, &query)?).into_response())
 }

@@ -7,7 +7,8 @@
 //!
 //! The `code` says which workload refused: directory objects speak `Authorization_*` and
 //! `Request_*`, Outlook (mail, calendar, mailbox settings) `Error*`, OneDrive lower camel case
-//! (`accessDenied`, `itemNotFound`). The `innerError` ids are the same as the response's
+//! (`accessDenied`, `itemNotFound`), the search service plain HTTP words (`BadRequest`,
+//! `Forbidden`). The `innerError` ids are the same as the response's
 //! `request-id` and `client-request-id` headers, which only the middleware knows, so a handler's
 //! [`GraphError`] becomes a response carrying the error as an extension, and
 //! [`with_request_ids`] writes the body once the ids are known.
@@ -27,6 +28,8 @@ pub enum Workload {
     Directory,
     Outlook,
     Drive,
+    /// The Microsoft Search API.
+    Search,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,6 +83,11 @@ impl GraphError {
                 "Access is denied. Check credentials and try again.",
             ),
             Workload::Drive => Self::new(StatusCode::FORBIDDEN, "accessDenied", "Access denied"),
+            Workload::Search => Self::new(
+                StatusCode::FORBIDDEN,
+                "Forbidden",
+                "Access to the requested entity type is denied: the token lacks its permission.",
+            ),
         }
     }
 
@@ -89,6 +97,7 @@ impl GraphError {
             Workload::Directory => "Request_BadRequest",
             Workload::Outlook => "RequestBroker--ParseUri",
             Workload::Drive => "invalidRequest",
+            Workload::Search => "BadRequest",
         };
         Self::bad_request(
             code,

@@ -1,23 +1,32 @@
 //! Faults a test can make Graph produce, to exercise a client's resilience: an error status
 //! (throttling, an outage) with or without `Retry-After`, a slow answer, a connection that
-//! dies without any answer, or an answer far larger than any client should read.
+//! dies without any answer, one that dies halfway through the body of a good answer, or an
+//! answer far larger than any client should read.
 //!
 //! Faults are queued per path prefix and consumed in order by the requests they match; once a
-//! queue is empty, service is normal again. A fault applies before authentication, as a
-//! gateway's would: a throttled request is refused whatever its token.
+//! queue is empty, service is normal again. A status or a reset applies before
+//! authentication, as a gateway's would: a throttled request is refused whatever its token.
+//!
+//! Separately from the queues, a *latency* per path prefix slows every matching request until
+//! it is cleared ([`Latencies`]): a test uses it to hold requests in flight, for instance to
+//! see how many a client runs at once against one mailbox.
 
 use std::{
     collections::VecDeque,
+    io,
     sync::{Mutex, PoisonError},
     time::Duration,
 };
 
 use axum::{
+    body::{Body, to_bytes},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use futures::{StreamExt, stream};
 
 use super::error::GraphError;
+use crate::connection::Connection;
 
 /// One misbehaviour of Graph for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +45,9 @@ pub enum GraphFault {
     /// stand-in holds none of it); with `declared`, `Content-Length` announces the size,
     /// otherwise the body is chunked.
     Oversized { bytes: u64, declared: bool },
+    /// Answer normally (status, headers with the full `Content-Length`), send the first half
+    /// of the body, then drop the connection: the client reads a truncated body and a reset.
+    ResetMidBody,
 }
 
 #[derive(Debug, Default)]
@@ -63,6 +75,52 @@ impl Faults {
         queues.retain(|(_, queue)| !queue.is_empty());
         fault
     }
+}
+
+/// Latencies by path prefix; the longest matching prefix applies.
+#[derive(Debug, Default)]
+pub struct Latencies(Mutex<Vec<(String, Duration)>>);
+
+impl Latencies {
+    /// Slows requests under `path_prefix` by `latency` from now on; zero clears it.
+    pub fn set(&self, path_prefix: &str, latency: Duration) {
+        let mut latencies = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        latencies.retain(|(prefix, _)| prefix != path_prefix);
+        if !latency.is_zero() {
+            latencies.push((path_prefix.to_owned(), latency));
+        }
+    }
+
+    pub fn of(&self, path: &str) -> Option<Duration> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(prefix, _)| path.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map(|(_, latency)| *latency)
+    }
+}
+
+/// `response` with its body cut in half, the connection reset after the first half is out.
+pub async fn cut_mid_body(response: Response, connection: Connection) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = to_bytes(body, usize::MAX).await else {
+        connection.reset();
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    let first = bytes.slice(..bytes.len() / 2);
+    let head = stream::once(async move { Ok::<_, io::Error>(first) });
+    let cut = stream::once(async move {
+        // Time for hyper to write the first half before the connection dies under it.
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        connection.reset();
+        Err(io::Error::from(io::ErrorKind::ConnectionReset))
+    });
+    Response::from_parts(parts, Body::from_stream(head.chain(cut)))
 }
 
 /// Graph's answer for an injected status.
@@ -165,6 +223,24 @@ mod tests {
             "normal service resumes"
         );
         assert_eq!(faults.take("/v1.0/me"), None);
+    }
+
+    #[test]
+    fn the_longest_latency_prefix_applies_until_cleared() {
+        let latencies = Latencies::default();
+        latencies.set("/v1.0/me", Duration::from_millis(10));
+        latencies.set("/v1.0/me/messages", Duration::from_millis(20));
+        assert_eq!(
+            latencies.of("/v1.0/me/messages/x"),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(latencies.of("/v1.0/me"), Some(Duration::from_millis(10)));
+        assert_eq!(latencies.of("/v1.0/users"), None);
+        latencies.set("/v1.0/me/messages", Duration::ZERO);
+        assert_eq!(
+            latencies.of("/v1.0/me/messages"),
+            Some(Duration::from_millis(10))
+        );
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! `GET /me/mailboxSettings`: the signed-in user's Outlook settings, the product's source for
 //! the user's time zone and working hours (`$select=timeZone,workingHours`).
 //!
-//! Outlook names the zone the Windows way (`Pacific Standard Time`), which is also what
-//! `Prefer: outlook.timezone` accepts. Date and time formats follow the mailbox language.
+//! The zone is what was set on the mailbox: usually a Windows name (`Pacific Standard Time`),
+//! sometimes an IANA one (`America/New_York`); `Prefer: outlook.timezone` accepts either.
+//! Date and time formats follow the mailbox language.
 
 use std::sync::Arc;
 
@@ -62,6 +63,8 @@ pub fn settings(user: &User) -> Value {
     let (language, date_format, time_format) = match user.preferred_language {
         "de-DE" => ("German (Germany)", "dd.MM.yyyy", "HH:mm"),
         "es-ES" => ("Spanish (Spain)", "dd/MM/yyyy", "H:mm"),
+        "en-IN" => ("English (India)", "dd-MM-yyyy", "HH:mm"),
+        "ja-JP" => ("Japanese (Japan)", "yyyy/MM/dd", "H:mm"),
         _ => ("English (United States)", "M/d/yyyy", "h:mm tt"),
     };
     json!({

@@ -4,15 +4,23 @@
 //!
 //! | request | permission (any of) | module |
 //! |---|---|---|
-//! | `GET /v1.0/me`, `GET /v1.0/users/{id or UPN}` | `User.Read` (self), `User.ReadBasic.All` (others) | [`directory`] |
+//! | `GET /v1.0/me`, `GET /v1.0/users/{id or UPN}` | `User.Read` (self), `User.ReadBasic.All` (others' basic profile; the rest null), `User.Read.All` (all of it) | [`directory`] |
 //! | `GET /v1.0/users` (`$search` needs `ConsistencyLevel: eventual`) | `User.ReadBasic.All` | [`directory`] |
 //! | `GET /v1.0/me/manager`, `GET /v1.0/users/{id}/manager` | `User.Read.All` | [`directory`] |
 //! | `GET /v1.0/me/directReports` | `User.Read` (names need `User.ReadBasic.All`) | [`directory`] |
+//! | `GET /v1.0/users/{id or UPN}/directReports` | `User.Read` and `User.ReadBasic.All`, or `User.Read.All` | [`directory`] |
+//! | `GET /v1.0/me/people` (`$search` fuzzy, no `$skip` with it) | `People.Read` | [`people`] |
+//! | `POST /v1.0/search/query`: `message` alone, `event` alone, `driveItem`/`listItem`/`list`/`site`/`drive` together | per entity type: `Mail.Read`, `Calendars.Read`, `Files.Read.All` or `Sites.Read.All`, `Sites.Read.All` | [`search`] |
+//! | `GET /v1.0/me/todo/lists`, `GET /v1.0/me/todo/lists/{id}/tasks` (`$filter` on status) | `Tasks.Read` | [`todo`] |
 //! | `GET /v1.0/me/mailboxSettings` | `MailboxSettings.Read` | [`mailbox_settings`] |
-//! | `GET /v1.0/me/messages`, `GET /v1.0/me/messages/{id}` | `Mail.Read` (`Mail.ReadBasic`: no bodies) | [`mail`] |
-//! | `GET /v1.0/me/calendarView`, `GET /v1.0/me/events` | `Calendars.ReadBasic` (`Calendars.Read`: bodies) | [`calendar`] |
-//! | `GET /v1.0/me/drive/root/children`, `…/root/search(q='…')`, `…/items/{id}`, `…/items/{id}/children` | `Files.Read` | [`drive`] |
-//! | `GET /v1.0/me/drive/items/{id}/content` → 302 to a pre-authenticated download URL | `Files.Read` | [`drive`] |
+//! | `GET /v1.0/me/messages`, `GET /v1.0/me/mailFolders/{id or well-known name}/messages`, `GET /v1.0/me/messages/{id}` (`$expand=attachments`) | `Mail.ReadBasic` (no bodies, attachments or `$search`), `Mail.Read` | [`mail`] |
+//! | `POST /v1.0/me/sendMail` | `Mail.Send` | [`mail`] |
+//! | `GET /v1.0/me/calendarView`, `GET /v1.0/me/events`, `GET /v1.0/me/events/{id}` | `Calendars.ReadBasic` (`Calendars.Read`: bodies) | [`calendar`] |
+//! | `POST /v1.0/me/events` | `Calendars.ReadWrite` | [`calendar`] |
+//! | `POST /v1.0/me/findMeetingTimes` | `Calendars.Read.Shared` | [`calendar::find_times`] |
+//! | `GET /v1.0/me/drive/…`: `root`, `root/children`, `root:/{path}:`, `root:/{path}:/children`, `items/{id}`, `items/{id}/children`, `root/search(q='…')`, `search(q='…')` (also what others shared, with `Files.Read.All`) | `Files.Read` | [`drive`] |
+//! | `GET /v1.0/drives/{drive-id}/…`: the same for any drive (another user's, the SharePoint site's) | `Files.Read` (own), `Files.Read.All` or `Sites.Read.All` (others) | [`drive`] |
+//! | `GET …/items/{id}/content`, `…/root:/{path}:/content` → 302 to a pre-authenticated download URL (`/_layouts/15/download.aspx`, no token, `Range`) | as the item | [`drive`] |
 //!
 //! Any other `/v1.0/…` path is Graph's 400 "Resource not found for the segment".
 //!
@@ -27,71 +35,154 @@
 //! faults per path prefix ([`fault`]).
 
 mod calendar;
+mod concurrency;
 mod directory;
+mod documents;
 mod drive;
 mod error;
 mod fault;
+mod html_text;
 mod ids;
 mod mail;
 mod mailbox_settings;
 mod odata;
+mod people;
 mod per_user;
 mod prefer;
+mod recipient;
+mod request_body;
+mod search;
 mod time_zone;
+mod todo;
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use axum::{
     Router,
     extract::{ConnectInfo, FromRequestParts, Request, State},
-    http::{HeaderValue, header, request::Parts},
+    http::{HeaderMap, HeaderValue, header, request::Parts},
     middleware::{self, Next},
     response::{IntoResponse, Response},
-    routing::{any, get},
+    routing::{any, get, post},
 };
 
 pub use self::fault::GraphFault;
 use self::{
     calendar::Calendars,
+    concurrency::MailboxConcurrency,
     drive::Drives,
     error::{GraphError, Workload},
-    fault::Faults,
+    fault::{Faults, Latencies},
     mail::Mailboxes,
 };
 use crate::{
     connection::Connection,
     datetime::now_seconds,
     graph_token::{GraphGrant, GraphTokens, Presented},
+    tenant::User,
 };
+
+/// The sample data: generated once per process, when the first devstack starts, around that
+/// moment, and shared by every devstack of the process, since it never changes (what tests
+/// create, sent mail and events, belongs to each devstack). Generating it is most of the cost
+/// of starting a devstack, and a test binary starts dozens.
+struct SampleData {
+    /// Unix seconds: the "now" the data is generated around.
+    time: i64,
+    meetings: Arc<[Arc<calendar::Meeting>]>,
+    mail: Arc<per_user::PerUser<Arc<mail::Message>>>,
+    drives: Arc<[drive::Drive]>,
+}
+
+fn sample_data() -> &'static SampleData {
+    static SAMPLE: OnceLock<SampleData> = OnceLock::new();
+    SAMPLE.get_or_init(|| {
+        let time = now_seconds();
+        SampleData {
+            time,
+            meetings: calendar::sample_meetings(time),
+            mail: mail::sample_mail(time),
+            drives: drive::sample_drives(),
+        }
+    })
+}
 
 /// The Graph stand-in's state: the tokens it accepts, the sample data, the queued faults.
 #[derive(Debug)]
 pub struct Graph {
     /// `http://127.0.0.1:<port>`: Graph's base URL, for `@odata.context` and next links.
     base_url: String,
+    /// When the sample data was generated (Unix seconds): its "now".
+    sample_time: i64,
     tokens: Arc<GraphTokens>,
     faults: Faults,
+    latencies: Latencies,
+    concurrency: MailboxConcurrency,
     mailboxes: Mailboxes,
     calendars: Calendars,
     drives: Drives,
 }
 
 impl Graph {
-    /// Graph with sample data generated around the current time.
+    /// Graph with the process's sample data ([`sample_data`]).
     pub fn new(base_url: String, tokens: Arc<GraphTokens>) -> Self {
-        let now = now_seconds();
+        let sample = sample_data();
         Self {
             base_url,
+            sample_time: sample.time,
             tokens,
             faults: Faults::default(),
-            mailboxes: Mailboxes::sample(now),
-            calendars: Calendars::sample(now),
-            drives: Drives::generate(),
+            latencies: Latencies::default(),
+            concurrency: MailboxConcurrency::default(),
+            mailboxes: Mailboxes::new(sample.mail.clone()),
+            calendars: Calendars::new(sample.meetings.clone()),
+            drives: Drives::new(sample.drives.clone()),
         }
     }
 
     pub fn inject_faults(&self, path_prefix: &str, faults: Vec<GraphFault>) {
         self.faults.inject(path_prefix, faults);
+    }
+
+    pub fn set_latency(&self, path_prefix: &str, latency: Duration) {
+        self.latencies.set(path_prefix, latency);
+    }
+
+    pub fn sample_time(&self) -> i64 {
+        self.sample_time
+    }
+
+    /// The events `organizer` created with `POST /me/events`, oldest first, as their calendar
+    /// shows them (UTC, HTML bodies).
+    pub fn created_events(&self, organizer: &User) -> Vec<serde_json::Value> {
+        self.calendars
+            .created_by(organizer)
+            .iter()
+            .map(|meeting| calendar::created_json(meeting, organizer))
+            .collect()
+    }
+
+    /// The messages `sender` sent with `POST /me/sendMail`, oldest first.
+    pub fn sent_mail(&self, sender: &User) -> Vec<serde_json::Value> {
+        self.mailboxes.sent_by(sender)
+    }
+
+    /// `(drive id, item id)` of the item at `path` in `user`'s OneDrive.
+    pub fn drive_item_id(&self, user: &User, path: &str) -> Option<(String, String)> {
+        self.drives.id_at(user, path)
+    }
+
+    /// The id of the newest message with `subject` in `user`'s mailbox.
+    pub fn message_id(&self, user: &User, subject: &str) -> Option<String> {
+        self.mailboxes.id_of(user, subject)
+    }
+
+    /// The most requests ever in flight at once against `user`'s mailbox.
+    pub fn peak_concurrency(&self, user: &User) -> usize {
+        self.concurrency.peak(user.key)
     }
 }
 
@@ -102,18 +193,36 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         .route("/v1.0/users/{id}", get(directory::user))
         .route("/v1.0/me/manager", get(directory::my_manager))
         .route("/v1.0/users/{id}/manager", get(directory::manager))
-        .route("/v1.0/me/directReports", get(directory::direct_reports))
+        .route("/v1.0/me/directReports", get(directory::my_direct_reports))
+        .route(
+            "/v1.0/users/{id}/directReports",
+            get(directory::direct_reports),
+        )
         .route("/v1.0/me/mailboxSettings", get(mailbox_settings::get))
+        .route("/v1.0/me/people", get(people::list))
+        .route("/v1.0/me/todo/lists", get(todo::lists))
+        .route("/v1.0/me/todo/lists/{list}/tasks", get(todo::tasks))
         .route("/v1.0/me/messages", get(mail::list))
         .route("/v1.0/me/messages/{id}", get(mail::get))
+        .route(
+            "/v1.0/me/mailFolders/{folder}/messages",
+            get(mail::folder_list),
+        )
+        .route("/v1.0/me/sendMail", post(mail::send))
         .route("/v1.0/me/calendarView", get(calendar::view))
-        .route("/v1.0/me/events", get(calendar::events))
-        .route("/v1.0/me/drive/root/children", get(drive::root_children))
-        .route("/v1.0/me/drive/root/{function}", get(drive::root_function))
-        .route("/v1.0/me/drive/items/{id}", get(drive::item))
-        .route("/v1.0/me/drive/items/{id}/children", get(drive::children))
-        .route("/v1.0/me/drive/items/{id}/content", get(drive::content))
+        .route(
+            "/v1.0/me/events",
+            get(calendar::events).post(calendar::create),
+        )
+        .route("/v1.0/me/events/{id}", get(calendar::event))
+        .route(
+            "/v1.0/me/findMeetingTimes",
+            post(calendar::find_times::find),
+        )
+        .route("/v1.0/me/drive/{*rest}", get(drive::me))
+        .route("/v1.0/drives/{drive}/{*rest}", get(drive::drives))
         .route(drive::DOWNLOAD_PATH, get(drive::download))
+        .route("/v1.0/search/query", post(search::query))
         .route("/v1.0/{*rest}", any(unknown_segment))
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
@@ -123,7 +232,7 @@ pub fn routes(graph: Arc<Graph>) -> Router {
         .with_state(graph)
 }
 
-/// The devstack's Graph only reads.
+/// A method the path does not serve.
 async fn method_not_allowed() -> GraphError {
     GraphError::new(
         axum::http::StatusCode::METHOD_NOT_ALLOWED,
@@ -143,7 +252,8 @@ async fn unknown_segment(request: Request) -> GraphError {
     GraphError::unknown_segment(&segment)
 }
 
-/// Stamps every response with its ids, and plays any fault queued for the path.
+/// Stamps every response with its ids, plays any fault queued for the path, holds Outlook
+/// requests to the mailbox's concurrency limit, and applies any latency set for the path.
 async fn request_ids_and_faults(
     State(graph): State<Arc<Graph>>,
     request: Request,
@@ -155,37 +265,93 @@ async fn request_ids_and_faults(
         .get("client-request-id")
         .and_then(|value| value.to_str().ok())
         .map(str::to_owned);
-    let response = match graph.faults.take(request.uri().path()) {
+    let path = request.uri().path().to_owned();
+    let ConnectInfo(connection) = request
+        .extensions()
+        .get::<ConnectInfo<Connection>>()
+        .expect("the devstack serves through its resettable listener")
+        .clone();
+    let fault = graph.faults.take(&path);
+    let cut_mid_body = match &fault {
         Some(GraphFault::Status {
             status,
             retry_after,
-        }) => fault::status_response(status, retry_after.as_deref()),
-        Some(GraphFault::Delay(delay)) => {
-            tokio::time::sleep(delay).await;
-            next.run(request).await
+        }) => {
+            let response = fault::status_response(*status, retry_after.as_deref());
+            return stamped(response, &request_id, client_request_id.as_deref());
         }
         Some(GraphFault::Oversized { bytes, declared }) => {
-            fault::oversized_response(bytes, declared)
+            let response = fault::oversized_response(*bytes, *declared);
+            return stamped(response, &request_id, client_request_id.as_deref());
         }
         Some(GraphFault::Reset) => {
-            let ConnectInfo(connection) = request
-                .extensions()
-                .get::<ConnectInfo<Connection>>()
-                .expect("the devstack serves through its resettable listener")
-                .clone();
             connection.reset();
             // Never written: the connection refuses it and closes with a reset.
             return axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
-        None => next.run(request).await,
+        Some(GraphFault::ResetMidBody) => Some(connection),
+        Some(GraphFault::Delay(_)) | None => None,
     };
-    let mut response = error::with_request_ids(response, &request_id, client_request_id.as_deref());
+    // Held until the response is complete: a slow request keeps its mailbox slot.
+    let _slot = match mailbox_of(&graph, &request) {
+        Some(mailbox) => match graph.concurrency.enter(mailbox) {
+            Some(slot) => Some(slot),
+            None => {
+                let throttled = concurrency::throttled();
+                return stamped(throttled, &request_id, client_request_id.as_deref());
+            }
+        },
+        None => None,
+    };
+    if let Some(GraphFault::Delay(delay)) = fault {
+        tokio::time::sleep(delay).await;
+    }
+    if let Some(latency) = graph.latencies.of(&path) {
+        tokio::time::sleep(latency).await;
+    }
+    let response = stamped(
+        next.run(request).await,
+        &request_id,
+        client_request_id.as_deref(),
+    );
+    match cut_mid_body {
+        Some(connection) => fault::cut_mid_body(response, connection).await,
+        None => response,
+    }
+}
+
+/// The mailbox an Outlook request runs against: its token's user. `None` for other workloads
+/// and for requests that will fail authentication anyway.
+fn mailbox_of(graph: &Graph, request: &Request) -> Option<&'static str> {
+    if !concurrency::is_outlook(request.uri().path()) {
+        return None;
+    }
+    match graph.tokens.check(bearer(request.headers())?) {
+        Presented::Valid(grant) => Some(grant.user.key),
+        Presented::Expired | Presented::Unknown => None,
+    }
+}
+
+/// The token of an `Authorization: Bearer …` header.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
+        .map(|(_, token)| token.trim())
+}
+
+/// `response` with Graph's `request-id` and `client-request-id`, in the headers and in the
+/// body of an error.
+fn stamped(response: Response, request_id: &str, client_request_id: Option<&str>) -> Response {
+    let mut response = error::with_request_ids(response, request_id, client_request_id);
     let headers = response.headers_mut();
     let id = |value: &str| HeaderValue::from_str(value).expect("ids are ASCII");
-    headers.insert("request-id", id(&request_id));
+    headers.insert("request-id", id(request_id));
     headers.insert(
         "client-request-id",
-        id(client_request_id.as_deref().unwrap_or(&request_id)),
+        id(client_request_id.unwrap_or(request_id)),
     );
     response
 }
@@ -219,14 +385,8 @@ impl FromRequestParts<Arc<Graph>> for Caller {
         graph: &Arc<Graph>,
     ) -> Result<Self, Self::Rejection> {
         let unauthenticated = |message: &str| GraphError::unauthenticated(message, &graph.base_url);
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.split_once(' '))
-            .filter(|(scheme, token)| scheme.eq_ignore_ascii_case("bearer") && !token.is_empty())
-            .map(|(_, token)| token.trim())
-            .ok_or_else(|| unauthenticated("Access token is empty."))?;
+        let token =
+            bearer(&parts.headers).ok_or_else(|| unauthenticated("Access token is empty."))?;
         match graph.tokens.check(token) {
             Presented::Valid(grant) => Ok(Caller(grant)),
             Presented::Expired => Err(unauthenticated(

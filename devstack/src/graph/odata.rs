@@ -4,10 +4,16 @@
 //!   400). Outlook items keep `id` and `@odata.etag` regardless. The response's
 //!   `@odata.context` names the selection: `…/$metadata#users(displayName,mail)/$entity`.
 //! - `$top=n` sets the page size. A collection longer than a page ends with `@odata.nextLink`:
-//!   the absolute URL of the next page, the same query plus a `$skiptoken`. The token is
-//!   opaque; a client must follow the link as given, never build one.
-//! - `$filter`, `$search`, `$orderby` and `$count` are read here and interpreted by the
-//!   endpoints that support them.
+//!   the absolute URL of the next page, the same query plus where to continue. How it says
+//!   where differs by workload ([`Paging`]): Outlook (mail, calendar, To Do, people) writes
+//!   `$skip=20`, the directory and OneDrive an opaque `$skiptoken`. Either way a client must
+//!   follow the link as given, never build one.
+//! - `$filter`, `$search`, `$orderby`, `$expand` and `$count` are read here and interpreted by
+//!   the endpoints that support them.
+//!
+//! Graph parses the query string strictly, and so does the devstack: a system query option
+//! given twice is 400 (a value that smuggled in `&$filter=…` shows up that way), and so is a
+//! `$`-option Graph does not know.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Map, Value, json};
@@ -27,9 +33,34 @@ pub struct Query {
     pub filter: Option<String>,
     pub search: Option<String>,
     pub orderby: Option<String>,
+    /// `$expand`, as sent.
+    pub expand: Option<String>,
     pub count: bool,
     select: Option<String>,
 }
+
+/// Where a next link says to continue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Paging {
+    /// `$skip=<offset>`, readable and also accepted from clients (Outlook).
+    Skip,
+    /// An opaque `$skiptoken` (directory, OneDrive).
+    SkipToken,
+}
+
+/// The system query options Graph knows; any other `$`-name is refused.
+const SYSTEM_OPTIONS: &[&str] = &[
+    "$top",
+    "$skip",
+    "$skiptoken",
+    "$filter",
+    "$search",
+    "$orderby",
+    "$select",
+    "$expand",
+    "$count",
+    "$format",
+];
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Result<Self, GraphError> {
@@ -41,8 +72,28 @@ impl Query {
             pairs,
             ..Self::default()
         };
+        let mut seen: Vec<String> = Vec::new();
         for (name, value) in &query.pairs {
-            match name.to_ascii_lowercase().as_str() {
+            let lower = name.to_ascii_lowercase();
+            if lower.starts_with('$') {
+                if !SYSTEM_OPTIONS.contains(&lower.as_str()) {
+                    return Err(GraphError::bad_request(
+                        "BadRequest",
+                        format!("The query parameter '{name}' is not supported."),
+                    ));
+                }
+                if seen.contains(&lower) {
+                    return Err(GraphError::bad_request(
+                        "BadRequest",
+                        format!(
+                            "Query option '{name}' was specified more than once, but it must be \
+                             specified at most once."
+                        ),
+                    ));
+                }
+                seen.push(lower.clone());
+            }
+            match lower.as_str() {
                 "$top" => {
                     query.top = Some(value.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                         GraphError::bad_request(
@@ -50,6 +101,14 @@ impl Query {
                             format!("Invalid value '{value}' for query option $top."),
                         )
                     })?);
+                }
+                "$skip" => {
+                    query.skip = value.parse().map_err(|_| {
+                        GraphError::bad_request(
+                            "BadRequest",
+                            format!("Invalid value '{value}' for query option $skip."),
+                        )
+                    })?;
                 }
                 "$skiptoken" => {
                     query.skip = skip_offset(value).ok_or_else(|| {
@@ -60,6 +119,7 @@ impl Query {
                 "$search" => query.search = Some(value.clone()),
                 "$orderby" => query.orderby = Some(value.clone()),
                 "$select" => query.select = Some(value.clone()),
+                "$expand" => query.expand = Some(value.clone()),
                 "$count" => query.count = value.eq_ignore_ascii_case("true"),
                 _ => {}
             }
@@ -75,12 +135,14 @@ impl Query {
             .map(|(_, value)| value.as_str())
     }
 
-    /// The absolute URL of the page starting at `skip`: this query with a new `$skiptoken`.
-    fn link(&self, base_url: &str, path: &str, skip: usize) -> String {
+    /// The absolute URL of the page starting at `skip`: this query, continuing there.
+    fn link(&self, base_url: &str, path: &str, skip: usize, paging: Paging) -> String {
         let mut query: Vec<String> = self
             .pairs
             .iter()
-            .filter(|(name, _)| !name.eq_ignore_ascii_case("$skiptoken"))
+            .filter(|(name, _)| {
+                !name.eq_ignore_ascii_case("$skiptoken") && !name.eq_ignore_ascii_case("$skip")
+            })
             .map(|(name, value)| {
                 format!(
                     "{name}={}",
@@ -88,7 +150,10 @@ impl Query {
                 )
             })
             .collect();
-        query.push(format!("$skiptoken={}", skip_token(skip)));
+        query.push(match paging {
+            Paging::Skip => format!("$skip={skip}"),
+            Paging::SkipToken => format!("$skiptoken={}", skip_token(skip)),
+        });
         format!("{base_url}{path}?{}", query.join("&"))
     }
 }
@@ -163,6 +228,7 @@ pub struct Collection<'a> {
     pub context: String,
     pub default_page: usize,
     pub max_page: usize,
+    pub paging: Paging,
 }
 
 impl Collection<'_> {
@@ -185,7 +251,8 @@ impl Collection<'_> {
         }
         body["value"] = Value::Array(items.into_iter().skip(query.skip).take(size).collect());
         if next < total {
-            body["@odata.nextLink"] = json!(query.link(self.base_url, self.path, next));
+            body["@odata.nextLink"] =
+                json!(query.link(self.base_url, self.path, next, self.paging));
         }
         Ok(body)
     }
@@ -272,6 +339,7 @@ mod tests {
             context: "ctx".to_owned(),
             default_page: 3,
             max_page: 1000,
+            paging: Paging::SkipToken,
         };
         let query = Query::parse(Some("$select=subject&$search=%22a%20b%22")).unwrap();
         let first = collection.page(items.clone(), &query).unwrap();
@@ -309,6 +377,58 @@ mod tests {
     }
 
     #[test]
+    fn outlook_links_skip_in_the_open() {
+        let items: Vec<Value> = (0..5).map(|n| json!(n)).collect();
+        let collection = Collection {
+            base_url: "http://x",
+            path: "/v1.0/me/messages",
+            context: String::new(),
+            default_page: 2,
+            max_page: 1000,
+            paging: Paging::Skip,
+        };
+        let first = collection
+            .page(
+                items.clone(),
+                &Query::parse(Some("$top=2&$select=id")).unwrap(),
+            )
+            .unwrap();
+        let next = first["@odata.nextLink"].as_str().unwrap();
+        assert_eq!(next, "http://x/v1.0/me/messages?$top=2&$select=id&$skip=2");
+        let second = collection
+            .page(
+                items,
+                &Query::parse(Some(next.split_once('?').unwrap().1)).unwrap(),
+            )
+            .unwrap();
+        assert_eq!(second["value"], json!([2, 3]));
+        assert!(
+            second["@odata.nextLink"]
+                .as_str()
+                .unwrap()
+                .ends_with("&$skip=4")
+        );
+    }
+
+    #[test]
+    fn repeated_and_unknown_system_options_are_refused() {
+        let twice = Query::parse(Some("$filter=a&$FILTER=b")).unwrap_err();
+        assert!(
+            twice.message.contains("more than once"),
+            "{}",
+            twice.message
+        );
+        let unknown = Query::parse(Some("$where=1")).unwrap_err();
+        assert!(unknown.message.contains("'$where'"), "{}", unknown.message);
+        assert!(Query::parse(Some("$skip=-1")).is_err());
+        let fine = Query::parse(Some("startDateTime=x&$expand=attachments&$skip=3")).unwrap();
+        assert_eq!(
+            (fine.skip, fine.expand.as_deref()),
+            (3, Some("attachments"))
+        );
+    }
+
+    #[test]
     fn bad_paging_is_400() {
         assert!(Query::parse(Some("$top=0")).is_err());
         assert!(Query::parse(Some("$top=ten")).is_err());
@@ -319,6 +439,7 @@ mod tests {
             context: String::new(),
             default_page: 10,
             max_page: 999,
+            paging: Paging::SkipToken,
         };
         let error = collection
             .page(vec![], &Query::parse(Some("$top=1000")).unwrap())

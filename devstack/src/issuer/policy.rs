@@ -81,6 +81,28 @@ impl Policy {
             .insert(user.key, permissions);
     }
 
+    /// Takes `permission` out of what `user` consented to for themselves. `false` if the
+    /// administrator consented to it for everyone: that consent cannot be withdrawn per user.
+    pub fn withdraw(&self, user: &'static User, permission: &'static str) -> bool {
+        let admin = self
+            .admin_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .contains(&permission);
+        if admin {
+            return false;
+        }
+        let mut user_consent = self
+            .user_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        user_consent
+            .entry(user.key)
+            .or_insert_with(|| USER_CONSENTED_GRAPH_PERMISSIONS.to_vec())
+            .retain(|consented| *consented != permission);
+        true
+    }
+
     pub fn require_mfa(&self, user: &'static User, required: bool) {
         let mut users = self
             .mfa_required
@@ -134,6 +156,23 @@ mod tests {
             policy.consented(alex).contains(&"Mail.Read"),
             "others keep theirs"
         );
+    }
+
+    #[test]
+    fn one_permission_is_withdrawn_per_user_but_not_the_admins() {
+        let policy = Policy::default();
+        let adele = tenant::user("adele").unwrap();
+        assert!(policy.withdraw(adele, "Calendars.Read"));
+        let consented = policy.consented(adele);
+        assert!(!consented.contains(&"Calendars.Read"));
+        assert!(consented.contains(&"Mail.Read"), "the rest stays");
+        assert!(
+            policy
+                .consented(tenant::user("alex").unwrap())
+                .contains(&"Calendars.Read")
+        );
+        assert!(!policy.withdraw(adele, "User.Read"), "admin-consented");
+        assert!(policy.consented(adele).contains(&"User.Read"));
     }
 
     #[test]

@@ -170,6 +170,45 @@ async fn missing_consent_is_aadsts65001_with_consent_required() {
 }
 
 #[tokio::test]
+async fn withdrawing_one_permission_refuses_only_the_scope_sets_naming_it() {
+    let devstack = start();
+    devstack.withdraw_consent("adele", "Calendars.Read");
+    assert!(
+        !devstack
+            .consented_graph_permissions("adele")
+            .contains(&"Calendars.Read")
+    );
+    let reply = token(
+        &devstack,
+        &obo(
+            &devstack,
+            "adele",
+            &format!("{GRAPH}/User.Read {GRAPH}/Calendars.Read"),
+        ),
+    )
+    .await;
+    assert_token_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", 65_001);
+    let (status, body) = token(
+        &devstack,
+        &obo(
+            &devstack,
+            "adele",
+            &format!("{GRAPH}/Calendars.ReadBasic {GRAPH}/Mail.Read"),
+        ),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, body) = token(
+        &devstack,
+        &obo(&devstack, "adele", &format!("{GRAPH}/.default")),
+    )
+    .await;
+    let granted: Vec<&str> = body["scope"].as_str().unwrap().split(' ').collect();
+    assert!(!granted.contains(&format!("{GRAPH}/Calendars.Read").as_str()));
+    assert!(granted.contains(&format!("{GRAPH}/Calendars.Read.Shared").as_str()));
+}
+
+#[tokio::test]
 async fn conditional_access_is_interaction_required_with_a_claims_challenge() {
     let devstack = start();
     devstack.require_mfa("adele", true);
