@@ -39,8 +39,10 @@ pub const USER_IMPERSONATION: &str = "user_impersonation";
 pub const SERVER_SCOPES: &[&str] = &[USER_IMPERSONATION];
 /// The app role the server defines for operators, assignable to users and to applications.
 pub const MCP_OPERATOR: &str = "MCP.Operator";
+/// The app role the server defines for users who may use the write tools (users only).
+pub const MCP_WRITER: &str = "MCP.Writer";
 /// Every app role the server defines.
-pub const SERVER_APP_ROLES: &[&str] = &[MCP_OPERATOR];
+pub const SERVER_APP_ROLES: &[&str] = &[MCP_OPERATOR, MCP_WRITER];
 
 /// The public client `handler dev-token` and local SDK sign-ins use.
 pub const DEV_CLIENT_ID: &str = "cb815bd0-de5e-4cf5-bc3b-9879bd15f847";
@@ -321,7 +323,7 @@ pub const USERS: &[User] = &[
         preferred_language: "en-US",
         mailbox_time_zone: "America/New_York",
         manager: Some("miriam"),
-        app_roles: &[MCP_OPERATOR],
+        app_roles: &[MCP_OPERATOR, MCP_WRITER],
     },
     User {
         key: "lee",

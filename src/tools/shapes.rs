@@ -53,9 +53,11 @@ impl Contact {
     /// `Name <address>`, or whichever of the two is known.
     pub fn display(&self) -> String {
         match (&self.name, &self.address) {
-            (Some(name), Some(address)) => format!("{name} <{address}>"),
+            (Some(name), Some(address)) if !name.eq_ignore_ascii_case(address) => {
+                format!("{name} <{address}>")
+            }
+            (_, Some(address)) => address.clone(),
             (Some(name), None) => name.clone(),
-            (None, Some(address)) => address.clone(),
             (None, None) => "(unknown)".to_owned(),
         }
     }
