@@ -23,7 +23,9 @@
 //! | anything else | 404 | `unrouted` | [`record`] |
 //!
 //! The stand-ins share the sample directory ([`tenant`]), the issuer's keys (every token is
-//! signed by the issuer, whoever hands it out), and the request recorder ([`record`]).
+//! signed by the issuer, whoever hands it out), and the request recorder ([`record`]). The
+//! Microsoft 365 data Graph serves (mail, calendars, To Do, files, a SharePoint site) is
+//! generated around the devstack's start; [`sample`] names what tests look for in it.
 //!
 //! The server runs on a dedicated thread with its own single-threaded tokio runtime, so a
 //! [`Devstack`] works the same from a plain `#[test]`, a `#[tokio::test]` and the handler's

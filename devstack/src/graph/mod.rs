@@ -1,38 +1,51 @@
 //! Microsoft Graph v1.0 for the sample tenant: the endpoints the product's tools call, answering
-//! in Graph's shapes, with the sample directory's people and a mailbox, a calendar and a
-//! OneDrive for each of them.
+//! in Graph's shapes, with the sample directory's people and a mailbox, a calendar, To Do lists
+//! and a OneDrive for each of them, plus a SharePoint site.
 //!
 //! | request | permission (any of) | module |
 //! |---|---|---|
 //! | `GET /v1.0/me`, `GET /v1.0/users/{id or UPN}` | `User.Read` (self), `User.ReadBasic.All` (others' basic profile; the rest null), `User.Read.All` (all of it) | [`directory`] |
 //! | `GET /v1.0/users` (`$search` needs `ConsistencyLevel: eventual`) | `User.ReadBasic.All` | [`directory`] |
-//! | `GET /v1.0/me/manager`, `GET /v1.0/users/{id}/manager` | `User.Read.All` | [`directory`] |
+//! | `GET /v1.0/me/manager`, `GET /v1.0/users/{id}/manager` (404 at the top) | `User.Read.All` | [`directory`] |
 //! | `GET /v1.0/me/directReports` | `User.Read` (names need `User.ReadBasic.All`) | [`directory`] |
 //! | `GET /v1.0/users/{id or UPN}/directReports` | `User.Read` and `User.ReadBasic.All`, or `User.Read.All` | [`directory`] |
 //! | `GET /v1.0/me/people` (`$search` fuzzy, no `$skip` with it) | `People.Read` | [`people`] |
-//! | `POST /v1.0/search/query`: `message` alone, `event` alone, `driveItem`/`listItem`/`list`/`site`/`drive` together | per entity type: `Mail.Read`, `Calendars.Read`, `Files.Read.All` or `Sites.Read.All`, `Sites.Read.All` | [`search`] |
-//! | `GET /v1.0/me/todo/lists`, `GET /v1.0/me/todo/lists/{id}/tasks` (`$filter` on status) | `Tasks.Read` | [`todo`] |
-//! | `GET /v1.0/me/mailboxSettings` | `MailboxSettings.Read` | [`mailbox_settings`] |
+//! | `GET /v1.0/me/mailboxSettings` (time zone Windows or IANA) | `MailboxSettings.Read` | [`mailbox_settings`] |
 //! | `GET /v1.0/me/messages`, `GET /v1.0/me/mailFolders/{id or well-known name}/messages`, `GET /v1.0/me/messages/{id}` (`$expand=attachments`) | `Mail.ReadBasic` (no bodies, attachments or `$search`), `Mail.Read` | [`mail`] |
 //! | `POST /v1.0/me/sendMail` | `Mail.Send` | [`mail`] |
 //! | `GET /v1.0/me/calendarView`, `GET /v1.0/me/events`, `GET /v1.0/me/events/{id}` | `Calendars.ReadBasic` (`Calendars.Read`: bodies) | [`calendar`] |
 //! | `POST /v1.0/me/events` | `Calendars.ReadWrite` | [`calendar`] |
 //! | `POST /v1.0/me/findMeetingTimes` | `Calendars.Read.Shared` | [`calendar::find_times`] |
+//! | `GET /v1.0/me/todo/lists`, `GET /v1.0/me/todo/lists/{id}/tasks` (`$filter` on status) | `Tasks.Read` | [`mod@todo`] |
 //! | `GET /v1.0/me/drive/…`: `root`, `root/children`, `root:/{path}:`, `root:/{path}:/children`, `items/{id}`, `items/{id}/children`, `root/search(q='…')`, `search(q='…')` (also what others shared, with `Files.Read.All`) | `Files.Read` | [`drive`] |
 //! | `GET /v1.0/drives/{drive-id}/…`: the same for any drive (another user's, the SharePoint site's) | `Files.Read` (own), `Files.Read.All` or `Sites.Read.All` (others) | [`drive`] |
 //! | `GET …/items/{id}/content`, `…/root:/{path}:/content` → 302 to a pre-authenticated download URL (`/_layouts/15/download.aspx`, no token, `Range`) | as the item | [`drive`] |
+//! | `POST /v1.0/search/query`: `message` alone, `event` alone, `driveItem`/`listItem`/`list`/`site`/`drive` together | per entity type: `Mail.Read`, `Calendars.Read`, `Files.Read.All` or `Sites.Read.All`, `Sites.Read.All` | [`search`] |
 //!
 //! Any other `/v1.0/…` path is Graph's 400 "Resource not found for the segment".
 //!
 //! **Authorization.** `Authorization: Bearer <token>` with an opaque token from the
 //! on-behalf-of grant ([`crate::graph_token`]); no token, an unknown one or an expired
-//! one is 401 `InvalidAuthenticationToken`, a token without the permission 403. Graph never
-//! sees the caller's own token, and must not.
+//! one is 401 `InvalidAuthenticationToken`, a token without the permission 403 in the
+//! workload's words (`Authorization_RequestDenied`, `ErrorAccessDenied`, `accessDenied`,
+//! `Forbidden`). Graph never sees the caller's own token, and must not.
 //!
 //! **Every response** carries a fresh `request-id` and echoes `client-request-id` (or repeats
 //! the `request-id` when the client sent none); errors repeat both in `innerError`
-//! ([`error`]). Query options, paging and `@odata.context` are in [`odata`]. Tests can inject
-//! faults per path prefix ([`fault`]).
+//! ([`error`]). Query options, paging and `@odata.context` are in [`odata`]; the `Prefer`
+//! preferences in [`prefer`]; the JSON bodies of POSTs are read as Outlook reads them
+//! ([`request_body`]).
+//!
+//! **Throttling and faults.** Outlook resources (mail, calendar, people, To Do, mailbox
+//! settings) admit four requests at a time per mailbox and refuse a fifth with 429
+//! ([`concurrency`]). Tests can queue faults per path prefix, set a standing latency per path
+//! prefix to hold requests in flight ([`fault`]), and read the highest concurrency a mailbox
+//! saw.
+//!
+//! **Sample data** is generated once per process around the first devstack's start
+//! ([`sample_data`]); [`crate::sample`] names its landmarks (tomorrow's meetings, the
+//! daylight-saving series, the hostile mail, events and files). Ids have Graph's shapes
+//! ([`ids`]) and stay the same for the same data.
 
 mod calendar;
 mod concurrency;

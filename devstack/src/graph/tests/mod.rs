@@ -398,3 +398,97 @@ async fn outlook_runs_four_requests_per_mailbox_at_once_and_refuses_the_fifth() 
         "latency cleared"
     );
 }
+
+#[tokio::test]
+async fn faults_apply_to_every_endpoint_including_posts_and_drives() {
+    let devstack = start();
+    let token = devstack.graph_token(
+        "adele",
+        &["Calendars.Read.Shared", "Mail.Read", "Files.Read.All"],
+    );
+    let throttled = |retry_after: &str| GraphFault::Status {
+        status: 429,
+        retry_after: Some(retry_after.to_owned()),
+    };
+    devstack.inject_graph_faults("/v1.0/search/query", vec![throttled("3")]);
+    devstack.inject_graph_faults(
+        "/v1.0/me/findMeetingTimes",
+        vec![throttled("Wed, 21 Oct 2037 07:28:00 GMT")],
+    );
+    devstack.inject_graph_faults("/v1.0/drives/", vec![throttled("1")]);
+    devstack.inject_graph_faults("/v1.0/me/messages", vec![GraphFault::ResetMidBody]);
+
+    let body =
+        json!({ "requests": [{ "entityTypes": ["message"], "query": { "queryString": "x" } }] });
+    let search = post(
+        &devstack,
+        "/v1.0/search/query",
+        Some(&token),
+        &[],
+        &body.to_string(),
+    )
+    .await;
+    assert_error(&search, 429, "TooManyRequests");
+    assert_eq!(search.headers["retry-after"], "3");
+    let find = post(
+        &devstack,
+        "/v1.0/me/findMeetingTimes",
+        Some(&token),
+        &[],
+        "{}",
+    )
+    .await;
+    assert_error(&find, 429, "TooManyRequests");
+    assert_eq!(find.headers["retry-after"], "Wed, 21 Oct 2037 07:28:00 GMT");
+    let (drive, item) = devstack.drive_item_id("adele", "Logo.png").unwrap();
+    let drive_path = format!("/v1.0/drives/{drive}/items/{item}");
+    assert_error(
+        &get(&devstack, &drive_path, Some(&token), &[]).await,
+        429,
+        "TooManyRequests",
+    );
+    let cut = http()
+        .get(format!("{}/v1.0/me/messages?$top=50", devstack.base_url()))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cut.status(), 200);
+    assert!(cut.bytes().await.is_err(), "the body is cut");
+
+    // Each fault was used once; service is normal again.
+    assert_eq!(
+        post(
+            &devstack,
+            "/v1.0/search/query",
+            Some(&token),
+            &[],
+            &body.to_string()
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        post(
+            &devstack,
+            "/v1.0/me/findMeetingTimes",
+            Some(&token),
+            &[],
+            "{}"
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(
+        get(&devstack, &drive_path, Some(&token), &[]).await.status,
+        200
+    );
+    assert_eq!(
+        get(&devstack, "/v1.0/me/messages", Some(&token), &[])
+            .await
+            .status,
+        200
+    );
+}
