@@ -253,11 +253,19 @@ trait ErasedTool: Send + Sync {
 impl<T: Tool> ErasedTool for T {
     fn call<'a>(&'a self, ctx: &'a ToolContext, arguments: JsonObject) -> ToolFuture<'a> {
         Box::pin(async move {
-            let input: T::Input = match serde_json::from_value(arguments.into()) {
+            let arguments = serde_json::Value::Object(arguments);
+            let input: T::Input = match serde_path_to_error::deserialize(arguments) {
                 Ok(input) => input,
                 Err(error) => {
+                    let path = error.path().to_string();
+                    let error = error.into_inner();
+                    let problem = if path == "." {
+                        format!("The arguments for `{}` are invalid: {error}.", T::SPEC.name)
+                    } else {
+                        format!("The argument `{path}` of `{}` is invalid: {error}.", T::SPEC.name)
+                    };
                     return ToolError::new(
-                        format!("The arguments for `{}` are invalid: {error}.", T::SPEC.name),
+                        problem,
                         "Call the tool again with arguments that match its inputSchema.",
                     )
                     .into_result();

@@ -155,15 +155,43 @@ pub struct GraphBody {
     pub content: Option<String>,
 }
 
+/// The `Prefer` header that asks for bodies as HTML, to be reduced to visible text here
+/// ([`crate::content::html`]): Graph's own text conversion keeps text hidden from readers.
+pub const HTML_BODIES: &str = "outlook.body-content-type=\"html\"";
+
+/// How much of a body a preview reads: the visible text of a prefix of the HTML is a prefix of
+/// the visible text (an element hidden before the cut stays hidden), and a preview needs little.
+const PREVIEW_SOURCE_BYTES: usize = 32 * 1024;
+
 impl GraphBody {
     /// What a reader of the body sees, cleaned.
     pub fn visible(&self) -> String {
+        visible(self.content.as_deref().unwrap_or_default(), self.is_html())
+    }
+
+    /// The first `max_chars` characters a reader sees, on one line; `None` for an empty body.
+    pub fn preview(&self, max_chars: usize) -> Option<String> {
         let content = self.content.as_deref().unwrap_or_default();
-        let text = if self
-            .content_type
+        let mut cut = content.len().min(PREVIEW_SOURCE_BYTES);
+        while !content.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let text = visible(&content[..cut], self.is_html());
+        let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let preview: String = line.chars().take(max_chars).collect();
+        (!preview.is_empty()).then_some(preview)
+    }
+
+    fn is_html(&self) -> bool {
+        self.content_type
             .as_deref()
             .is_some_and(|kind| kind.eq_ignore_ascii_case("html"))
-        {
+    }
+}
+
+fn visible(content: &str, html: bool) -> String {
+    {
+        let text = if html {
             visible_text(content)
         } else {
             content.to_owned()

@@ -12,7 +12,7 @@ use crate::{
     graph::GraphRequest,
     tools::{
         Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments, delegated::Session,
-        shapes::GraphBody, untrusted::Rendering,
+        shapes::{GraphBody, HTML_BODIES}, untrusted::Rendering,
     },
 };
 
@@ -66,7 +66,7 @@ impl GraphTool for GetEvent {
         let fields: Vec<&str> = EVENT_FIELDS.iter().copied().chain(["body"]).collect();
         let request = GraphRequest::get("me/events/{}", &[id], &fields)
             .prefer(zone.prefer_header())
-            .prefer("outlook.body-content-type=\"html\"".into());
+            .prefer(HTML_BODIES.into());
         let event: GraphEventWithBody = session.get(&request).await?;
         let body = event.body.map(|body| body.visible()).unwrap_or_default();
         let body = truncate(&body, MAX_BODY_CHARS);

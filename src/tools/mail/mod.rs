@@ -13,11 +13,14 @@ pub use search_mail::SearchMail;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::shapes::{Contact, GraphRecipient, cleaned};
+use super::shapes::{Contact, GraphBody, GraphRecipient, HTML_BODIES, cleaned};
 use crate::local_time::{UserZone, format_local};
 
 /// The permissions of every mail tool: the messages, and the mailbox's time zone for dates.
 const MAIL: &[&str] = &["Mail.Read", "MailboxSettings.Read"];
+
+/// How long a message's preview is (Graph's own is 255 characters).
+const PREVIEW_CHARS: usize = 255;
 
 /// A message's summary as Graph sends it (`$select` of [`SUMMARY_FIELDS`]).
 #[derive(Debug, Deserialize)]
@@ -27,7 +30,7 @@ struct GraphMessageSummary {
     subject: Option<String>,
     from: Option<GraphRecipient>,
     received_date_time: Option<String>,
-    body_preview: Option<String>,
+    body: Option<GraphBody>,
     #[serde(default)]
     has_attachments: bool,
     #[serde(default)]
@@ -40,7 +43,8 @@ const SUMMARY_FIELDS: &[&str] = &[
     "subject",
     "from",
     "receivedDateTime",
-    "bodyPreview",
+    // Not Graph's `bodyPreview`: its text conversion keeps text hidden from readers.
+    "body",
     "hasAttachments",
     "isRead",
     "webLink",
@@ -77,7 +81,7 @@ impl MailSummary {
                 .received_date_time
                 .as_deref()
                 .and_then(|received| local(received, zone)),
-            preview: cleaned(message.body_preview),
+            preview: message.body.and_then(|body| body.preview(PREVIEW_CHARS)),
             has_attachments: message.has_attachments,
             unread: !message.is_read,
             web_link: message.web_link,

@@ -8,7 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{MAIL, local};
+use super::{HTML_BODIES, MAIL, local};
 use crate::{
     caller::Access,
     config::Toolset,
@@ -137,7 +137,7 @@ impl GraphTool for ReadMail {
             .clamp(200, MAX_CHARS);
         let request = GraphRequest::get("me/messages/{}", &[id], FIELDS)
             .expand("attachments($select=name,contentType,size,isInline)")
-            .prefer("outlook.body-content-type=\"html\"".into());
+            .prefer(HTML_BODIES.into());
         let (message, zone) = tokio::join!(session.get::<GraphMessage>(&request), session.zone());
         let (message, zone) = (message?, zone?);
         let body = message.body.map(|body| body.visible()).unwrap_or_default();

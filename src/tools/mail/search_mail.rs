@@ -9,7 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{GraphMessageSummary, MAIL, MailSummary, SUMMARY_FIELDS};
+use super::{GraphMessageSummary, HTML_BODIES, MAIL, MailSummary, SUMMARY_FIELDS};
 use crate::{
     caller::Access,
     config::Toolset,
@@ -131,7 +131,9 @@ impl GraphTool for SearchMail {
         }
         let unread_only = input.unread_only.unwrap_or(false);
         let (route, folder) = input.folder.unwrap_or_default().route();
-        let listing = GraphRequest::get(route, folder.as_slice(), SUMMARY_FIELDS).top(max);
+        let listing = GraphRequest::get(route, folder.as_slice(), SUMMARY_FIELDS)
+            .top(max)
+            .prefer(HTML_BODIES.into());
         let request = match query {
             Some(words) => listing.search_term(&kql(
                 words,

@@ -14,8 +14,12 @@ struct Case {
     found: Value,
     /// What the structured result must hold for `found`.
     check: fn(&Value) -> bool,
-    /// For list tools: the field holding the items, and arguments that find nothing.
-    list: Option<(&'static str, Value)>,
+    /// For list tools: the field holding the items.
+    list: Option<&'static str>,
+    /// Arguments that find nothing, for tools where the sample tenant has nothing to find.
+    nothing: Option<Value>,
+    /// Arguments that find more than one item, when `found` finds only one.
+    many: Option<Value>,
     /// Arguments no Graph call may follow, and a word the error must use.
     bad: (Value, &'static str),
     /// A Graph permission the tool needs that a user can withdraw.
@@ -57,10 +61,9 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             tool: "list_events",
             found: json!({}),
             check: |output| has_item("events", "subject", "Q3 budget review")(output),
-            list: Some((
-                "events",
-                json!({ "start": "1990-01-01", "end": "1990-01-02" }),
-            )),
+            list: Some("events"),
+            nothing: Some(json!({ "start": "1990-01-01", "end": "1990-01-02" })),
+            many: None,
             bad: (json!({ "start": "next Tuesday" }), "start"),
             permission: "Calendars.ReadBasic",
             graph_path: "/v1.0/me/calendarView",
@@ -70,6 +73,8 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             found: json!({ "event_id": event_id }),
             check: |output| output["subject"] == "Q3 budget review" && output["body"].is_string(),
             list: None,
+            nothing: None,
+            many: None,
             bad: space,
             permission: "Calendars.Read",
             graph_path: "/v1.0/me/events/",
@@ -79,6 +84,8 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             found: json!({ "attendees": ["alex@contoso.example"], "max_candidates": 3 }),
             check: |output| !output["suggestions"].as_array().unwrap().is_empty(),
             list: None,
+            nothing: None,
+            many: None,
             bad: (json!({ "attendees": ["Alex Wilber"] }), "attendees"),
             permission: "Calendars.Read.Shared",
             graph_path: "/v1.0/me/findMeetingTimes",
@@ -87,7 +94,9 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             tool: "search_mail",
             found: json!({ "query": "budget" }),
             check: |output| !output["messages"].as_array().unwrap().is_empty(),
-            list: Some(("messages", json!({ "query": "zebra quokka xylophone" }))),
+            list: Some("messages"),
+            nothing: Some(json!({ "query": "zebra quokka xylophone" })),
+            many: None,
             bad: (json!({ "from": "not an address" }), "from"),
             permission: "Mail.Read",
             graph_path: "/v1.0/me/messages",
@@ -100,6 +109,8 @@ async fn cases(server: &TestServer) -> Vec<Case> {
                     && output["attachments"].as_array().unwrap().len() >= 3
             },
             list: None,
+            nothing: None,
+            many: None,
             bad: (json!({ "message_id": "" }), "message_id"),
             permission: "Mail.Read",
             graph_path: "/v1.0/me/messages/",
@@ -108,7 +119,9 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             tool: "find_people",
             found: json!({ "query": "megan" }),
             check: |output| has_item("people", "address", "megan@contoso.example")(output),
-            list: Some(("people", json!({ "query": "zzyzx" }))),
+            list: Some("people"),
+            nothing: Some(json!({ "query": "zzyzx" })),
+            many: Some(json!({ "query": "a" })),
             bad: (json!({ "query": "megan\nbowen" }), "query"),
             permission: "People.Read",
             graph_path: "/v1.0/me/people",
@@ -122,6 +135,8 @@ async fn cases(server: &TestServer) -> Vec<Case> {
                     && has_item("direct_reports", "name", "Alex Wilber")(output)
             },
             list: None,
+            nothing: None,
+            many: None,
             bad: (json!({ "user": "megan bowen" }), "user"),
             permission: "User.ReadBasic.All",
             graph_path: "/v1.0/users/",
@@ -130,7 +145,9 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             tool: "search_files",
             found: json!({ "query": "budget" }),
             check: |output| has_item("files", "name", "Budget 2025.xlsx")(output),
-            list: Some(("files", json!({ "query": "zzyzx" }))),
+            list: Some("files"),
+            nothing: Some(json!({ "query": "zzyzx" })),
+            many: None,
             bad: (json!({ "query": "" }), "query"),
             permission: "Files.Read.All",
             graph_path: "/v1.0/me/drive/search",
@@ -139,7 +156,9 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             tool: "list_files",
             found: json!({}),
             check: |output| has_item("items", "name", "Quarterly review.docx")(output),
-            list: Some(("items", json!({ "path": "Projects/Archive/Empty" }))),
+            list: Some("items"),
+            nothing: None,
+            many: None,
             bad: (json!({ "path": "Projects/../.." }), "path"),
             permission: "Files.Read.All",
             graph_path: "/v1.0/me/drive/root",
@@ -153,6 +172,8 @@ async fn cases(server: &TestServer) -> Vec<Case> {
                     .is_some_and(|text| text.contains("Revenue grew 8%"))
             },
             list: None,
+            nothing: None,
+            many: None,
             bad: (json!({ "file_id": "no-drive-in-this-id" }), "file_id"),
             permission: "Files.Read.All",
             graph_path: "/v1.0/drives/",
@@ -162,6 +183,8 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             found: json!({}),
             check: |output| has_item("tasks", "title", "Review the Northwind contract")(output),
             list: None,
+            nothing: None,
+            many: None,
             bad: (json!({ "max_results": "many" }), "max_results"),
             permission: "Tasks.Read",
             graph_path: "/v1.0/me/todo/lists",
@@ -175,7 +198,9 @@ async fn cases(server: &TestServer) -> Vec<Case> {
                     .iter()
                     .all(|kind| hits.iter().any(|hit| hit["kind"] == *kind))
             },
-            list: Some(("hits", json!({ "query": "zzyzx" }))),
+            list: Some("hits"),
+            nothing: Some(json!({ "query": "zzyzx" })),
+            many: None,
             bad: (json!({ "query": "x".repeat(10_000) }), "query"),
             permission: "Sites.Read.All",
             graph_path: "/v1.0/search/query",
@@ -198,7 +223,7 @@ async fn every_tool_finds_what_the_sample_tenant_holds() {
 async fn list_tools_say_when_they_find_nothing() {
     let server = server();
     for case in cases(&server).await {
-        let Some((field, nothing)) = case.list else {
+        let (Some(field), Some(nothing)) = (case.list, case.nothing) else {
             continue;
         };
         let body = call_as(&server, "adele", case.tool, nothing).await;
@@ -212,10 +237,10 @@ async fn list_tools_say_when_they_find_nothing() {
 async fn list_tools_page_with_a_cursor_that_continues_where_they_stopped() {
     let server = server();
     for case in cases(&server).await {
-        let Some((field, _)) = case.list else {
+        let Some(field) = case.list else {
             continue;
         };
-        let mut first_args = case.found.clone();
+        let mut first_args = case.many.unwrap_or(case.found);
         first_args["max_results"] = json!(1);
         let first = call_as(&server, "adele", case.tool, first_args.clone()).await;
         let first = structured(&first).clone();
@@ -272,8 +297,7 @@ async fn without_consent_for_its_permission_a_tool_says_which_and_how_to_grant_i
             &server
                 .devstack
                 .consented_graph_permissions("adele")
-                .iter()
-                .map(String::as_str)
+                .into_iter()
                 .chain([case.permission])
                 .collect::<Vec<_>>(),
         );

@@ -15,7 +15,7 @@ mod write;
 
 use devstack::{Recorded, tenant::USER_IMPERSONATION};
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::harness::*;
 
@@ -76,9 +76,4 @@ pub(super) fn string<'a>(value: &'a Value, field: &str) -> &'a str {
     value[field]
         .as_str()
         .unwrap_or_else(|| panic!("no string `{field}` in {value:#}"))
-}
-
-/// Empty arguments, for tools that need none.
-pub(super) fn none() -> Value {
-    json!({})
 }
