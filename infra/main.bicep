@@ -1,5 +1,6 @@
 // Microsoft 365 MCP server on Azure: a Rust custom handler on Flex Consumption behind API
-// Management, with Entra ID for every identity and Key Vault for the one shared secret.
+// Management, with Entra ID for every identity and Key Vault for the two generated secrets (the
+// gateway proof APIM shares with the handler, the handler's signing key).
 // docs/DEPLOY.md explains what each resource is for; one module per concern under infra/app/.
 targetScope = 'subscription'
 
@@ -172,7 +173,7 @@ param customDomainHostName string = ''
 param customDomainCertificateName string = ''
 
 // ---------------------------------------------------------------------------------------------
-// Key Vault and the gateway proof
+// Key Vault, the gateway proof and the signing key
 // ---------------------------------------------------------------------------------------------
 
 @description('Public network access to Key Vault. With the VNet the firewall already denies public traffic (trusted Azure services excepted); Disabled also closes that exception and needs an APIM tier with VNet integration.')
@@ -190,7 +191,11 @@ param keyVaultSoftDeleteRetentionDays int = 90
 @description('Gateway-proof secret version in use (an output of the previous deployment, kept in the azd environment). Empty creates a new version: first deployment or rotation.')
 param gatewayProofVersion string = ''
 
-// The value itself is never a parameter here: gateway-proof-secret.bicep generates it inside Azure.
+@description('Signing-key secret version in use (an output of the previous deployment, kept in the azd environment). Empty creates a new version: first deployment or rotation.')
+param signingKeyVersion string = ''
+
+// The values themselves are never parameters here: generated-secret.bicep generates them inside
+// Azure.
 
 // ---------------------------------------------------------------------------------------------
 // Network and monitoring
@@ -217,6 +222,9 @@ var serviceName = 'mcp'
 // Key Vault keeps it under this name.
 var gatewayProofHeaderName = 'x-mcp-gateway-proof'
 var gatewayProofSecretName = 'mcp-gateway-proof'
+// The key of the paging cursors and write confirmations the handler hands out; every instance
+// reads the same secret, so any instance accepts what another issued.
+var signingKeySecretName = 'mcp-signing-key'
 
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}'
@@ -306,6 +314,8 @@ module keyVault 'app/keyvault.bicep' = {
     apimPrincipalId: identities.outputs.apimIdentityPrincipalId
     gatewayProofSecretName: gatewayProofSecretName
     gatewayProofVersion: gatewayProofVersion
+    signingKeySecretName: signingKeySecretName
+    signingKeyVersion: signingKeyVersion
   }
 }
 
@@ -410,6 +420,7 @@ module functionApp 'app/function-app.bicep' = {
     keyVaultUri: keyVault.outputs.keyVaultUri
     gatewayProofHeaderName: gatewayProofHeaderName
     gatewayProofSecretName: gatewayProofSecretName
+    signingKeySecretName: signingKeySecretName
     toolsets: toolsetsSetting
   }
 }
@@ -472,3 +483,6 @@ output MCP_WARNING_NETWORK string = functionInboundAccess == 'gatewayProofOnly' 
 // The version (not the value) of the gateway proof in use. Fed back as gatewayProofVersion
 // on the next provision so the secret is not rotated by every `azd up`.
 output MCP_GATEWAY_PROOF_VERSION string = keyVault.outputs.gatewayProofVersion
+// Likewise for the signing key: fed back as signingKeyVersion, so `azd up` keeps the key and with
+// it every cursor and confirmation already handed out.
+output MCP_SIGNING_KEY_VERSION string = keyVault.outputs.signingKeyVersion

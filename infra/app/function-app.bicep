@@ -100,6 +100,9 @@ param gatewayProofHeaderName string
 @description('Key Vault secret that holds the gateway proof.')
 param gatewayProofSecretName string
 
+@description('Key Vault secret that holds the signing key of paging cursors and write confirmations.')
+param signingKeySecretName string
+
 @description('Comma-separated toolsets the handler enables (MCP_TOOLSETS); the app registration requests exactly their Graph permissions.')
 param toolsets string
 
@@ -192,10 +195,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
 }
 
 // Every setting the handler requires in Azure, the platform settings it runs on, and nothing
-// else (tests/infra/test_app_settings.py compares this list with `handler --help`).
-// Not set on purpose: GRAPH_BASE_URL, MCP_AUTHORITY_HOST, MCP_ACCEPT_V1_TOKENS, MCP_LISTEN_ADDR,
-// MCP_ALLOWED_ORIGINS, MCP_SHUTDOWN_GRACE_SECONDS, MCP_LOG (their defaults fit Azure public
-// cloud), MCP_GATEWAY_PROOF (local development only: in Azure the proof comes from Key Vault).
+// else (tests/infra/test_app_settings.py compares this list with `handler --help`). Every other
+// setting the handler reads is left at its default on purpose; LEFT_AT_DEFAULT in that test names
+// each with its reason. Among them MCP_GATEWAY_PROOF (local development only: in Azure the proof
+// comes from Key Vault) and GRAPH_BASE_URL, MCP_AUTHORITY_HOST (defaults fit Azure public cloud).
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov's App Service checks below read site settings (config 'web') and misfire on this
   // 'appsettings' resource; each is satisfied or skipped on the site resource above.
@@ -221,6 +224,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     KEY_VAULT_URL: keyVaultUri
     MCP_GATEWAY_PROOF_HEADER: gatewayProofHeaderName
     MCP_GATEWAY_PROOF_SECRET_NAME: gatewayProofSecretName
+    MCP_SIGNING_KEY_SECRET_NAME: signingKeySecretName
     MCP_TOOLSETS: toolsets
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId

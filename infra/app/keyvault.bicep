@@ -1,12 +1,15 @@
 // Key Vault for what must be secret and is not an identity: the gateway proof APIM adds to every
-// request and the handler checks. RBAC mode (no access policies), purge protection and soft
-// delete on; with the VNet its firewall denies public traffic (private endpoint in
-// private-endpoints.bicep). Two readers, each with Key Vault Secrets User and nothing more:
-// - the handler's identity, on the secrets it reads (the gateway proof), not the vault;
+// request and the handler checks, and the signing key that makes the handler's paging cursors and
+// write confirmations unforgeable (and valid on every instance). RBAC mode (no access policies),
+// purge protection and soft delete on; with the VNet its firewall denies public traffic (private
+// endpoint in private-endpoints.bicep). Two readers, each with Key Vault Secrets User and nothing
+// more:
+// - the handler's identity, on exactly the two secrets it reads (the gateway proof and the
+//   signing key), not the vault;
 // - APIM's identity, on the gateway-proof secret only (apim.bicep grants it the custom-domain
 //   certificate's secret, when one is configured, right before the service reads it).
 // Nobody gets write access through this template: the deployment itself (ARM, control plane)
-// creates the secret, so no human or workload needs Key Vault Secrets Officer.
+// creates the secrets, so no human or workload needs Key Vault Secrets Officer.
 
 @description('Azure region.')
 param location string
@@ -49,10 +52,16 @@ param gatewayProofSecretName string
 @description('Version of the gateway-proof secret already in use; empty creates a new version.')
 param gatewayProofVersion string
 
+@description('Name of the secret that holds the handler\'s signing key (paging cursors, write confirmations).')
+param signingKeySecretName string
+
+@description('Version of the signing-key secret already in use; empty creates a new version.')
+param signingKeyVersion string
 
 // Key Vault Secrets User: read secret values, nothing else.
 var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
 var createGatewayProof = empty(gatewayProofVersion)
+var createSigningKey = empty(signingKeyVersion)
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109: The firewall denies by default with the VNet option (the default); without it the handler and API Management reach the vault publicly, with RBAC on single secrets as the gate.
@@ -83,14 +92,23 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   }
 }
 
-// The gateway proof is written (in its own module, see gateway-proof-secret.bicep) only when no
-// version is in use yet: first deployment, or an explicit rotation. Otherwise every `azd up` would
-// rotate it. See docs/DEPLOY.md, "Rotating the gateway secret".
-module newGatewayProof 'gateway-proof-secret.bicep' = if (createGatewayProof) {
+// Each generated secret is written (by generated-secret.bicep, one deployment per secret) only
+// when no version is in use yet: first deployment, or an explicit rotation. Otherwise every
+// `azd up` would rotate it. See docs/DEPLOY.md, "Rotating the gateway secret" and "Rotating the
+// signing key".
+module newGatewayProof 'generated-secret.bicep' = if (createGatewayProof) {
   name: 'gateway-proof-secret'
   params: {
     keyVaultName: vault.name
     secretName: gatewayProofSecretName
+  }
+}
+
+module newSigningKey 'generated-secret.bicep' = if (createSigningKey) {
+  name: 'signing-key-secret'
+  params: {
+    keyVaultName: vault.name
+    secretName: signingKeySecretName
   }
 }
 
@@ -99,7 +117,12 @@ resource gatewayProofExisting 'Microsoft.KeyVault/vaults/secrets@2023-07-01' exi
   name: gatewayProofSecretName
 }
 
-// Scoped to the secret the handler reads (its current and previous versions), not the vault: a
+resource signingKeyExisting 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = {
+  parent: vault
+  name: signingKeySecretName
+}
+
+// Scoped to each secret the handler reads (its current and previous versions), not the vault: a
 // secret added later for someone else is not readable by the handler unless granted here.
 resource functionGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, gatewayProofSecretName, functionPrincipalId, keyVaultSecretsUserRoleId)
@@ -114,7 +137,21 @@ resource functionGatewayProofReader 'Microsoft.Authorization/roleAssignments@202
   ]
 }
 
-// Scoped to the one secret, not the vault: APIM cannot read anything else the handler keeps here.
+resource functionSigningKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, signingKeySecretName, functionPrincipalId, keyVaultSecretsUserRoleId)
+  scope: signingKeyExisting
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+  }
+  dependsOn: [
+    newSigningKey
+  ]
+}
+
+// Scoped to the one secret, not the vault: APIM cannot read anything else the handler keeps here,
+// the signing key included.
 resource apimGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, gatewayProofSecretName, apimPrincipalId, keyVaultSecretsUserRoleId)
   scope: gatewayProofExisting
@@ -153,3 +190,6 @@ output keyVaultUri string = vault.properties.vaultUri
 // role assignments included, are deployed: consumers (the APIM named values) wait for them.
 output gatewayProofUriWithVersion string = gatewayProofUriWithVersion
 output gatewayProofVersion string = last(split(gatewayProofUriWithVersion, '/'))
+// Nobody pins the signing key by version (the handler reads its newest enabled versions by name),
+// so only the version in use comes out, for the next provision.
+output signingKeyVersion string = createSigningKey ? last(split(newSigningKey!.outputs.uriWithVersion, '/')) : signingKeyVersion

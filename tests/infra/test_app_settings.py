@@ -2,12 +2,15 @@
 
 The handler's own `--help` is the source of truth for what it reads (every setting as a line of
 two spaces + NAME, then `      <help>` and `      default: <...>`; `(required)` for settings it
-cannot run without in Azure). The Bicep side is the `appsettings` resource of the function app.
-Two lists below name, with a reason, the settings that are deliberately on one side only.
+cannot run without anywhere, `required under the Functions host; ...` for those it needs in Azure
+only). The Bicep side is the `appsettings` resource of the function app. Two lists below name,
+with a reason, the settings that are deliberately on one side only: every setting the handler
+reads is either set by the Bicep or in LEFT_AT_DEFAULT.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -17,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import bicep_ast
-from infra_support import REPO_ROOT, bicep
+from infra_support import INFRA, REPO_ROOT, bicep
 
 # App settings the platform needs that are not the handler's: they configure the Functions host.
 PLATFORM_SETTINGS = {
@@ -49,14 +52,6 @@ LEFT_AT_DEFAULT = {
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host",
     "IDENTITY_ENDPOINT": "set by the platform (managed identity)",
     "IDENTITY_HEADER": "set by the platform (managed identity)",
-}
-
-# Settings the Bicep already sets for the handler that the handler does not read yet: it gains them
-# in a later change. Each entry is tolerated by the "only settings the handler reads" test below,
-# and test_pending_settings_are_not_yet_read_by_the_handler fails as soon as `handler --help` lists
-# one, so the entry is removed then (and the normal checks apply to it).
-PENDING_HANDLER_SETTINGS = {
-    "MCP_TOOLSETS": "the enabled toolsets (issue 9, tool set); the app registration's Graph permissions follow the same list",
 }
 
 SETTING_LINE = re.compile(r"^  (?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
@@ -148,25 +143,28 @@ def test_lists_of_deliberate_differences_do_not_contradict_the_bicep():
 
 
 def test_bicep_sets_only_settings_the_handler_reads(handler_settings):
-    unknown = handler_settings_in_bicep() - set(handler_settings) - set(PENDING_HANDLER_SETTINGS)
+    unknown = handler_settings_in_bicep() - set(handler_settings)
     assert unknown == set(), f"the Bicep sets settings `handler --help` does not list: {sorted(unknown)}"
 
 
-def test_pending_settings_are_set_by_the_bicep():
-    assert set(PENDING_HANDLER_SETTINGS) <= handler_settings_in_bicep()
+def test_bicep_toolsets_default_matches_the_handler_default(handler_settings):
+    # The same default on both sides: a deployment that never sets MCP_TOOLSETS serves what the
+    # handler serves by default, and its app registration requests exactly those permissions.
+    assert "MCP_TOOLSETS" in handler_settings, "`handler --help` does not list MCP_TOOLSETS"
+    default = handler_settings["MCP_TOOLSETS"]
+    assert default and default != "(required)"
+    assert bicep("main.bicep").params["toolsets"].value == default
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["toolsets"] == {"value": f"${{MCP_TOOLSETS={default}}}"}
 
 
-def test_pending_settings_are_not_yet_read_by_the_handler(handler_settings):
-    now_read = set(PENDING_HANDLER_SETTINGS) & set(handler_settings)
-    assert now_read == set(), f"`handler --help` now lists {sorted(now_read)}: remove them from PENDING_HANDLER_SETTINGS"
-
-
-def test_bicep_toolsets_default_matches_the_handler_default_once_help_prints_it(handler_settings):
-    # The handler prints its MCP_TOOLSETS default in `handler --help` once it reads the setting;
-    # until then test_entra_app.py checks main.bicep against the agreed default.
-    if "MCP_TOOLSETS" not in handler_settings:
-        pytest.skip("`handler --help` does not list MCP_TOOLSETS yet (PENDING_HANDLER_SETTINGS)")
-    assert bicep("main.bicep").params["toolsets"].value == handler_settings["MCP_TOOLSETS"]
+def test_settings_the_handler_requires_under_the_functions_host_are_set(handler_settings):
+    # `(required)` marks what the handler needs everywhere; these it needs only under the Functions
+    # host (its default says so), which is where the Bicep runs it.
+    host_only = {name for name, default in handler_settings.items() if default and default.startswith("required under the Functions host")}
+    assert {"MCP_PUBLIC_URL", "MCP_SIGNING_KEY_SECRET_NAME"} <= host_only
+    missing = host_only - handler_settings_in_bicep()
+    assert missing == set(), f"settings the handler requires under the Functions host but the Bicep does not set: {sorted(missing)}"
 
 
 def test_every_setting_the_handler_reads_is_set_or_deliberately_left_out(handler_settings):
@@ -199,6 +197,7 @@ def test_setting_values_come_from_the_right_sources():
     assert settings["KEY_VAULT_URL"] == bicep_ast.Expr("keyVaultUri")
     assert settings["MCP_GATEWAY_PROOF_HEADER"] == bicep_ast.Expr("gatewayProofHeaderName")
     assert settings["MCP_GATEWAY_PROOF_SECRET_NAME"] == bicep_ast.Expr("gatewayProofSecretName")
+    assert settings["MCP_SIGNING_KEY_SECRET_NAME"] == bicep_ast.Expr("signingKeySecretName")
     assert settings["MCP_TOOLSETS"] == bicep_ast.Expr("toolsets")
 
     main = bicep("main.bicep")
@@ -212,6 +211,7 @@ def test_setting_values_come_from_the_right_sources():
     assert params["keyVaultUri"] == bicep_ast.Expr("keyVault.outputs.keyVaultUri")
     assert params["gatewayProofHeaderName"] == bicep_ast.Expr("gatewayProofHeaderName")
     assert params["gatewayProofSecretName"] == bicep_ast.Expr("gatewayProofSecretName")
+    assert params["signingKeySecretName"] == bicep_ast.Expr("signingKeySecretName")
     # The same normalized list the app registration's permissions follow.
     assert params["toolsets"] == bicep_ast.Expr("toolsetsSetting")
     assert main.modules["entraApp"].value["params"]["toolsets"] == bicep_ast.Expr("toolsetList")
@@ -219,6 +219,9 @@ def test_setting_values_come_from_the_right_sources():
     # The handler's contract values.
     assert main.variables["gatewayProofHeaderName"].value == "x-mcp-gateway-proof"
     assert main.variables["gatewayProofSecretName"].value == "mcp-gateway-proof"
+    # The same secret the handler reads is the one keyvault.bicep writes and grants it.
+    assert main.variables["signingKeySecretName"].value == "mcp-signing-key"
+    assert main.modules["keyVault"].value["params"]["signingKeySecretName"] == bicep_ast.Expr("signingKeySecretName")
     assert main.params["requiredScopeName"].value == "user_impersonation"
     assert main.params["allowedClientApps"].value == ""
     assert main.params["allowedAppRoles"].value == ""

@@ -19,7 +19,7 @@ def test_infra_has_the_expected_bicep_files():
         "app/monitoring.bicep",
         "app/storage.bicep",
         "app/keyvault.bicep",
-        "app/gateway-proof-secret.bicep",
+        "app/generated-secret.bicep",
         "app/entra-app.bicep",
         "app/function-app.bicep",
         "app/apim.bicep",

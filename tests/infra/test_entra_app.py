@@ -13,8 +13,6 @@ from infra_support import INFRA, REPO_ROOT, bicep
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 VS_CODE_CLIENT_ID = "aebc6443-996d-45c2-90f0-388ff96faa56"
 GUID_LITERAL = re.compile(r"'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'")
-# The handler's default MCP_TOOLSETS as agreed in issue 9 (every read toolset, no write).
-HANDLER_DEFAULT_TOOLSETS = "profile,calendar,mail,people,files,tasks,search"
 
 
 def entra() -> bicep_ast.BicepFile:
@@ -59,18 +57,17 @@ def test_main_passes_the_toolsets_parameter_split_from_the_azd_environment():
     assert main.variables["toolsetList"].value == bicep_ast.Expr("empty(trim(toolsets)) ? [] : split(replace(toolsets, ' ', ''), ',')")
     assert main.modules["entraApp"].value["params"]["toolsets"] == bicep_ast.Expr("toolsetList")
     parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
-    assert parameters["toolsets"] == {"value": "${MCP_TOOLSETS=" + HANDLER_DEFAULT_TOOLSETS + "}"}
+    assert parameters["toolsets"] == {"value": "${MCP_TOOLSETS=" + main.params["toolsets"].value + "}"}
 
 
-def test_bicep_default_toolsets_equal_the_agreed_handler_default():
-    # Until `handler --help` prints its MCP_TOOLSETS default (then test_app_settings.py compares
-    # with it), the README's configuration table is the handler's documented default when it has
-    # the row, and the agreed default (issue 9) otherwise.
+def test_bicep_default_toolsets_leave_write_off_and_match_the_documentation():
+    # test_app_settings.py compares this default with the handler's own (`handler --help`).
     main_default = bicep("main.bicep").params["toolsets"].value
-    row = re.search(r"^\| `MCP_TOOLSETS` \| `([^`]*)` \|", (REPO_ROOT / "README.md").read_text(), re.MULTILINE)
-    assert main_default == (row[1] if row else HANDLER_DEFAULT_TOOLSETS)
-    assert main_default == HANDLER_DEFAULT_TOOLSETS
     assert "write" not in main_default.split(","), "write tools are off unless the operator enables them"
+    readme_row = re.search(r"^\| `MCP_TOOLSETS` \| `([^`]*)` \|", (REPO_ROOT / "README.md").read_text(), re.MULTILINE)
+    assert readme_row and readme_row[1] == main_default
+    deploy_row = re.search(r"^\| `MCP_TOOLSETS` \| `toolsets` \| `([^`]*)` \|", (REPO_ROOT / "docs" / "DEPLOY.md").read_text(), re.MULTILINE)
+    assert deploy_row and deploy_row[1] == main_default
 
 
 def test_api_issues_v2_tokens_with_one_user_scope():

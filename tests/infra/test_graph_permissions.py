@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 
-from infra_support import INFRA, bicep
+from infra_support import INFRA, REPO_ROOT, bicep
 
 PERMISSIONS_FILE = INFRA / "app" / "graph-permissions.json"
 GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -42,6 +42,12 @@ APPLICATION_IDS = {
     "ef54d2bf-783f-4e0f-bca1-3210c0444d99",  # Calendars.ReadWrite
     "8ba4a692-bc31-4128-9094-475872af8a53",  # Calendars.ReadBasic.All
 }
+
+
+# Delegated permissions Microsoft Graph itself marks "admin consent required" (oauth2PermissionScopes
+# of type Admin), of those the data file may list. Every other one users may consent to, unless the
+# tenant's consent policy says otherwise (docs/DEPLOY.md).
+ADMIN_CONSENT_REQUIRED = {"User.Read.All"}
 
 
 def toolsets() -> dict[str, list[dict]]:
@@ -98,3 +104,29 @@ def test_the_agreed_toolsets_exist_with_write_separate():
 def test_every_default_toolset_is_in_the_file():
     default = bicep("main.bicep").params["toolsets"].value
     assert set(default.split(",")) <= set(toolsets())
+
+
+def documented_permissions() -> dict[str, tuple[set[str], str]]:
+    """Permission -> (toolsets, "admin consent required by Graph" cell) from DEPLOY.md's table."""
+    deploy = (REPO_ROOT / "docs" / "DEPLOY.md").read_text()
+    table = deploy[deploy.index("<!-- graph-permissions -->") :].split("\n\n", 1)[0]
+    rows = [line for line in table.splitlines() if line.startswith("| `")]
+    documented = {}
+    for row in rows:
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        permission = cells[0].strip("`")
+        assert permission not in documented, f"DEPLOY.md lists {permission} twice"
+        documented[permission] = ({name.strip() for name in cells[1].split(",")}, cells[3])
+    return documented
+
+
+def test_deploy_md_documents_every_permission_with_its_toolsets_and_admin_consent():
+    expected: dict[str, set[str]] = {}
+    for name, permissions in toolsets().items():
+        for permission in permissions:
+            expected.setdefault(permission["value"], set()).add(name)
+    documented = documented_permissions()
+    assert {p: t for p, (t, _) in documented.items()} == expected
+    needs_admin = {p for p, (_, cell) in documented.items() if cell.startswith("**yes**")}
+    assert needs_admin == ADMIN_CONSENT_REQUIRED & set(expected)
+    assert all(cell.startswith("no") for p, (_, cell) in documented.items() if p not in needs_admin)

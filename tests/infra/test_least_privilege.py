@@ -1,6 +1,6 @@
 """Least-privilege facts a reviewer looks for: exactly the expected role assignments, Key Vault in
 RBAC mode with purge protection, storage and telemetry without keys, no keys or secrets anywhere,
-and a gateway proof that never leaves Azure."""
+and generated secrets (the gateway proof, the signing key) that never leave Azure."""
 
 from __future__ import annotations
 
@@ -51,17 +51,53 @@ def test_role_assignments_are_exactly_the_expected_ones():
             ("app/monitoring.bicep", "applicationInsights", MONITORING_METRICS_PUBLISHER, "publisherPrincipalId", None),
             ("app/storage.bicep", "storage", STORAGE_BLOB_DATA_OWNER, "functionPrincipalId", None),
             ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", None),
+            ("app/keyvault.bicep", "signingKeyExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", None),
             ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "apimPrincipalId", None),
             ("app/apim.bicep", "customDomainCertificate", KEY_VAULT_SECRETS_USER, "identityPrincipalId", "(hasCustomDomainCertificate)"),
         ]
     )
 
 
-def test_apim_reads_only_the_gateway_proof_secret():
+# The secrets in the vault each identity may read (its Key Vault Secrets User assignments), by the
+# existing-secret declaration they are scoped to and the secret name that declaration resolves to.
+SECRET_SCOPES = {
+    "gatewayProofExisting": "gatewayProofSecretName",
+    "signingKeyExisting": "signingKeySecretName",
+}
+
+
+def secret_readers(principal: str) -> set[str]:
     vault = bicep("app/keyvault.bicep")
-    scope = vault.resource("gatewayProofExisting")
-    assert scope.existing and scope.type == "Microsoft.KeyVault/vaults/secrets"
-    assert scope.body["name"] == bicep_ast.Expr("gatewayProofSecretName")
+    return {
+        r.body["scope"].text
+        for r in vault.resources_of_type("Microsoft.Authorization/roleAssignments")
+        if r.body["properties"]["principalId"] == bicep_ast.Expr(principal)
+    }
+
+
+def test_secret_scopes_are_the_named_secrets_of_the_vault():
+    vault = bicep("app/keyvault.bicep")
+    for symbol, name in SECRET_SCOPES.items():
+        scope = vault.resource(symbol)
+        assert scope.existing and scope.type == "Microsoft.KeyVault/vaults/secrets", symbol
+        assert scope.body["parent"] == bicep_ast.Expr("vault"), symbol
+        assert scope.body["name"] == bicep_ast.Expr(name), symbol
+    main = bicep("main.bicep")
+    assert main.variables["gatewayProofSecretName"].value == "mcp-gateway-proof"
+    assert main.variables["signingKeySecretName"].value == "mcp-signing-key"
+    params = main.modules["keyVault"].value["params"]
+    assert params["gatewayProofSecretName"] == bicep_ast.Expr("gatewayProofSecretName")
+    assert params["signingKeySecretName"] == bicep_ast.Expr("signingKeySecretName")
+
+
+def test_the_handler_reads_exactly_the_gateway_proof_and_the_signing_key():
+    assert secret_readers("functionPrincipalId") == {"gatewayProofExisting", "signingKeyExisting"}
+
+
+def test_apim_reads_only_the_gateway_proof_secret():
+    # Never the signing key: APIM has no use for it, and with it could forge cursors and
+    # confirmations.
+    assert secret_readers("apimPrincipalId") == {"gatewayProofExisting"}
 
 
 def test_principals_are_the_right_identities():
@@ -142,23 +178,44 @@ def test_no_client_secret_pattern_with_a_value_in_infra():
         assert not pattern.search(path.read_text()), path
 
 
-def test_gateway_proof_value_is_generated_in_azure_and_never_leaves_it():
-    generator = bicep("app/gateway-proof-secret.bicep")
+# The generated secrets: the keyvault.bicep module call that writes each, the flag that decides
+# whether it runs, the version parameter that flag reads, and the azd environment value / main.bicep
+# output that carries the version from one provision to the next.
+GENERATED_SECRETS = {
+    "gateway proof": ("newGatewayProof", "createGatewayProof", "gatewayProofVersion", "gatewayProofSecretName", "MCP_GATEWAY_PROOF_VERSION"),
+    "signing key": ("newSigningKey", "createSigningKey", "signingKeyVersion", "signingKeySecretName", "MCP_SIGNING_KEY_VERSION"),
+}
+
+
+def test_the_secret_generator_makes_at_least_256_random_bits_in_azure_and_outputs_no_value():
+    generator = bicep("app/generated-secret.bicep")
     value = generator.params["value"]
     assert "@secure()" in value.decorators
-    assert value.value == bicep_ast.Expr("replace('${newGuid()}${newGuid()}', '-', '')")
+    assert value.value == bicep_ast.Expr("replace('${newGuid()}${newGuid()}${newGuid()}', '-', '')")
+    # newGuid() is a version 4 GUID: 122 random bits each, so three give 366 >= 256 (the key size
+    # the handler hashes the signing key to).
+    assert 122 * value.value.text.count("newGuid()") >= 256
     secret = generator.resource("secret")
     assert secret.body["properties"]["value"] == bicep_ast.Expr("value")
+    assert secret.body["name"] == bicep_ast.Expr("secretName")
     # Only identifiers come out of the module, never the value.
     assert {name: out.value for name, out in generator.outputs.items()} == {
         "uriWithVersion": bicep_ast.Expr("secret.properties.secretUriWithVersion")
     }
-    # Nobody passes a value in, so no file or environment ever holds one.
+
+
+def test_each_generated_secret_is_written_only_without_a_version_in_use_and_by_the_one_generator():
     vault = bicep("app/keyvault.bicep")
-    call = vault.modules["newGatewayProof"]
-    assert set(call.value["params"]) == {"keyVaultName", "secretName"}
-    assert "if (createGatewayProof)" in call.text
-    assert vault.variables["createGatewayProof"].value == bicep_ast.Expr("empty(gatewayProofVersion)")
+    for what, (module, flag, version, name, _) in GENERATED_SECRETS.items():
+        call = vault.modules[module]
+        assert call.type == "generated-secret.bicep", what
+        # Nobody passes a value in, so no file or environment ever holds one.
+        assert call.value["params"] == {"keyVaultName": bicep_ast.Expr("vault.name"), "secretName": bicep_ast.Expr(name)}, what
+        assert f"if ({flag})" in call.text, what
+        assert vault.variables[flag].value == bicep_ast.Expr(f"empty({version})"), what
+    # Two deployments of the one module, under different deployment names.
+    names = [vault.modules[module].value["name"] for module, *_ in GENERATED_SECRETS.values()]
+    assert len(set(names)) == len(names)
     # No template anywhere else writes a secret.
     writers = [
         (path.name, r.symbol)
@@ -166,7 +223,27 @@ def test_gateway_proof_value_is_generated_in_azure_and_never_leaves_it():
         for r in bicep_ast.load(path).resources_of_type("Microsoft.KeyVault/vaults/secrets")
         if not r.existing
     ]
-    assert writers == [("gateway-proof-secret.bicep", "secret")]
+    assert writers == [("generated-secret.bicep", "secret")]
+
+
+def test_each_generated_secret_version_round_trips_through_the_azd_environment():
+    # `azd up` twice keeps both values: the version in use comes out as an output, azd stores it
+    # and passes it back, and with a version the generator does not run.
+    vault = bicep("app/keyvault.bicep")
+    main = bicep("main.bicep")
+    vault_params = main.modules["keyVault"].value["params"]
+    assert vault.outputs["gatewayProofVersion"].value == bicep_ast.Expr("last(split(gatewayProofUriWithVersion, '/'))")
+    assert vault.variables["gatewayProofUriWithVersion"].value.text.startswith("createGatewayProof ? newGatewayProof!.outputs.uriWithVersion : ")
+    assert vault.outputs["signingKeyVersion"].value == bicep_ast.Expr(
+        "createSigningKey ? last(split(newSigningKey!.outputs.uriWithVersion, '/')) : signingKeyVersion"
+    )
+    for what, (_, _, version, _, environment) in GENERATED_SECRETS.items():
+        assert main.params[version].value == "", what
+        assert vault_params[version] == bicep_ast.Expr(version), what
+        assert main.outputs[environment].value == bicep_ast.Expr(f"keyVault.outputs.{version}"), what
+        for file in ("main.parameters.json", "main.parameters.production.json"):
+            parameters = json.loads((INFRA / file).read_text())["parameters"]
+            assert parameters[version] == {"value": f"${{{environment}}}"}, (what, file)
 
 
 def test_no_output_carries_a_secure_value():
@@ -185,9 +262,10 @@ def test_parameters_file_maps_azd_environment_and_holds_no_secret():
     assert set(parameters) <= set(main.params), "every mapped parameter exists in main.bicep"
     assert parameters["environmentName"] == {"value": "${AZURE_ENV_NAME}"}
     assert parameters["location"] == {"value": "${AZURE_LOCATION}"}
-    # The version (an identifier) round-trips through the azd environment; the value never does.
+    # The versions (identifiers) round-trip through the azd environment; the values never do.
     assert parameters["gatewayProofVersion"] == {"value": "${MCP_GATEWAY_PROOF_VERSION}"}
-    assert "MCP_GATEWAY_PROOF_VERSION" in main.outputs
+    assert parameters["signingKeyVersion"] == {"value": "${MCP_SIGNING_KEY_VERSION}"}
+    assert {"MCP_GATEWAY_PROOF_VERSION", "MCP_SIGNING_KEY_VERSION"} <= set(main.outputs)
     assert not any("@secure()" in p.decorators for p in main.params.values()), "main.bicep takes no secure input"
 
 

@@ -119,13 +119,17 @@ def test_key_vault_denies_public_traffic_with_the_vnet_and_has_a_private_endpoin
     assert "if (vnetEnabled)" in main().modules["privateEndpoints"].text
 
 
-def test_the_handler_reads_only_the_secret_it_needs():
+def test_the_handler_reads_only_the_secrets_it_needs():
     vault = bicep("app/keyvault.bicep")
-    reader = vault.resource("functionGatewayProofReader")
-    assert reader.body["scope"] == bicep_ast.Expr("gatewayProofExisting")
-    assert reader.body["properties"]["principalId"] == bicep_ast.Expr("functionPrincipalId")
-    # The secret exists before the assignment on the first deployment.
-    assert reader.body["dependsOn"] == [bicep_ast.Expr("newGatewayProof")]
+    for symbol, scope, writer in (
+        ("functionGatewayProofReader", "gatewayProofExisting", "newGatewayProof"),
+        ("functionSigningKeyReader", "signingKeyExisting", "newSigningKey"),
+    ):
+        reader = vault.resource(symbol)
+        assert reader.body["scope"] == bicep_ast.Expr(scope)
+        assert reader.body["properties"]["principalId"] == bicep_ast.Expr("functionPrincipalId")
+        # The secret exists before the assignment on the first deployment.
+        assert reader.body["dependsOn"] == [bicep_ast.Expr(writer)]
     scopes = {r.body["scope"].text for r in vault.resources_of_type("Microsoft.Authorization/roleAssignments")}
     assert "vault" not in scopes, "no reader of the whole vault"
 
