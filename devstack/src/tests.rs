@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 
 use super::*;
 pub(super) use crate::child_test::{child_value, run_child, test_name};
-use crate::tenant::{DAEMON_CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, MCP_OPERATOR, OTHER_CLIENT_ID};
+use crate::tenant::{
+    DAEMON_CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID, MCP_OPERATOR, MCP_WRITER, OTHER_CLIENT_ID,
+};
 
 /// A client that, like a browser-less test, does not follow redirects.
 pub(super) fn http() -> reqwest::Client {
@@ -222,8 +224,8 @@ async fn user_and_app_tokens_validate_against_the_served_jwks() {
     assert_eq!(user.claims["scp"], "user_impersonation");
     assert_eq!(
         user.claims["roles"],
-        json!([MCP_OPERATOR]),
-        "Megan is an operator"
+        json!([MCP_OPERATOR, MCP_WRITER]),
+        "Megan is an operator and a writer"
     );
 
     let app = validate(

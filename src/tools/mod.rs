@@ -200,10 +200,10 @@ pub trait Tool: Send + Sync + 'static {
         input: Self::Input,
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
 
-    /// The text block of the result, for clients that show text: the JSON itself unless the
-    /// tool has a shorter rendering.
-    fn render(output: &Self::Output) -> String {
-        serde_json::to_string(output).expect("an output serializes")
+    /// The text block of the result, for clients that show text; `None`: the structured
+    /// content's JSON itself.
+    fn render(_output: &Self::Output) -> Option<String> {
+        None
     }
 }
 
@@ -222,8 +222,8 @@ pub trait GraphTool: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Self::Output, ToolError>> + Send;
 
     /// As [`Tool::render`].
-    fn render(output: &Self::Output) -> String {
-        serde_json::to_string(output).expect("an output serializes")
+    fn render(_output: &Self::Output) -> Option<String> {
+        None
     }
 }
 
@@ -238,7 +238,7 @@ impl<T: GraphTool> Tool for T {
         GraphTool::call(self, &session, input).await
     }
 
-    fn render(output: &Self::Output) -> String {
+    fn render(output: &Self::Output) -> Option<String> {
         T::render(output)
     }
 }
@@ -262,7 +262,10 @@ impl<T: Tool> ErasedTool for T {
                     let problem = if path == "." {
                         format!("The arguments for `{}` are invalid: {error}.", T::SPEC.name)
                     } else {
-                        format!("The argument `{path}` of `{}` is invalid: {error}.", T::SPEC.name)
+                        format!(
+                            "The argument `{path}` of `{}` is invalid: {error}.",
+                            T::SPEC.name
+                        )
                     };
                     return ToolError::new(
                         problem,
@@ -273,9 +276,13 @@ impl<T: Tool> ErasedTool for T {
             };
             match Tool::call(self, ctx, input).await {
                 Ok(output) => match serde_json::to_value(&output) {
-                    Ok(value) => {
+                    Ok(mut value) => {
+                        // An absent field is how an output says "none": schemas say so too.
+                        drop_nulls(&mut value);
                         let mut result = CallToolResult::structured(value);
-                        result.content = vec![ContentBlock::text(T::render(&output))];
+                        if let Some(text) = T::render(&output) {
+                            result.content = vec![ContentBlock::text(text)];
+                        }
                         result
                     }
                     Err(_) => ToolError::new(
@@ -439,6 +446,18 @@ fn permits(ctx: &ToolContext, access: Access) -> bool {
     ctx.caller.as_ref().is_some_and(|caller| caller.may(access))
 }
 
+/// Removes every `null` member of every object in `value`.
+fn drop_nulls(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(members) => {
+            members.retain(|_, member| !member.is_null());
+            members.values_mut().for_each(drop_nulls);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+        _ => {}
+    }
+}
+
 /// How `tools/list` shows `T`.
 fn definition<T: Tool>() -> rmcp::model::Tool {
     let spec = &T::SPEC;
@@ -462,8 +481,7 @@ enum Schema {
 /// A schema without what only costs the model tokens (every tool definition is sent with every
 /// turn): schemars' `$schema`, type-name titles and integer formats, `null` alternatives for
 /// optional fields (an absent field is how this server says "none", and a client never needs
-/// to send null), `additionalProperties: false` (the server refuses unknown arguments anyway,
-/// with an error that names them), and, in output schemas, descriptions and `required`: the
+/// to send null), and, in output schemas, descriptions and `required`: the
 /// model reads what a field means from the tool's description and the rendered text, and
 /// clients validate the types.
 fn compact(schema: Arc<JsonObject>, kind: Schema) -> Arc<JsonObject> {
@@ -481,9 +499,6 @@ fn prune(value: &mut serde_json::Value, kind: Schema) {
         Value::Object(object) => {
             for key in ["$schema", "title", "format"] {
                 object.remove(key);
-            }
-            if object.get("additionalProperties") == Some(&Value::Bool(false)) {
-                object.remove("additionalProperties");
             }
             if kind == Schema::Output {
                 object.remove("description");
@@ -664,6 +679,7 @@ mod tests {
             schema,
             serde_json::json!({
                 "type": "object",
+                "additionalProperties": false,
                 "properties": {
                     "title": { "type": "string", "description": "kept in inputs" },
                     "n": { "type": "integer" },

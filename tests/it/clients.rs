@@ -52,10 +52,7 @@ fn assert_client_saw_the_server(summary: &Value) {
     assert_eq!(summary["serverInfo"]["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(summary["protocolVersion"], LATEST);
     assert_eq!(summary["sessionId"], Value::Null, "stateless: no session");
-    assert_eq!(
-        summary["tools"],
-        serde_json::json!(["server_info", "get_my_profile"])
-    );
+    assert_eq!(summary["tools"], serde_json::json!(USER_TOOLS));
     let call = &summary["call"];
     assert_eq!(call["isError"], false);
     assert_eq!(call["structuredContent"]["name"], "m365-mcp-handler");

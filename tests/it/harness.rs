@@ -18,6 +18,33 @@ pub use m365_mcp::{config::settings::*, local_mode::MCP_DEVSTACK_ADDR};
 use serde_json::{Value, json};
 
 pub const HANDLER: &str = env!("CARGO_BIN_EXE_handler");
+
+/// The tools a signed-in user sees with the default toolsets, in the order they are listed.
+pub const USER_TOOLS: &[&str] = &[
+    "server_info",
+    "get_my_profile",
+    "list_events",
+    "get_event",
+    "find_meeting_times",
+    "search_mail",
+    "read_mail",
+    "find_people",
+    "get_user",
+    "search_files",
+    "list_files",
+    "read_file",
+    "list_tasks",
+    "search_m365",
+];
+
+/// [`USER_TOOLS`] and `server_status`: what an operator sees.
+pub fn operator_tools() -> Vec<&'static str> {
+    USER_TOOLS
+        .iter()
+        .copied()
+        .chain(["server_status"])
+        .collect()
+}
 pub const LATEST: &str = "2025-11-25";
 
 pub fn repo_root() -> &'static Path {

@@ -259,11 +259,11 @@ async fn local_mode_serves_tools_with_a_token_from_dev_token() {
     };
     assert_eq!(
         tool_names(&handler.mcp_url(), &token(&[])).await,
-        vec!["server_info", "get_my_profile"]
+        USER_TOOLS
     );
     assert_eq!(
         tool_names(&handler.mcp_url(), &token(&["--user", "megan"])).await,
-        vec!["server_info", "get_my_profile", "server_status"],
+        operator_tools(),
         "Megan holds MCP.Operator"
     );
     // The whole chain runs locally: managed identity, on-behalf-of, the Graph sample tenant.

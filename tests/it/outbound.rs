@@ -136,7 +136,7 @@ async fn the_tool_list_shows_get_my_profile_to_users_only() {
     let server = TestServer::start_with(&[(MCP_ALLOWED_APP_ROLES.name, "MCP.Operator")]);
     assert_eq!(
         tool_names(&server.mcp_url(), &server.token()).await,
-        vec!["server_info", "get_my_profile"]
+        USER_TOOLS
     );
     let daemon = server.devstack.app_token("daemon", &["MCP.Operator"]);
     assert_eq!(

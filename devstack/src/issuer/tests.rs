@@ -10,8 +10,8 @@ use super::pkce;
 use crate::{
     Devstack, DevstackOptions,
     tenant::{
-        DAEMON_CLIENT_ID, DEV_CLIENT_ID, MCP_OPERATOR, OTHER_CLIENT_ID, SERVER_CLIENT_ID,
-        TENANT_DOMAIN, TENANT_ID, user,
+        DAEMON_CLIENT_ID, DEV_CLIENT_ID, MCP_OPERATOR, MCP_WRITER, OTHER_CLIENT_ID,
+        SERVER_CLIENT_ID, TENANT_DOMAIN, TENANT_ID, user,
     },
     tests::{fetch_jwks, http, jwks_uri, validate},
 };
@@ -332,7 +332,7 @@ async fn login_hint_picks_the_user_and_assigned_roles_follow() {
         .unwrap()
         .claims;
     assert_eq!(claims["oid"], megan.object_id);
-    assert_eq!(claims["roles"], json!([MCP_OPERATOR]));
+    assert_eq!(claims["roles"], json!([MCP_OPERATOR, MCP_WRITER]));
 
     let unknown = authorize(
         &devstack,

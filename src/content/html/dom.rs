@@ -22,11 +22,13 @@ use html5ever::{
 /// A node's position in [`Dom::nodes`].
 pub(super) type NodeId = usize;
 
-/// The only attributes rendering looks at. Everything else (class, id, data-*, event
-/// handlers…) is dropped as the parser hands it over, which also keeps attribute merging on
-/// repeated `<html>`/`<body>` tags cheap.
+/// The only attributes rendering looks at (`class` and `id` for the rules of `<style>`
+/// sheets). Everything else (data-*, event handlers…) is dropped as the parser hands it over,
+/// which also keeps attribute merging on repeated `<html>`/`<body>` tags cheap.
 const KEPT_ATTRIBUTES: &[LocalName] = &[
     local_name!("style"),
+    local_name!("class"),
+    local_name!("id"),
     local_name!("hidden"),
     local_name!("aria-hidden"),
     local_name!("bgcolor"),

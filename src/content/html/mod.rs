@@ -10,10 +10,9 @@
 //! targets written out.
 //!
 //! What counts as hidden is decided from the markup alone: the element (metadata, scripts,
-//! styles, embedded objects, SVG), the `hidden` and `aria-hidden="true"` attributes, and
-//! inline styles (see `style`). Rules in `<style>` sheets are not evaluated, so text hidden
-//! only by a class stays in; mail clients strip or rewrite most sheets, which is why senders
-//! hide text with inline styles.
+//! styles, embedded objects, SVG), the `hidden` and `aria-hidden="true"` attributes, inline
+//! styles (see `style`), and the rules of the document's `<style>` sheets as far as they hide
+//! text (see `sheet`: read on the side of hiding, for a desktop screen).
 //!
 //! # Bounds
 //!
@@ -28,6 +27,7 @@
 
 mod dom;
 mod render;
+mod sheet;
 mod style;
 mod tag_scan;
 

@@ -15,6 +15,7 @@ use html5ever::{LocalName, local_name, ns};
 use super::{
     DEFAULT_FONT_PIXELS,
     dom::{Dom, Element, NodeId, NodeKind},
+    sheet::StyleSheet,
     style::{self, Background},
 };
 use crate::content::{
@@ -164,6 +165,7 @@ struct ListState {
 
 /// The visible text of `dom`, before the final tidy-up of blank lines.
 pub(super) fn render(dom: &Dom) -> String {
+    let sheet = StyleSheet::of(dom);
     let mut writer = Writer::default();
     let mut lists: Vec<ListState> = Vec::new();
     let mut stack = vec![Visit::Node(Dom::ROOT, Inherited::PAGE)];
@@ -189,7 +191,7 @@ pub(super) fn render(dom: &Dom) -> String {
                     .map(|child| Visit::Node(child, inherited)),
             ),
             NodeKind::Element(element) => {
-                let Some(inherited) = inherit(element, inherited) else {
+                let Some(inherited) = inherit(element, &sheet, inherited) else {
                     continue;
                 };
                 let closing = enter(element, &inherited, &mut writer, &mut lists);
@@ -205,7 +207,7 @@ pub(super) fn render(dom: &Dom) -> String {
 }
 
 /// What `element` passes down, or `None` when nothing in it can be seen.
-fn inherit(element: &Element, parent: Inherited) -> Option<Inherited> {
+fn inherit(element: &Element, sheet: &StyleSheet, parent: Inherited) -> Option<Inherited> {
     let name = &element.name;
     if name.ns == ns!(svg) && name.local == local_name!("svg") {
         return None;
@@ -220,10 +222,12 @@ fn inherit(element: &Element, parent: Inherited) -> Option<Inherited> {
     {
         return None;
     }
-    let style = element
-        .attr(&local_name!("style"))
-        .map(style::parse)
-        .unwrap_or_default();
+    let style = sheet.style_of(element).then(
+        element
+            .attr(&local_name!("style"))
+            .map(style::parse)
+            .unwrap_or_default(),
+    );
     if style.hides_subtree {
         return None;
     }

@@ -3,7 +3,8 @@
 //! Mail is styled inline (`style="…"` on each element), because most mail clients ignore
 //! `<style>` sheets; so are the tricks that hide text from the reader while leaving it in the
 //! markup. This module reads a `style` attribute into the handful of facts visibility depends
-//! on. It is deliberately not a CSS engine: no selectors, no `<style>` rules, no layout.
+//! on (and the declarations of `<style>` rules, for `sheet`). It is deliberately not a CSS
+//! engine: no cascade beyond what visibility needs, no layout.
 //!
 //! Two policies keep it on the safe side of an attacker:
 //!
@@ -57,6 +58,20 @@ pub(super) struct InlineStyle {
     pub(super) font_size: Option<FontSize>,
     /// This element's own opacity (it multiplies with its ancestors').
     pub(super) opacity: Option<f32>,
+}
+
+impl InlineStyle {
+    /// This style with `later` on top (an inline style on a sheet's, a later rule on an
+    /// earlier one): hiding from either counts; an inherited value `later` sets wins.
+    pub(super) fn then(self, later: InlineStyle) -> InlineStyle {
+        InlineStyle {
+            hides_subtree: self.hides_subtree || later.hides_subtree,
+            color: later.color.or(self.color),
+            background: later.background.or(self.background),
+            font_size: later.font_size.or(self.font_size),
+            opacity: later.opacity.or(self.opacity),
+        }
+    }
 }
 
 /// One `property: value` pair, lower-cased, with escapes and comments removed.

@@ -42,7 +42,7 @@ pub struct Input {
     pub start: Option<String>,
     /// ISO 8601 date (included) or date-time (default start + 7 days).
     pub end: Option<String>,
-    /// How many slots to suggest (1–20, default 5).
+    /// Default 5.
     #[schemars(range(min = 1, max = 20))]
     pub max_candidates: Option<u32>,
 }
@@ -231,7 +231,7 @@ impl GraphTool for FindMeetingTimes {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         if let Some(reason) = &output.no_suggestions_reason {
             rendering.line(format!("No suggestions: {reason}"));
@@ -257,7 +257,7 @@ impl GraphTool for FindMeetingTimes {
             ));
         }
         rendering.line(format!("Times in {}.", output.time_zone));
-        rendering.finish()
+        Some(rendering.finish())
     }
 }
 

@@ -11,8 +11,10 @@ use crate::{
     content::text::truncate,
     graph::GraphRequest,
     tools::{
-        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments, delegated::Session,
-        shapes::{GraphBody, HTML_BODIES}, untrusted::Rendering,
+        Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, arguments,
+        delegated::Session,
+        shapes::{GraphBody, HTML_BODIES},
+        untrusted::Rendering,
     },
 };
 
@@ -77,7 +79,7 @@ impl GraphTool for GetEvent {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         for line in output.event.lines() {
             rendering.line(line);
@@ -86,6 +88,6 @@ impl GraphTool for GetEvent {
         if !output.body.is_empty() {
             rendering.content("description", &output.body);
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }

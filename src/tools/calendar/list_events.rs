@@ -26,11 +26,11 @@ const WINDOW: WindowLimits = WindowLimits {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// ISO 8601 date or date-time, user's time zone unless an offset is given (default now).
+    /// ISO 8601 date or date-time (default now).
     pub start: Option<String>,
-    /// ISO 8601 date (whole day included) or date-time; default start + 7 days, at most 62.
+    /// ISO 8601 date (included) or date-time (default start + 7 days; at most 62 days).
     pub end: Option<String>,
-    /// How many events to return (1–100, default 50).
+    /// Default 50.
     #[schemars(range(min = 1, max = 100))]
     pub max_results: Option<u32>,
     /// `next_cursor` of the previous call.
@@ -118,7 +118,7 @@ impl GraphTool for ListEvents {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         rendering.line(format!(
             "Events from {} to {} ({}):",
@@ -139,6 +139,6 @@ impl GraphTool for ListEvents {
         if output.next_cursor.is_some() {
             rendering.line("Later events: call again with next_cursor.");
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }

@@ -20,11 +20,11 @@ pub struct ListFiles;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// A folder's `id` from search_files or list_files.
+    /// A folder's `id`.
     pub folder_id: Option<String>,
-    /// A folder path in the user's OneDrive, e.g. `Documents/Q3` (default: the root).
+    /// A path in the user's OneDrive, e.g. `Documents/Q3` (default the root).
     pub path: Option<String>,
-    /// How many items to return (1–100, default 50).
+    /// Default 50.
     #[schemars(range(min = 1, max = 100))]
     pub max_results: Option<u32>,
     /// `next_cursor` of the previous call.
@@ -96,7 +96,7 @@ impl GraphTool for ListFiles {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         if output.items.is_empty() {
             rendering.line("The folder is empty.");
@@ -107,7 +107,7 @@ impl GraphTool for ListFiles {
         if output.next_cursor.is_some() {
             rendering.line("More items: call again with next_cursor.");
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }
 

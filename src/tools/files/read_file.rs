@@ -154,7 +154,7 @@ impl GraphTool for ReadFile {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         rendering.line(output.file.line());
         if let Some(url) = &output.file.web_url {
@@ -169,6 +169,6 @@ impl GraphTool for ReadFile {
             }
             (None, None) => {}
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }

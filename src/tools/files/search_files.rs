@@ -22,7 +22,7 @@ pub struct SearchFiles;
 pub struct Input {
     /// Words in the file's name, metadata or text.
     pub query: String,
-    /// How many files to return (1–50, default 20).
+    /// Default 20.
     #[schemars(range(min = 1, max = 50))]
     pub max_results: Option<u32>,
     /// `next_cursor` of the previous call.
@@ -81,7 +81,7 @@ impl GraphTool for SearchFiles {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         if output.files.is_empty() {
             rendering.line("No files match.");
@@ -92,6 +92,6 @@ impl GraphTool for SearchFiles {
         if output.next_cursor.is_some() {
             rendering.line("More matches: call again with next_cursor.");
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }

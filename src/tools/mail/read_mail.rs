@@ -177,7 +177,7 @@ impl GraphTool for ReadMail {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         rendering.line(format!("Message id {}", output.id));
         if let Some(from) = &output.from {
@@ -207,6 +207,6 @@ impl GraphTool for ReadMail {
                 attachment.size_bytes.unwrap_or_default()
             ));
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }

@@ -30,7 +30,7 @@ pub enum Folder {
     Sent,
     Drafts,
     Archive,
-    /// The whole mailbox.
+    // The whole mailbox.
     #[default]
     All,
 }
@@ -55,7 +55,7 @@ pub struct Input {
     pub query: Option<String>,
     /// The sender's e-mail address.
     pub from: Option<String>,
-    /// Default `all`.
+    /// Default `all` (the whole mailbox).
     pub folder: Option<Folder>,
     /// ISO 8601 date or date-time.
     pub received_after: Option<String>,
@@ -63,7 +63,7 @@ pub struct Input {
     pub received_before: Option<String>,
     pub unread_only: Option<bool>,
     pub has_attachments: Option<bool>,
-    /// How many messages to return (1–50, default 10).
+    /// Default 10.
     #[schemars(range(min = 1, max = 50))]
     pub max_results: Option<u32>,
     /// `next_cursor` of the previous call.
@@ -200,7 +200,7 @@ impl GraphTool for SearchMail {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         if output.messages.is_empty() {
             rendering.line("No messages match.");
@@ -231,7 +231,7 @@ impl GraphTool for SearchMail {
         if output.next_cursor.is_some() {
             rendering.line("Older messages: call again with next_cursor.");
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }
 

@@ -29,7 +29,7 @@ pub struct FindPeople;
 pub struct Input {
     /// A name, part of a name, or an e-mail address.
     pub query: String,
-    /// How many people to return (1–25, default 10).
+    /// Default 10.
     #[schemars(range(min = 1, max = 25))]
     pub max_results: Option<u32>,
     /// `next_cursor` of the previous call.
@@ -156,7 +156,7 @@ impl GraphTool for FindPeople {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         if output.people.is_empty() {
             rendering.line("No one matches.");
@@ -167,6 +167,6 @@ impl GraphTool for FindPeople {
         if output.next_cursor.is_some() {
             rendering.line("More matches: call again with next_cursor.");
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }

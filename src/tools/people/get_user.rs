@@ -111,7 +111,7 @@ impl GraphTool for GetUser {
         })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         rendering.line(output.user.line());
         if let Some(manager) = &output.manager {
@@ -128,6 +128,6 @@ impl GraphTool for GetUser {
         for note in &output.notes {
             rendering.line(format!("Note: {note}"));
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }

@@ -59,7 +59,7 @@ pub struct Input {
     pub query: String,
     /// Where to search (default all three).
     pub kinds: Option<Vec<Kind>>,
-    /// Hits per kind (1–25, default 10).
+    /// Hits per kind (default 10).
     #[schemars(range(min = 1, max = 25))]
     pub max_results: Option<u32>,
     /// `next_cursor` of the previous call.
@@ -282,7 +282,7 @@ impl GraphTool for SearchM365 {
         Ok(Output { hits, next_cursor })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         if output.hits.is_empty() {
             rendering.line("Nothing found.");
@@ -306,7 +306,7 @@ impl GraphTool for SearchM365 {
         if output.next_cursor.is_some() {
             rendering.line("More results: call again with next_cursor.");
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }
 

@@ -100,9 +100,8 @@ impl Tool for ServerStatus {
     const SPEC: ToolSpec = ToolSpec {
         name: "server_status",
         title: "Server status (operators)",
-        description: "For operators: this server's version and uptime, its tenant and public \
-                      URL, and every tool with the access it requires and the Microsoft Graph \
-                      permissions it uses. Touches no user data.",
+        description: "For operators: version, uptime, tenant, public URL, and every tool with \
+                      the access and Graph permissions it needs.",
         toolset: Toolset::Server,
         effect: Effect::ReadOnly,
         open_world: false,

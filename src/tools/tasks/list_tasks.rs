@@ -36,7 +36,7 @@ const MAX_NOTES_CHARS: usize = 500;
 pub struct Input {
     /// Also list completed tasks (default false).
     pub include_completed: Option<bool>,
-    /// How many tasks to return (1–100, default 50).
+    /// Default 50.
     #[schemars(range(min = 1, max = 100))]
     pub max_results: Option<u32>,
     /// `next_cursor` of the previous call.
@@ -184,7 +184,7 @@ impl GraphTool for ListTasks {
         Ok(Output { tasks, next_cursor })
     }
 
-    fn render(output: &Output) -> String {
+    fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         if output.tasks.is_empty() {
             rendering.line("No tasks.");
@@ -213,7 +213,7 @@ impl GraphTool for ListTasks {
         if output.next_cursor.is_some() {
             rendering.line("More tasks: call again with next_cursor.");
         }
-        rendering.finish()
+        Some(rendering.finish())
     }
 }
 

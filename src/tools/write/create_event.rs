@@ -15,7 +15,6 @@ use crate::{
     local_time::{format_local, parse_end_instant, parse_instant, to_graph},
     tools::{
         Effect, GraphPermissions, GraphTool, ToolError, ToolSpec, WRITER_ROLE, arguments,
-        calendar::{Event, GraphEvent},
         delegated::Session,
     },
 };
@@ -28,16 +27,16 @@ const MAX_ATTENDEES: usize = 50;
 #[serde(deny_unknown_fields)]
 pub struct Input {
     pub subject: String,
-    /// ISO 8601 date-time, in the user's time zone unless it has an offset.
+    /// ISO 8601 date-time.
     pub start: String,
     /// ISO 8601 date-time, after start.
     pub end: String,
-    /// E-mail addresses to invite (invitations go out when the event is created).
+    /// Addresses to invite.
     pub attendees: Option<Vec<String>>,
     pub location: Option<String>,
     /// Plain-text description.
     pub body: Option<String>,
-    /// From the preview this tool returned; without it nothing is created.
+    /// From the preview; without it nothing is created.
     pub confirmation: Option<String>,
 }
 
@@ -61,9 +60,9 @@ pub struct Output {
     /// `preview` (nothing created) or `created`.
     pub status: String,
     pub event: NewEvent,
-    /// The created event, as the calendar now shows it.
+    /// The created event's id (for get_event).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub created: Option<Event>,
+    pub event_id: Option<String>,
     /// Pass it back, with the same arguments, to create.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<String>,
@@ -77,10 +76,8 @@ impl GraphTool for CreateEvent {
     const SPEC: ToolSpec = ToolSpec {
         name: "create_event",
         title: "Create a calendar event",
-        description: "Creates an event in the user's calendar and invites the attendees, in two \
-                      calls: the first returns a preview and a confirmation and changes \
-                      nothing; call again with the same arguments and the confirmation, after \
-                      the user agreed, to create it.",
+        description: "Creates an event and invites the attendees in two calls: the first only \
+                      previews; repeat it with the confirmation once the user agrees.",
         toolset: Toolset::Write,
         effect: Effect::Additive,
         open_world: true,
@@ -142,7 +139,7 @@ impl GraphTool for CreateEvent {
                 status: "preview".into(),
                 confirmation: Some(confirmation(session, &event).await?),
                 event,
-                created: None,
+                event_id: None,
                 note: HOW_TO_CONFIRM.into(),
             });
         };
@@ -165,15 +162,21 @@ impl GraphTool for CreateEvent {
             body["body"] = json!({ "contentType": "text", "content": description });
         }
         let request = GraphRequest::post("me/events", &[], body).prefer(zone.prefer_header());
-        let created: GraphEvent = session.get(&request).await?;
+        let created: Created = session.get(&request).await?;
         Ok(Output {
             status: "created".into(),
             event,
-            created: Some(Event::from_graph(created, &zone)),
+            event_id: Some(created.id),
             confirmation: None,
             note: "Created; invitations went to the attendees.".into(),
         })
     }
+}
+
+/// What the tool reads of the created event.
+#[derive(Debug, Deserialize)]
+struct Created {
+    id: String,
 }
 
 /// A GUID-shaped transaction id from a hex digest.

@@ -24,13 +24,13 @@ const MAX_BODY_CHARS: usize = 50_000;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Input {
-    /// Recipients' e-mail addresses (1–50 with cc).
+    /// Addresses (1–50 with cc).
     pub to: Vec<String>,
     pub cc: Option<Vec<String>>,
     pub subject: String,
     /// Plain text.
     pub body: String,
-    /// From the preview this tool returned; without it nothing is sent.
+    /// From the preview; without it nothing is sent.
     pub confirmation: Option<String>,
 }
 
@@ -61,9 +61,8 @@ impl GraphTool for SendMail {
     const SPEC: ToolSpec = ToolSpec {
         name: "send_mail",
         title: "Send mail",
-        description: "Sends a plain-text e-mail as the user, in two calls: the first returns a \
-                      preview and a confirmation and sends nothing; call again with the same \
-                      arguments and the confirmation, after the user agreed, to send.",
+        description: "Sends a plain-text e-mail as the user in two calls: the first only \
+                      previews; repeat it with the confirmation once the user agrees.",
         toolset: Toolset::Write,
         effect: Effect::Additive,
         open_world: true,

@@ -19,13 +19,10 @@ async fn tools_are_listed_and_callable_only_for_callers_holding_what_they_need()
     let megan = server.devstack.user_token("megan", &[USER_IMPERSONATION]);
     let daemon = server.devstack.app_token(DAEMON_CLIENT_ID, &[MCP_OPERATOR]);
 
-    assert_eq!(
-        tool_names(&server.mcp_url(), &adele).await,
-        vec!["server_info", "get_my_profile"]
-    );
+    assert_eq!(tool_names(&server.mcp_url(), &adele).await, USER_TOOLS);
     assert_eq!(
         tool_names(&server.mcp_url(), &megan).await,
-        vec!["server_info", "get_my_profile", "server_status"]
+        operator_tools()
     );
     // An application acts for no user: no Graph tools.
     assert_eq!(
@@ -76,12 +73,24 @@ async fn tools_are_listed_and_callable_only_for_callers_holding_what_they_need()
         assert_eq!(tools[0]["graphScopes"], json!([]));
         assert_eq!(tools[1]["name"], "get_my_profile");
         assert_eq!(tools[1]["requires"], "user");
+        assert_eq!(tools[1]["toolset"], "profile");
         assert_eq!(
             tools[1]["graphScopes"],
             json!(["User.Read", "MailboxSettings.Read"])
         );
-        assert_eq!(tools[2]["name"], "server_status");
-        assert_eq!(tools[2]["requires"], format!("app role {MCP_OPERATOR}"));
+        assert_eq!(
+            tools[1]["optionalGraphScopes"],
+            json!(["MailboxSettings.Read"])
+        );
+        let last = tools.last().unwrap();
+        assert_eq!(last["name"], "server_status");
+        assert_eq!(last["requires"], format!("app role {MCP_OPERATOR}"));
+        let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            operator_tools(),
+            "every enabled tool, the operator view included"
+        );
     }
 
     // App-only callers need an admitted role.

@@ -47,7 +47,13 @@ async fn cases(server: &TestServer) -> Vec<Case> {
         .drive_item_id("adele", "Quarterly review.docx")
         .unwrap();
     let file_id = format!("{drive}:{item}");
-    let events = call_as(server, "adele", "list_events", json!({ "max_results": 100 })).await;
+    let events = call_as(
+        server,
+        "adele",
+        "list_events",
+        json!({ "max_results": 100 }),
+    )
+    .await;
     let event_id = structured(&events)["events"]
         .as_array()
         .unwrap()
@@ -200,7 +206,7 @@ async fn cases(server: &TestServer) -> Vec<Case> {
             },
             list: Some("hits"),
             nothing: Some(json!({ "query": "zzyzx" })),
-            many: None,
+            many: Some(json!({ "query": "budget", "kinds": ["mail"] })),
             bad: (json!({ "query": "x".repeat(10_000) }), "query"),
             permission: "Sites.Read.All",
             graph_path: "/v1.0/search/query",
@@ -252,7 +258,11 @@ async fn list_tools_page_with_a_cursor_that_continues_where_they_stopped() {
         let second = structured(&second).clone();
         let items = second[field].as_array().unwrap();
         assert!(!items.is_empty(), "{}: {second:#}", case.tool);
-        assert_ne!(first[field][0], items[0], "{}: the next page, not the first", case.tool);
+        assert_ne!(
+            first[field][0], items[0],
+            "{}: the next page, not the first",
+            case.tool
+        );
     }
     // list_tasks pages over its own ordering.
     let first = call_as(&server, "adele", "list_tasks", json!({ "max_results": 2 })).await;
@@ -338,5 +348,8 @@ async fn a_throttled_call_waits_as_graph_asks_and_then_answers() {
     );
     let body = call_as(&server, "adele", "find_people", json!({ "query": "megan" })).await;
     let error = tool_error(&body);
-    assert!(error.contains("throttling") && error.contains("Wait"), "{error}");
+    assert!(
+        error.contains("throttling") && error.contains("Wait"),
+        "{error}"
+    );
 }

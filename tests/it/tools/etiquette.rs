@@ -15,7 +15,8 @@ async fn at_most_four_requests_run_against_one_mailbox_and_none_is_throttled_for
         .devstack
         .set_graph_latency("/v1.0/me/messages", Duration::from_millis(300));
     // Ten calls at once, each with its own time-zone read and listing.
-    let calls = (0..10).map(|_| call_as(&server, "adele", "search_mail", json!({ "max_results": 1 })));
+    let calls =
+        (0..10).map(|_| call_as(&server, "adele", "search_mail", json!({ "max_results": 1 })));
     let megan = call_as(&server, "megan", "search_mail", json!({ "max_results": 1 }));
     let (results, megan) = tokio::join!(futures::future::join_all(calls), megan);
     for body in results.iter().chain([&megan]) {
@@ -30,7 +31,10 @@ async fn at_most_four_requests_run_against_one_mailbox_and_none_is_throttled_for
         .iter()
         .filter(|request| request.path == "/v1.0/me/messages")
         .count();
-    assert_eq!(throttled, 11, "one request per call: nothing was refused and retried");
+    assert_eq!(
+        throttled, 11,
+        "one request per call: nothing was refused and retried"
+    );
 }
 
 #[tokio::test]
@@ -47,7 +51,13 @@ async fn a_tools_graph_calls_share_one_deadline() {
     server
         .devstack
         .set_graph_latency("/v1.0/me/messages", Duration::from_millis(1200));
-    let body = call_as(&server, "adele", "search_mail", json!({ "query": "budget" })).await;
+    let body = call_as(
+        &server,
+        "adele",
+        "search_mail",
+        json!({ "query": "budget" }),
+    )
+    .await;
     let error = tool_error(&body);
     assert!(error.contains("2-second limit"), "{error}");
     // Unrelated tools keep answering meanwhile.

@@ -42,7 +42,7 @@ fn shape(request: &devstack::Recorded, argument: &str) -> String {
     let search = |text: &str| text.replace('\\', "\\\\").replace('"', "\\\"");
     let kql = argument.replace(['(', ')'], " ");
     let json = serde_json::to_string(argument).unwrap();
-    let mut spellings = vec![
+    let mut spellings = [
         search(&kql),
         search(argument),
         search(&odata),
@@ -58,7 +58,12 @@ fn shape(request: &devstack::Recorded, argument: &str) -> String {
 }
 
 /// What Graph received for one call, by shape; the time-zone read is not part of any shape.
-async fn shapes_of(server: &TestServer, tool: &str, arguments: Value, argument: &str) -> (Value, Vec<String>) {
+async fn shapes_of(
+    server: &TestServer,
+    tool: &str,
+    arguments: Value,
+    argument: &str,
+) -> (Value, Vec<String>) {
     server.devstack.clear_requests();
     let body = call_as(server, "adele", tool, arguments).await;
     let mut shapes: Vec<String> = graph_requests(server)
@@ -75,12 +80,32 @@ async fn shapes_of(server: &TestServer, tool: &str, arguments: Value, argument: 
 fn string_arguments(file_id: &str, message_id: &str) -> Vec<(&'static str, Value, &'static str)> {
     vec![
         ("search_mail", json!({ "query": "budget" }), "query"),
-        ("search_mail", json!({ "from": "megan@contoso.example" }), "from"),
-        ("search_mail", json!({ "received_after": "2026-01-01" }), "received_after"),
-        ("search_mail", json!({ "received_before": "2030-01-01" }), "received_before"),
-        ("read_mail", json!({ "message_id": message_id }), "message_id"),
+        (
+            "search_mail",
+            json!({ "from": "megan@contoso.example" }),
+            "from",
+        ),
+        (
+            "search_mail",
+            json!({ "received_after": "2026-01-01" }),
+            "received_after",
+        ),
+        (
+            "search_mail",
+            json!({ "received_before": "2030-01-01" }),
+            "received_before",
+        ),
+        (
+            "read_mail",
+            json!({ "message_id": message_id }),
+            "message_id",
+        ),
         ("find_people", json!({ "query": "megan" }), "query"),
-        ("get_user", json!({ "user": "megan@contoso.example" }), "user"),
+        (
+            "get_user",
+            json!({ "user": "megan@contoso.example" }),
+            "user",
+        ),
         ("search_files", json!({ "query": "budget" }), "query"),
         ("list_files", json!({ "path": "Projects" }), "path"),
         ("list_files", json!({ "folder_id": file_id }), "folder_id"),
@@ -94,7 +119,11 @@ fn string_arguments(file_id: &str, message_id: &str) -> Vec<(&'static str, Value
             json!({ "attendees": ["alex@contoso.example"] }),
             "attendees",
         ),
-        ("find_meeting_times", json!({ "attendees": ["alex@contoso.example"], "start": "2030-01-07" }), "start"),
+        (
+            "find_meeting_times",
+            json!({ "attendees": ["alex@contoso.example"], "start": "2030-01-07" }),
+            "start",
+        ),
     ]
 }
 
@@ -118,10 +147,7 @@ fn value_of(arguments: &Value, name: &str) -> String {
 #[tokio::test]
 async fn hostile_string_arguments_never_change_a_graph_request() {
     let server = server();
-    let (drive, item) = server
-        .devstack
-        .drive_item_id("adele", "Projects")
-        .unwrap();
+    let (drive, item) = server.devstack.drive_item_id("adele", "Projects").unwrap();
     let folder_id = format!("{drive}:{item}");
     let message_id = server
         .devstack
@@ -129,7 +155,8 @@ async fn hostile_string_arguments_never_change_a_graph_request() {
         .unwrap();
     let long = "x".repeat(10 * 1024);
     for (tool, benign, name) in string_arguments(&folder_id, &message_id) {
-        let (_, expected) = shapes_of(&server, tool, benign.clone(), &value_of(&benign, name)).await;
+        let (_, expected) =
+            shapes_of(&server, tool, benign.clone(), &value_of(&benign, name)).await;
         for hostile in HOSTILE.iter().copied().chain([long.as_str()]) {
             let (body, seen) =
                 shapes_of(&server, tool, with_value(&benign, name, hostile), hostile).await;
@@ -163,18 +190,41 @@ async fn a_cursor_that_is_altered_someone_elses_or_for_another_listing_is_refuse
     let altered = String::from_utf8(altered).unwrap();
 
     let attempts = [
-        ("adele", "search_mail", json!({ "folder": "inbox", "cursor": altered })),
-        ("megan", "search_mail", json!({ "folder": "inbox", "cursor": cursor })),
-        ("adele", "search_mail", json!({ "folder": "sent", "cursor": cursor })),
-        ("adele", "search_files", json!({ "query": "budget", "cursor": cursor })),
+        (
+            "adele",
+            "search_mail",
+            json!({ "folder": "inbox", "cursor": altered }),
+        ),
+        (
+            "megan",
+            "search_mail",
+            json!({ "folder": "inbox", "cursor": cursor }),
+        ),
+        (
+            "adele",
+            "search_mail",
+            json!({ "folder": "sent", "cursor": cursor }),
+        ),
+        (
+            "adele",
+            "search_files",
+            json!({ "query": "budget", "cursor": cursor }),
+        ),
         ("adele", "list_tasks", json!({ "cursor": cursor })),
-        ("adele", "search_mail", json!({ "folder": "inbox", "cursor": "not-a-cursor" })),
+        (
+            "adele",
+            "search_mail",
+            json!({ "folder": "inbox", "cursor": "not-a-cursor" }),
+        ),
     ];
     for (user, tool, arguments) in attempts {
         server.devstack.clear_requests();
         let body = call_as(&server, user, tool, arguments.clone()).await;
         let error = tool_error(&body);
-        assert!(error.contains("cursor"), "{user} {tool} {arguments}: {error}");
+        assert!(
+            error.contains("cursor"),
+            "{user} {tool} {arguments}: {error}"
+        );
         let graph: Vec<_> = graph_requests(&server)
             .into_iter()
             .filter(|request| request.path != "/v1.0/me/mailboxSettings")

@@ -65,7 +65,10 @@ async fn hidden_html_in_a_message_never_reaches_the_output_and_links_show_their_
     for hidden in sample::HIDDEN_MAIL_TEXTS {
         assert!(!everything.contains(hidden), "hidden text leaked: {hidden}");
     }
-    assert!(everything.contains(sample::DECEPTIVE_LINK_TARGET), "{everything}");
+    assert!(
+        everything.contains(sample::DECEPTIVE_LINK_TARGET),
+        "{everything}"
+    );
     let visible = string(structured(&body), "body");
     assert!(visible.len() > 40, "the visible text is there: {visible}");
     only_inside_blocks(&text(&body), visible.lines().next().unwrap());
@@ -99,7 +102,13 @@ async fn invisible_and_direction_control_characters_are_removed_everywhere() {
         json!({ "query": "payroll", "max_results": 50 }),
     )
     .await;
-    let events = call_as(&server, "adele", "list_events", json!({ "max_results": 100 })).await;
+    let events = call_as(
+        &server,
+        "adele",
+        "list_events",
+        json!({ "max_results": 100 }),
+    )
+    .await;
     for body in [&read, &searched, &events] {
         let everything = format!("{}\n{}", all_text(structured(body)), text(body));
         for invisible in sample::INVISIBLE_CHARACTERS {
@@ -111,13 +120,22 @@ async fn invisible_and_direction_control_characters_are_removed_everywhere() {
         }
     }
     let subject = string(structured(&read), "subject");
-    assert!(subject.contains("Invoice_") && subject.contains("please review"), "{subject}");
+    assert!(
+        subject.contains("Invoice_") && subject.contains("please review"),
+        "{subject}"
+    );
 }
 
 #[tokio::test]
 async fn a_hostile_invitation_shows_its_visible_text_only() {
     let server = server();
-    let events = call_as(&server, "adele", "list_events", json!({ "max_results": 100 })).await;
+    let events = call_as(
+        &server,
+        "adele",
+        "list_events",
+        json!({ "max_results": 100 }),
+    )
+    .await;
     let hostile = structured(&events)["events"]
         .as_array()
         .unwrap()
@@ -159,7 +177,11 @@ async fn documents_are_read_as_a_reader_sees_them_and_their_instructions_stay_da
         }
     };
     let newsletter = read(sample::HIDDEN_HTML_FILE).await;
-    let everything = format!("{}\n{}", all_text(structured(&newsletter)), text(&newsletter));
+    let everything = format!(
+        "{}\n{}",
+        all_text(structured(&newsletter)),
+        text(&newsletter)
+    );
     for hidden in sample::HIDDEN_FILE_TEXTS {
         assert!(!everything.contains(hidden), "hidden text leaked: {hidden}");
     }
@@ -236,7 +258,10 @@ async fn binary_files_and_attachments_are_described_never_returned() {
         .into_iter()
         .filter(|request| request.path.ends_with("/content"))
         .count();
-    assert_eq!(downloads, 0, "a format this server does not read is not downloaded");
+    assert_eq!(
+        downloads, 0,
+        "a format this server does not read is not downloaded"
+    );
 
     let id = server
         .devstack

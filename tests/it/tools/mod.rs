@@ -33,7 +33,12 @@ pub(super) fn token_of(server: &TestServer, user: &str) -> String {
 }
 
 /// Calls `tool` as `user`; the JSON-RPC answer (the HTTP status must be 200).
-pub(super) async fn call_as(server: &TestServer, user: &str, tool: &str, arguments: Value) -> Value {
+pub(super) async fn call_as(
+    server: &TestServer,
+    user: &str,
+    tool: &str,
+    arguments: Value,
+) -> Value {
     let response = call_tool(&server.mcp_url(), &token_of(server, user), tool, arguments).await;
     assert_eq!(response.status(), StatusCode::OK, "{tool}");
     response.json().await.unwrap()

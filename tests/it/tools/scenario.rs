@@ -32,9 +32,9 @@ async fn tomorrows_meetings_their_people_and_what_they_last_mailed() {
     let events = structured(&events)["events"].as_array().unwrap().clone();
     for meeting in sample::TOMORROW_MEETINGS {
         assert!(
-            events
-                .iter()
-                .any(|event| string(event, "subject").starts_with(&meeting[..12.min(meeting.len())])),
+            events.iter().any(
+                |event| string(event, "subject").starts_with(&meeting[..12.min(meeting.len())])
+            ),
             "{meeting} is on tomorrow's calendar"
         );
     }
@@ -54,7 +54,10 @@ async fn tomorrows_meetings_their_people_and_what_they_last_mailed() {
     people.sort();
     people.dedup();
     for sender in sample::SCENARIO_MAIL_SENDERS {
-        assert!(people.contains(&sender.to_string()), "{sender} is in a meeting");
+        assert!(
+            people.contains(&sender.to_string()),
+            "{sender} is in a meeting"
+        );
         let mail = call_as(
             &server,
             "adele",

@@ -36,8 +36,22 @@ async fn events_named(
 async fn a_weekly_meeting_keeps_its_local_time_across_the_us_daylight_saving_change() {
     let server = server();
     // Mondays 09:00 Pacific: 26 October 2026 is daylight time, 2 November standard time.
-    let before = events_named(&server, "adele", sample::PACIFIC_WEEKLY_SERIES, "2026-10-26", "2026-10-26").await;
-    let after = events_named(&server, "adele", sample::PACIFIC_WEEKLY_SERIES, "2026-11-02", "2026-11-02").await;
+    let before = events_named(
+        &server,
+        "adele",
+        sample::PACIFIC_WEEKLY_SERIES,
+        "2026-10-26",
+        "2026-10-26",
+    )
+    .await;
+    let after = events_named(
+        &server,
+        "adele",
+        sample::PACIFIC_WEEKLY_SERIES,
+        "2026-11-02",
+        "2026-11-02",
+    )
+    .await;
     assert_eq!(before.len(), 1, "{before:#?}");
     assert_eq!(after.len(), 1, "{after:#?}");
     assert_eq!(before[0]["start"], "2026-10-26T09:00:00-07:00");
@@ -50,12 +64,33 @@ async fn a_meeting_set_in_berlin_moves_on_a_pacific_clock_when_only_one_side_cha
     let server = server();
     // Tuesdays 16:00 Berlin. On 27 October 2026 Europe is back on standard time and the US is
     // not yet: 16:00 CET is 15:00 UTC, 08:00 PDT. A week later both are: 07:00 PST.
-    let one_side = events_named(&server, "adele", sample::EUROPE_WEEKLY_SERIES, "2026-10-27", "2026-10-27").await;
-    let both = events_named(&server, "adele", sample::EUROPE_WEEKLY_SERIES, "2026-11-03", "2026-11-03").await;
+    let one_side = events_named(
+        &server,
+        "adele",
+        sample::EUROPE_WEEKLY_SERIES,
+        "2026-10-27",
+        "2026-10-27",
+    )
+    .await;
+    let both = events_named(
+        &server,
+        "adele",
+        sample::EUROPE_WEEKLY_SERIES,
+        "2026-11-03",
+        "2026-11-03",
+    )
+    .await;
     assert_eq!(one_side[0]["start"], "2026-10-27T08:00:00-07:00");
     assert_eq!(both[0]["start"], "2026-11-03T07:00:00-08:00");
     // Johanna sees her own clock.
-    let hers = events_named(&server, "johanna", sample::EUROPE_WEEKLY_SERIES, "2026-10-27", "2026-10-27").await;
+    let hers = events_named(
+        &server,
+        "johanna",
+        sample::EUROPE_WEEKLY_SERIES,
+        "2026-10-27",
+        "2026-10-27",
+    )
+    .await;
     assert_eq!(hers[0]["start"], "2026-10-27T16:00:00+01:00");
 }
 
@@ -81,7 +116,10 @@ async fn a_time_without_offset_is_read_on_the_users_clock_and_graph_is_asked_in_
         query.contains("startDateTime=2026-11-02T16%3A00%3A00Z"),
         "08:00 Pacific standard time is 16:00 UTC: {query}"
     );
-    assert!(query.contains("endDateTime=2026-11-02T18%3A00%3A00Z"), "{query}");
+    assert!(
+        query.contains("endDateTime=2026-11-02T18%3A00%3A00Z"),
+        "{query}"
+    );
     assert_eq!(
         view.header("prefer"),
         Some("outlook.timezone=\"Pacific Standard Time\""),
@@ -96,7 +134,10 @@ async fn a_time_without_offset_is_read_on_the_users_clock_and_graph_is_asked_in_
         "2026-11-02T10:00:00-05:00",
     )
     .await;
-    assert!(explicit.is_empty(), "08:00-10:00 Eastern is 05:00-07:00 Pacific");
+    assert!(
+        explicit.is_empty(),
+        "08:00-10:00 Eastern is 05:00-07:00 Pacific"
+    );
 }
 
 #[tokio::test]
@@ -109,7 +150,10 @@ async fn users_in_other_zones_see_their_own_clock() {
         let events = output["events"].as_array().unwrap();
         assert!(!events.is_empty(), "{user}");
         for event in events.iter().filter(|event| event["all_day"] == false) {
-            assert!(string(event, "start").ends_with(offset), "{user}: {event:#}");
+            assert!(
+                string(event, "start").ends_with(offset),
+                "{user}: {event:#}"
+            );
         }
         assert!(string(output, "start").ends_with(offset), "{output:#}");
     }

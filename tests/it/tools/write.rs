@@ -86,17 +86,32 @@ async fn a_confirmation_for_other_arguments_another_user_or_another_tool_sends_n
         .devstack
         .user_claims("adele", &[devstack::tenant::USER_IMPERSONATION]);
     claims["roles"] = json!([m365_mcp::tools::WRITER_ROLE]);
-    let adele = server.devstack.sign(&server.devstack.token_header(), &claims);
+    let adele = server
+        .devstack
+        .sign(&server.devstack.token_header(), &claims);
 
     let refusals = [
-        (token_of(&server, "megan"), with(&mail(), "subject", json!("Offsite: agenda final"))),
-        (token_of(&server, "megan"), with(&mail(), "to", json!(["attacker@evil.example"]))),
-        (token_of(&server, "megan"), with(&mail(), "body", json!("Something else entirely"))),
+        (
+            token_of(&server, "megan"),
+            with(&mail(), "subject", json!("Offsite: agenda final")),
+        ),
+        (
+            token_of(&server, "megan"),
+            with(&mail(), "to", json!(["attacker@evil.example"])),
+        ),
+        (
+            token_of(&server, "megan"),
+            with(&mail(), "body", json!("Something else entirely")),
+        ),
         (adele, mail()),
         (token_of(&server, "megan"), mail()),
     ];
     for (index, (token, arguments)) in refusals.into_iter().enumerate() {
-        let presented = if index == 4 { forged.clone() } else { confirmation.clone() };
+        let presented = if index == 4 {
+            forged.clone()
+        } else {
+            confirmation.clone()
+        };
         let response = call_tool(
             &server.mcp_url(),
             &token,
@@ -148,7 +163,9 @@ async fn create_event_writes_the_users_wall_clock_and_zone_once() {
     let created = call_as(&server, "megan", "create_event", confirmed.clone()).await;
     let created = structured(&created).clone();
     assert_eq!(created["status"], "created");
-    assert_eq!(created["created"]["start"], "2026-12-15T10:00:00-05:00");
+    let id = string(&created, "event_id").to_owned();
+    let shown = call_as(&server, "megan", "get_event", json!({ "event_id": id })).await;
+    assert_eq!(structured(&shown)["start"], "2026-12-15T10:00:00-05:00");
     let post = graph_requests(&server)
         .into_iter()
         .find(|request| request.method == "POST" && request.path == "/v1.0/me/events")
@@ -159,7 +176,10 @@ async fn create_event_writes_the_users_wall_clock_and_zone_once() {
         json!({ "dateTime": "2026-12-15T10:00:00", "timeZone": "America/New_York" }),
         "an explicit wall clock and zone, never bare UTC"
     );
-    assert_eq!(sent["attendees"][0]["emailAddress"]["address"], "alex@contoso.example");
+    assert_eq!(
+        sent["attendees"][0]["emailAddress"]["address"],
+        "alex@contoso.example"
+    );
 
     // The same confirmed call again creates nothing new: Graph sees the same transaction id.
     call_as(&server, "megan", "create_event", confirmed).await;
@@ -172,8 +192,18 @@ async fn write_tools_need_the_toolset_and_the_writer_role() {
     // saying an administrator must assign the role.
     let server = server();
     let listed = tool_names(&server.mcp_url(), &token_of(&server, "adele")).await;
-    assert!(!listed.iter().any(|name| name == "send_mail" || name == "create_event"));
-    let refused = call_tool(&server.mcp_url(), &token_of(&server, "adele"), "send_mail", mail()).await;
+    assert!(
+        !listed
+            .iter()
+            .any(|name| name == "send_mail" || name == "create_event")
+    );
+    let refused = call_tool(
+        &server.mcp_url(),
+        &token_of(&server, "adele"),
+        "send_mail",
+        mail(),
+    )
+    .await;
     assert_eq!(refused.status(), reqwest::StatusCode::FORBIDDEN);
     let body: Value = refused.json().await.unwrap();
     assert!(
@@ -190,12 +220,21 @@ async fn write_tools_need_the_toolset_and_the_writer_role() {
     // Not enabled: even a writer sees neither, and a call is an unknown tool.
     let default = TestServer::start();
     let listed = tool_names(&default.mcp_url(), &token_of(&default, "megan")).await;
-    assert!(!listed.iter().any(|name| name == "send_mail" || name == "create_event"));
-    let body: Value = call_tool(&default.mcp_url(), &token_of(&default, "megan"), "send_mail", mail())
-        .await
-        .json()
-        .await
-        .unwrap();
+    assert!(
+        !listed
+            .iter()
+            .any(|name| name == "send_mail" || name == "create_event")
+    );
+    let body: Value = call_tool(
+        &default.mcp_url(),
+        &token_of(&default, "megan"),
+        "send_mail",
+        mail(),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(body["error"]["code"], -32602, "{body}");
     assert!(default.devstack.sent_mail("megan").is_empty());
 }
