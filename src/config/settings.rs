@@ -169,7 +169,7 @@ pub const GRAPH_BASE_URL: Setting = Setting {
 pub const KEY_VAULT_URL: Setting = Setting {
     name: "KEY_VAULT_URL",
     default: "unset: no Key Vault",
-    help: "Vault URI holding the server's secrets (the gateway proof).",
+    help: "Vault URI holding the server's secrets (the gateway proof, the signing key).",
 };
 
 pub const MCP_SIGNING_KEY_SECRET_NAME: Setting = Setting {
