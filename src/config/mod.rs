@@ -9,11 +9,16 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use url::Url;
 
 mod auth;
+mod authorization;
 mod outbound;
 pub mod settings;
 
 pub(crate) use auth::normalize_guid;
 pub use auth::{AuthConfig, GatewayProofConfig, ProofSourceConfig};
+pub use authorization::{
+    AuthorizationMode, BrokerConfig, BrokerStoreConfig, DEFAULT_REDIRECTS, RedirectRule, issuer_of,
+    parse_redirect_rule,
+};
 pub use outbound::OutboundConfig;
 use settings::*;
 pub use settings::{SETTINGS, Setting};
@@ -40,6 +45,8 @@ pub struct Config {
     pub log_level: tracing::Level,
     pub auth: AuthConfig,
     pub outbound: OutboundConfig,
+    /// Entra ID directly, or the built-in authorization server (broker mode).
+    pub authorization: AuthorizationMode,
 }
 
 /// A setting that could not be used, and how to fix it.
@@ -292,7 +299,36 @@ impl Config {
             );
         }
 
+        let authorization = authorization::read(
+            &mut reader,
+            &authorization::Context {
+                public_url: &public_url,
+                listen_source,
+            },
+        );
+        if authorization.broker().is_some() {
+            if outbound.key_vault_url.is_none() {
+                reader.problem(
+                    &KEY_VAULT_URL,
+                    "is not set, but broker mode keeps its sealing key in Key Vault",
+                    "set KEY_VAULT_URL to the vault holding MCP_BROKER_SEALING_KEY_SECRET_NAME",
+                );
+            }
+            // Tokens the broker hands out were issued to this server's own app registration.
+            if !auth.allowed_client_apps.is_empty()
+                && !auth.allowed_client_apps.contains(&auth.client_id)
+            {
+                reader.problem(
+                    &MCP_ALLOWED_CLIENT_APPS,
+                    "does not list MCP_CLIENT_ID, but in broker mode every token's client \
+                     application is this server's own registration",
+                    "add MCP_CLIENT_ID to the list, or leave it empty",
+                );
+            }
+        }
+
         reader.finish(Config {
+            authorization,
             auth,
             outbound,
             listen,
