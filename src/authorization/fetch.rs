@@ -454,6 +454,41 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn names_resolving_to_special_addresses_are_refused_at_connection_time() {
+        let resolver = PublicOnly {
+            overrides: Arc::new(Vec::new()),
+        };
+        let refused = resolver
+            .resolve("localhost".parse().unwrap())
+            .await
+            .err()
+            .expect("localhost resolves to loopback");
+        assert!(refused.is::<NotPublic>(), "{refused}");
+        // Through a client, the refusal is recognised in the error chain.
+        let client = reqwest::Client::builder()
+            .dns_resolver(PublicOnly {
+                overrides: Arc::new(Vec::new()),
+            })
+            .build()
+            .unwrap();
+        let error = client.get("http://localhost:9/").send().await.unwrap_err();
+        assert_eq!(classify(error), FetchError::PrivateAddress);
+        // A test name maps only where the test network says.
+        let resolver = PublicOnly {
+            overrides: Arc::new(vec![(
+                "cimd.devstack.test".into(),
+                "127.0.0.1".parse().unwrap(),
+            )]),
+        };
+        let mapped: Vec<SocketAddr> = resolver
+            .resolve("cimd.devstack.test".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert_eq!(mapped, vec!["127.0.0.1:0".parse().unwrap()]);
+    }
+
+    #[tokio::test]
     async fn urls_that_cannot_be_fetched_are_refused_before_any_connection() {
         let fetcher = SafeFetcher::new(None);
         for (url, error) in [

@@ -45,7 +45,8 @@ pub struct BrokerStack {
     pub documents: DocumentHost,
     pub azurite: Azurite,
     pub devstack: Devstack,
-    pub ca: TestCa,
+    /// Kept for its files (certificates Azurite and the handler read).
+    _ca: TestCa,
     pub public_url: String,
     env: Vec<(String, String)>,
 }
@@ -91,7 +92,7 @@ impl BrokerStack {
             documents,
             azurite,
             devstack,
-            ca,
+            _ca: ca,
             public_url,
             env,
         }
@@ -362,16 +363,6 @@ impl Browser {
             cookies: HashMap::new(),
             follows: vec![origin(&stack.issuer()), origin(stack.devstack.base_url())],
         }
-    }
-
-    /// Also follows redirects to `url`'s origin (another instance).
-    pub fn follow_also(&mut self, url: &str) {
-        self.follows.push(origin(url));
-    }
-
-    /// Forgets every cookie (another browser).
-    pub fn clear_cookies(&mut self) {
-        self.cookies.clear();
     }
 
     pub async fn open(&mut self, url: &str) -> Outcome {

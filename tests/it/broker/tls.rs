@@ -10,7 +10,7 @@
 use std::{
     collections::HashMap,
     net::SocketAddr,
-    path::{Path, PathBuf},
+    path::PathBuf,
     sync::{
         Arc, Mutex,
         atomic::{AtomicUsize, Ordering},
@@ -211,10 +211,6 @@ impl DocumentHost {
             .copied()
             .unwrap_or(0)
     }
-
-    pub fn total(&self) -> usize {
-        self.host.total.load(Ordering::SeqCst)
-    }
 }
 
 impl Drop for DocumentHost {
@@ -305,12 +301,6 @@ impl axum::serve::Listener for TlsListener {
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.listener.local_addr()
     }
-}
-
-/// The path of a file under `dir`, for error messages.
-#[allow(dead_code)]
-pub fn show(path: &Path) -> String {
-    path.display().to_string()
 }
 
 use std::future::IntoFuture;
