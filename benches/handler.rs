@@ -32,7 +32,9 @@ use std::{
 
 use devstack::{Devstack, tenant};
 use m365_mcp::{
-    config::settings::{FUNCTIONS_CUSTOMHANDLER_PORT, MCP_LOG, MCP_PUBLIC_URL},
+    config::settings::{
+        FUNCTIONS_CUSTOMHANDLER_PORT, MCP_GATEWAY_PROOF_REQUIRED, MCP_LOG, MCP_PUBLIC_URL,
+    },
     local_mode::handler_env,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -74,6 +76,8 @@ fn spawn(port: u16, devstack: &Devstack) -> Child {
         .env(FUNCTIONS_CUSTOMHANDLER_PORT.name, port.to_string())
         .env(MCP_PUBLIC_URL.name, format!("http://127.0.0.1:{port}/mcp"))
         .env(MCP_LOG.name, "warn")
+        // Loopback only: no gateway in front, as in the tests.
+        .env(MCP_GATEWAY_PROOF_REQUIRED.name, "false")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

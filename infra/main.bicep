@@ -12,8 +12,50 @@ targetScope = 'subscription'
 @description('azd environment name; used in the resource group name and to derive unique names.')
 param environmentName string
 
+// Regions that offer Flex Consumption and both API Management v2 tiers this template allows
+// (Basic v2 and Standard v2), so a region without them fails here, before any identity or app
+// registration exists. The list is the intersection of:
+// - Flex Consumption: Microsoft's Flex Consumption samples' @allowed list (for example
+//   Azure-Samples/mcp-sdk-functions-hosting-python infra/main.bicep), which follows
+//   `az functionapp list-flexconsumption-locations` (Learn: azure-functions/flex-consumption-how-to,
+//   "View currently supported regions"); eastus2euap left out (canary region).
+// - API Management v2 tiers: Learn "Azure API Management - Availability of v2 tiers and workspace
+//   gateways" (azure/api-management/api-management-region-availability, 2026-04-24), regions with
+//   both Basic v2 and Standard v2. UK South is left out while that page reports new Basic v2 and
+//   Standard v2 instances there as temporarily unavailable; southeastasia, spaincentral,
+//   westcentralus and westus3 lack a v2 tier there.
+// Re-check both sources when adding a region; tests/infra/test_first_deployment.py holds the two
+// lists as cited and fails on a region missing from either.
 @minLength(1)
-@description('Region for every resource. Flex Consumption and the APIM tier must be available there.')
+@description('Region for every resource: one that offers Flex Consumption and the API Management v2 tiers.')
+@allowed([
+  'australiaeast'
+  'australiasoutheast'
+  'brazilsouth'
+  'canadacentral'
+  'centralindia'
+  'centralus'
+  'eastasia'
+  'eastus'
+  'eastus2'
+  'francecentral'
+  'germanywestcentral'
+  'italynorth'
+  'japaneast'
+  'koreacentral'
+  'northcentralus'
+  'northeurope'
+  'norwayeast'
+  'southafricanorth'
+  'southcentralus'
+  'southindia'
+  'swedencentral'
+  'uaenorth'
+  'ukwest'
+  'westeurope'
+  'westus'
+  'westus2'
+])
 @metadata({
   azd: {
     type: 'location'
@@ -33,10 +75,19 @@ param location string
 ])
 param functionInstanceMemoryMB int = 2048
 
-@description('Maximum instances the Flex Consumption app scales out to.')
+// Modest by default: the lowest maximum Flex Consumption accepts. It bounds what a burst of
+// traffic (or of rejected requests reaching a public endpoint) can cost; raise it for real load.
+@description('Maximum instances the Flex Consumption app scales out to (MCP_FUNCTION_MAXIMUM_INSTANCE_COUNT).')
 @minValue(40)
 @maxValue(1000)
-param functionMaximumInstanceCount int = 100
+param functionMaximumInstanceCount int = 40
+
+@description('Public network access of the function app when APIM reaches it through a private endpoint (Standard v2 with the VNet). Enabled keeps only the deployment (SCM) endpoint public, Entra-authenticated, so azd can deploy from outside the VNet; the app endpoint itself denies all public traffic. Disabled closes both: deploy from inside the VNet then.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param functionPublicNetworkAccess string = 'Enabled'
 
 @description('Spread the function app across availability zones (only where Flex Consumption offers them).')
 param functionZoneRedundant bool = false
@@ -66,27 +117,44 @@ param grantAdminConsent bool = false
 @description('Require assignment to the app before Entra issues a token for it.')
 param appRoleAssignmentRequired bool = false
 
+@description('Comma-separated toolsets the handler enables (MCP_TOOLSETS): profile, calendar, mail, people, files, tasks, search, and write (send_mail, create_event; callers also need the MCP.Writer app role). The app registration requests exactly their delegated Graph permissions (infra/app/graph-permissions.json).')
+param toolsets string = 'profile,calendar,mail,people,files,tasks,search'
+
+@description('Suffix of the app registration\'s unique name. Set a new one to redeploy after deleting the registration: Entra keeps a deleted registration, and its unique name, for 30 days (docs/DEPLOY.md, "Tearing down").')
+@maxLength(16)
+param appRegistrationSuffix string = ''
+
 // ---------------------------------------------------------------------------------------------
 // API Management
 // ---------------------------------------------------------------------------------------------
 
-@description('API Management tier; only tiers that support MCP APIs.')
+// No PremiumV2: it is not a sku.name value at the API version declared for API Management
+// (2024-05-01; it first appears in 2025-03-01-preview), and only the declared version's type
+// definitions can be checked offline (tests/infra/test_resource_types.py).
+@description('API Management tier; only tiers that support MCP APIs. Standard v2 (the default) reaches the function app through the VNet; see docs/DEPLOY.md for what each tier locks down.')
 @allowed([
   'BasicV2'
   'StandardV2'
-  'PremiumV2'
   'Developer'
   'Basic'
   'Standard'
   'Premium'
 ])
-param apimSku string = 'BasicV2'
+param apimSku string = 'StandardV2'
 
-@description('API Management publisher e-mail (required by API Management; azd asks for it).')
+// No default here, so a deployment outside azd must choose one; main.parameters.json gives azd a
+// default (MCP_APIM_PUBLISHER_EMAIL, noreply@example.com) so `azd up --no-prompt` and CI run
+// unattended.
+@description('API Management publisher e-mail: API Management requires one and sends service notices to it.')
+@minLength(3)
+@maxLength(100)
 param apimPublisherEmail string
 
 @description('API Management publisher name.')
 param apimPublisherName string = 'Microsoft 365 MCP server'
+
+@description('Record callers\' IP addresses in the API Management gateway logs. IP addresses are personal data (GDPR): turn on only with a purpose, a legal basis and a retention that match.')
+param apimLogClientIp bool = false
 
 @description('Requests each caller (tid:oid) may make per period.')
 @minValue(1)
@@ -107,7 +175,7 @@ param customDomainCertificateName string = ''
 // Key Vault and the gateway proof
 // ---------------------------------------------------------------------------------------------
 
-@description('Public network access to Key Vault. Disabled needs vnetEnabled and an APIM tier with VNet integration.')
+@description('Public network access to Key Vault. With the VNet the firewall already denies public traffic (trusted Azure services excepted); Disabled also closes that exception and needs an APIM tier with VNet integration.')
 @allowed([
   'Enabled'
   'Disabled'
@@ -128,8 +196,8 @@ param gatewayProofVersion string = ''
 // Network and monitoring
 // ---------------------------------------------------------------------------------------------
 
-@description('Create a VNet: outbound integration for the function app and private endpoints for storage and Key Vault.')
-param vnetEnabled bool = false
+@description('Create a VNet: outbound integration for the function app (and for APIM Standard v2), private endpoints for storage, Key Vault and (Standard v2) the function app, and firewalls that deny public traffic.')
+param vnetEnabled bool = true
 
 @description('Days Log Analytics keeps logs.')
 @minValue(30)
@@ -154,10 +222,31 @@ var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}'
 var apimName = '${abbrs.apiManagementService}${resourceToken}'
 
+// How APIM reaches the function app, and so how tightly the app's own endpoint is closed:
+// - privateEndpoint: Standard v2 integrates with the VNet for outbound traffic and reaches the app
+//   through a private endpoint; the app denies all public traffic.
+// - apimAddresses: classic tiers have static public addresses; the app admits only those.
+// - gatewayProofOnly: Basic v2 (and Standard v2 without the VNet) has neither VNet integration nor
+//   static outbound addresses, and the ApiManagement service tag covers only the control plane,
+//   not v2 gateways' outbound traffic. The app endpoint stays public and only the gateway proof
+//   and token validation keep others out; MCP_WARNING_NETWORK says so after provisioning.
+var isClassicApimTier = contains([
+  'Developer'
+  'Basic'
+  'Standard'
+  'Premium'
+], apimSku)
+var apimVnetIntegration = vnetEnabled && apimSku == 'StandardV2'
+var functionInboundAccess = apimVnetIntegration ? 'privateEndpoint' : (isClassicApimTier ? 'apimAddresses' : 'gatewayProofOnly')
+
 // Lists are passed without spaces so the handler and the APIM policy compare ids exactly.
 var allowedClientAppsList = replace(allowedClientApps, ' ', '')
 var allowedAppRolesList = replace(allowedAppRoles, ' ', '')
 var preAuthorizedClientAppIdList = empty(trim(preAuthorizedClientAppIds)) ? [] : split(replace(preAuthorizedClientAppIds, ' ', ''), ',')
+// The azd environment holds strings, so the toolsets arrive comma-separated (MCP_TOOLSETS) and are
+// split here; the handler gets the same list, normalized, as its MCP_TOOLSETS setting.
+var toolsetList = empty(trim(toolsets)) ? [] : split(replace(toolsets, ' ', ''), ',')
+var toolsetsSetting = join(toolsetList, ',')
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: '${abbrs.resourcesResourceGroups}${environmentName}'
@@ -210,13 +299,13 @@ module keyVault 'app/keyvault.bicep' = {
     tags: tags
     keyVaultName: '${abbrs.keyVaultVaults}${resourceToken}'
     publicNetworkAccess: keyVaultPublicNetworkAccess
+    privateNetworking: vnetEnabled
     softDeleteRetentionInDays: keyVaultSoftDeleteRetentionDays
     logAnalyticsId: monitoring.outputs.logAnalyticsId
     functionPrincipalId: identities.outputs.functionIdentityPrincipalId
     apimPrincipalId: identities.outputs.apimIdentityPrincipalId
     gatewayProofSecretName: gatewayProofSecretName
     gatewayProofVersion: gatewayProofVersion
-    customDomainCertificateSecretName: customDomainCertificateName
   }
 }
 
@@ -242,6 +331,7 @@ module privateEndpoints 'app/private-endpoints.bicep' = if (vnetEnabled) {
     namePrefix: '${abbrs.networkPrivateEndpoints}${resourceToken}-'
     storageAccountId: storage.outputs.storageAccountId
     keyVaultId: keyVault.outputs.keyVaultId
+    functionAppId: apimVnetIntegration ? functionApp.outputs.functionAppId : ''
   }
 }
 
@@ -249,7 +339,7 @@ module entraApp 'app/entra-app.bicep' = {
   name: 'entra-app'
   scope: rg
   params: {
-    uniqueName: 'mcp-m365-${environmentName}-${resourceToken}'
+    uniqueName: 'mcp-m365-${environmentName}-${resourceToken}${empty(appRegistrationSuffix) ? '' : '-${appRegistrationSuffix}'}'
     displayName: appDisplayName
     requiredScopeName: requiredScopeName
     customDomainHostName: customDomainHostName
@@ -257,6 +347,7 @@ module entraApp 'app/entra-app.bicep' = {
     grantAdminConsent: grantAdminConsent
     appRoleAssignmentRequired: appRoleAssignmentRequired
     federatedIdentityPrincipalId: identities.outputs.functionIdentityPrincipalId
+    toolsets: toolsetList
   }
 }
 
@@ -272,9 +363,13 @@ module apim 'app/apim.bicep' = {
     publisherName: apimPublisherName
     identityId: identities.outputs.apimIdentityId
     identityClientId: identities.outputs.apimIdentityClientId
+    identityPrincipalId: identities.outputs.apimIdentityPrincipalId
     logAnalyticsId: monitoring.outputs.logAnalyticsId
     customDomainHostName: customDomainHostName
-    customDomainCertificateUri: keyVault.outputs.customDomainCertificateUri
+    keyVaultName: keyVault.outputs.keyVaultName
+    customDomainCertificateName: customDomainCertificateName
+    virtualNetworkSubnetId: apimVnetIntegration ? network!.outputs.apimSubnetId : ''
+    logClientIp: apimLogClientIp
   }
 }
 
@@ -295,6 +390,9 @@ module functionApp 'app/function-app.bicep' = {
     functionAppName: functionAppName
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
+    inboundAccess: functionInboundAccess
+    apimPublicIpAddresses: isClassicApimTier ? apim.outputs.publicIpAddresses : []
+    publicNetworkAccess: functionPublicNetworkAccess
     zoneRedundant: functionZoneRedundant
     identityId: identities.outputs.functionIdentityId
     identityClientId: identities.outputs.functionIdentityClientId
@@ -312,6 +410,7 @@ module functionApp 'app/function-app.bicep' = {
     keyVaultUri: keyVault.outputs.keyVaultUri
     gatewayProofHeaderName: gatewayProofHeaderName
     gatewayProofSecretName: gatewayProofSecretName
+    toolsets: toolsetsSetting
   }
 }
 
@@ -332,7 +431,14 @@ module mcpApi 'app/apim-mcp-api.bicep' = {
     identityClientId: identities.outputs.apimIdentityClientId
     rateLimitCalls: rateLimitCalls
     rateLimitPeriodSeconds: rateLimitPeriodSeconds
+    azureMonitorLoggerId: apim.outputs.azureMonitorLoggerId
+    logClientIp: apimLogClientIp
   }
+  // The named values read Key Vault, and the backend is the function app: with the VNet both are
+  // reached through private endpoints, which must exist first.
+  dependsOn: [
+    privateEndpoints
+  ]
 }
 
 // Outputs land in the azd environment (.azure/<env>/.env). None of them is a secret.
@@ -348,7 +454,21 @@ output MCP_CLIENT_ID string = entraApp.outputs.appId
 output MCP_APP_ID_URI string = entraApp.outputs.appIdUri
 output MCP_SCOPE string = entraApp.outputs.fullRequiredScope
 output MCP_SERVICE_PRINCIPAL_ID string = entraApp.outputs.servicePrincipalId
+// Object id of the app registration: what a permanent delete or a restore of a deleted
+// registration needs (docs/DEPLOY.md, "Tearing down").
+output MCP_APP_OBJECT_ID string = entraApp.outputs.appObjectId
+// The delegated Graph permissions the enabled toolsets requested (what admins consent to).
+output MCP_GRAPH_PERMISSIONS string = entraApp.outputs.graphDelegatedScopes
 output MANAGED_IDENTITY_CLIENT_ID string = identities.outputs.functionIdentityClientId
+// VS Code (stable) sends the MCP URL as the OAuth `resource`, and Entra accepts there only an
+// identifier URI of the app; *.azure-api.net cannot be one (it is not a domain the tenant can
+// verify), so without a custom domain its sign-in fails with AADSTS9010010. Printed by azure.yaml's
+// postprovision hook when not empty.
+output MCP_WARNING_CUSTOM_DOMAIN string = empty(customDomainHostName) ? 'No custom domain: VS Code cannot sign in to ${publicMcpUrl}. It sends that URL to Entra as the OAuth resource, and Entra accepts only an identifier URI of the app there (AADSTS9010010), which an azure-api.net URL cannot be. Clients that do not send the resource still work. For VS Code, set MCP_CUSTOM_DOMAIN and MCP_CUSTOM_DOMAIN_CERTIFICATE_NAME (docs/DEPLOY.md, "Custom domain and identifier URI").' : ''
+// How APIM reaches the function app (privateEndpoint | apimAddresses | gatewayProofOnly).
+output MCP_FUNCTION_APP_INBOUND string = functionInboundAccess
+// Printed by azure.yaml's postprovision hook when not empty.
+output MCP_WARNING_NETWORK string = functionInboundAccess == 'gatewayProofOnly' ? 'The function app endpoint is public: with ${apimSku}${vnetEnabled ? '' : ' and no VNet'} API Management can reach it neither privately nor from fixed addresses, so only the gateway proof and token validation keep others out. Use StandardV2 with MCP_VNET_ENABLED=true to close it (docs/DEPLOY.md, "Network isolation").' : ''
 // The version (not the value) of the gateway proof in use. Fed back as gatewayProofVersion
 // on the next provision so the secret is not rotated by every `azd up`.
 output MCP_GATEWAY_PROOF_VERSION string = keyVault.outputs.gatewayProofVersion

@@ -1,20 +1,20 @@
 //! The HTTP application: every route and the layers in front of them, in request order.
 //!
 //! ```text
-//! request ─▶ catch panics ─▶ request log ─┬─ GET /  readiness (the host's probe: nothing else)
-//!                                         └─ gateway proof ─┬─ GET /.well-known/oauth-protected-resource…
-//!                                                           ├─ broker mode: /authorize, /token,
-//!                                                           │  /register, … (authorization)
-//!                                                           └─ POST /mcp  authenticate ─▶ envelope
-//!                                                              rules ─▶ authorize tool ─▶ rmcp
-//!                                                              (Host, Origin, Accept, dispatch)
-//!                                                              ─▶ tool registry ─▶ on-behalf-of
-//!                                                              (managed identity) ─▶ Graph
+//! request ─▶ catch panics ─▶ drain unread body ─▶ request log ─▶ route label
+//!   ├─ GET /  readiness (the host's probe: nothing else)
+//!   └─ gateway proof ─┬─ GET /.well-known/oauth-protected-resource…
+//!                     ├─ broker mode: /authorize, /token, /register, … (authorization)
+//!                     └─ POST /mcp  authenticate ─▶ envelope rules ─▶ authorize tool ─▶ rmcp
+//!                        (Host, Origin, Accept, dispatch) ─▶ tool registry ─▶ on-behalf-of
+//!                        (managed identity) ─▶ Graph
 //! ```
 //!
 //! Cross-cutting concerns are tower layers here; handlers and tools stay thin. Authentication
-//! runs before the body is read, so an unauthenticated client cannot make the server read and
-//! parse a megabyte.
+//! runs before the body is read, so an unauthenticated client cannot make the server parse a
+//! megabyte. A refused request's unread body is only read and discarded (up to
+//! `DRAIN_LIMIT_BYTES`, see [`hosting::keep_connection_usable`]) so that the client's
+//! connection stays usable for its next request.
 
 use std::sync::Arc;
 
@@ -42,6 +42,10 @@ use crate::{
         envelope::{self, EnvelopeRules},
     },
 };
+
+/// The largest refused request body read (and discarded) so that its connection stays usable;
+/// a larger one gets `Connection: close`.
+const DRAIN_LIMIT_BYTES: usize = 4 * MAX_BODY_BYTES;
 
 /// Everything the request path needs, built from the configuration: the managed identity, the
 /// on-behalf-of exchange, the Graph client, the tools, Key Vault (when configured).
@@ -80,11 +84,14 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
         Some(proof) => {
             let source: Arc<dyn ProofSource> = match &proof.source {
                 ProofSourceConfig::Values(values) => Arc::new(ConfiguredProof::new(values)),
-                ProofSourceConfig::KeyVaultSecret(name) => {
+                ProofSourceConfig::KeyVaultSecret {
+                    name,
+                    rotation_grace,
+                } => {
                     let secrets = secrets
                         .clone()
                         .expect("configuration checks a vault is set");
-                    Arc::new(VaultProof::new(secrets, name.clone()))
+                    Arc::new(VaultProof::new(secrets, name.clone(), *rotation_grace))
                 }
             };
             Some(GatewayProof {
@@ -147,9 +154,14 @@ fn router(
     hosting::readiness()
         .merge(metadata)
         .route_service("/mcp", mcp)
+        .route_layer(middleware::from_fn(telemetry::route_label))
         .layer(
             ServiceBuilder::new()
                 .layer(CatchPanicLayer::new())
+                .layer(middleware::from_fn_with_state(
+                    DRAIN_LIMIT_BYTES,
+                    hosting::keep_connection_usable,
+                ))
                 .layer(middleware::from_fn(telemetry::request_log)),
         )
 }

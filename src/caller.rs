@@ -92,3 +92,23 @@ pub enum Access {
     /// A caller holding this app role (a user assigned to it, or an application granted it).
     AppRole(&'static str),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_callers_token() {
+        let caller = Caller {
+            tenant_id: "t".into(),
+            object_id: "o".into(),
+            client_app_id: "a".into(),
+            kind: CallerKind::User,
+            scopes: vec!["user_impersonation".into()],
+            roles: Vec::new(),
+            token: BearerToken::new("eyJ-caller-token-8c7b6a".into()),
+        };
+        let shown = format!("{caller:?} {:?}", caller.token);
+        assert!(!shown.contains("eyJ-caller-token-8c7b6a"), "{shown}");
+    }
+}

@@ -51,7 +51,8 @@ pub const MCP_DEVSTACK_VAULT_ADDR: Setting = Setting {
     help: "Local development only: the devstack's address (host:port). The Key Vault client \
            then sends its requests there over plain HTTP, while KEY_VAULT_URL keeps naming the \
            https vault, so the SDK's TLS and challenge checks still run. Set by `cargo run` and \
-           the tests; never in Azure.",
+           the tests; never in Azure. Refused unless it is a loopback address and \
+           MCP_AUTHORITY_HOST is one too (a local tenant).",
 };
 
 pub const MCP_DEVSTACK_TEST_CA: Setting = Setting {
@@ -105,7 +106,7 @@ pub unsafe fn enter(
     // SAFETY: the caller's guarantee.
     let Prepared { env, devstack } = unsafe { prepare_process(env) }?;
     let mut http = match vault_transport_from(&env)? {
-        Some(transport) => OutboundHttp::with_key_vault_transport(transport),
+        Some(client) => OutboundHttp::with_key_vault_client(client),
         None => OutboundHttp::default(),
     };
     if let Some(network) = test_network_from(&env)? {
@@ -303,24 +304,55 @@ fn devstack_addr(env: &HashMap<String, String>) -> Result<SocketAddr, String> {
         .map_err(|_| "MCP_DEVSTACK_ADDR is not an IP address and port".to_owned())
 }
 
-/// The Key Vault transport `MCP_DEVSTACK_VAULT_ADDR` asks for: requests still addressed to the
+/// The Key Vault client `MCP_DEVSTACK_VAULT_ADDR` asks for: requests still addressed to the
 /// https `KEY_VAULT_URL`, delivered to the local stand-in.
+///
+/// Refused unless both ends are local: the address must be loopback, and the tenant must not be
+/// a real one (its authority host, `MCP_AUTHORITY_HOST`, default the public cloud's, must be
+/// loopback too). Otherwise the managed identity's real Key Vault token would go to whatever
+/// listens at that address.
 pub fn vault_transport_from(
     env: &HashMap<String, String>,
-) -> Result<Option<azure_core::http::Transport>, String> {
-    env.get(MCP_DEVSTACK_VAULT_ADDR.name)
-        .map(|addr| {
-            addr.trim()
-                .parse::<SocketAddr>()
-                .map(devstack::vault_transport)
-                .map_err(|_| "MCP_DEVSTACK_VAULT_ADDR is not an IP address and port".to_owned())
-        })
-        .transpose()
+) -> Result<Option<std::sync::Arc<dyn azure_core::http::HttpClient>>, String> {
+    let Some(addr) = env.get(MCP_DEVSTACK_VAULT_ADDR.name) else {
+        return Ok(None);
+    };
+    let addr: SocketAddr = addr.trim().parse().map_err(|_| {
+        format!(
+            "{} is not an IP address and port",
+            MCP_DEVSTACK_VAULT_ADDR.name
+        )
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "{} must be a loopback address, not {addr}: it receives the managed identity's Key \
+             Vault token.\n    fix: unset it (it is for the local stand-ins only), or use \
+             127.0.0.1:<port>.",
+            MCP_DEVSTACK_VAULT_ADDR.name
+        ));
+    }
+    let authority = env
+        .get(MCP_AUTHORITY_HOST.name)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .unwrap_or("https://login.microsoftonline.com");
+    let local_tenant =
+        url::Url::parse(authority).is_ok_and(|url| crate::config::is_loopback_host(&url));
+    if !local_tenant {
+        return Err(format!(
+            "{} is set, but a real tenant is configured ({} is {authority}, not a loopback \
+             address): the local Key Vault stand-in would receive the real managed identity's \
+             token.\n    fix: unset {}; it is for the local stand-ins only.",
+            MCP_DEVSTACK_VAULT_ADDR.name, MCP_AUTHORITY_HOST.name, MCP_DEVSTACK_VAULT_ADDR.name
+        ));
+    }
+    Ok(Some(devstack::vault_http_client(addr)))
 }
 
 /// The test network `MCP_DEVSTACK_TEST_CA` and `MCP_DEVSTACK_RESOLVE` describe, if any.
-/// Refused on App Service (where tests never run), and for names that would not stay on
-/// loopback.
+/// Refused on App Service (where tests never run), with a real tenant (as the vault address
+/// is: the tenant's authority must be a loopback stand-in), and for names that would not stay
+/// on loopback.
 pub fn test_network_from(env: &HashMap<String, String>) -> Result<Option<TestNetwork>, String> {
     let set = |name: &str| env.get(name).is_some_and(|value| !value.trim().is_empty());
     if !set(MCP_DEVSTACK_TEST_CA.name) && !set(MCP_DEVSTACK_RESOLVE.name) {
@@ -334,6 +366,18 @@ pub fn test_network_from(env: &HashMap<String, String>) -> Result<Option<TestNet
             "{} and {} are for tests on this machine only, and {marker} says this is App \
              Service.\n    fix: remove them.",
             MCP_DEVSTACK_TEST_CA.name, MCP_DEVSTACK_RESOLVE.name
+        ));
+    }
+    let authority = env
+        .get(MCP_AUTHORITY_HOST.name)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .unwrap_or("https://login.microsoftonline.com");
+    if !url::Url::parse(authority).is_ok_and(|url| crate::config::is_loopback_host(&url)) {
+        return Err(format!(
+            "{} and {} are set, but a real tenant is configured ({} is {authority}): they are \
+             for tests against the local stand-ins only.\n    fix: remove them.",
+            MCP_DEVSTACK_TEST_CA.name, MCP_DEVSTACK_RESOLVE.name, MCP_AUTHORITY_HOST.name
         ));
     }
     let ca_pem = match env.get(MCP_DEVSTACK_TEST_CA.name).map(|path| path.trim()) {
@@ -570,6 +614,62 @@ mod tests {
         let error = plan_error(&[(MCP_DEVSTACK_ADDR.name, "0.0.0.0:7072")]);
         assert!(error.contains("loopback"), "{error}");
         assert!(plan(&env(&[(MCP_TENANT_ID.name, "x")])).unwrap().is_none());
+    }
+
+    #[test]
+    fn the_vault_transport_is_only_for_a_local_tenant_on_loopback() {
+        let loopback_vault = (MCP_DEVSTACK_VAULT_ADDR.name, "127.0.0.1:7072");
+        let local_authority = (MCP_AUTHORITY_HOST.name, "http://127.0.0.1:7072");
+        assert!(
+            vault_transport_from(&env(&[loopback_vault, local_authority]))
+                .unwrap()
+                .is_some()
+        );
+        assert!(
+            vault_transport_from(&env(&[local_authority]))
+                .unwrap()
+                .is_none()
+        );
+        for (case, pairs, says) in [
+            (
+                "no authority host: the public cloud",
+                vec![loopback_vault],
+                "real tenant",
+            ),
+            (
+                "a sovereign cloud",
+                vec![
+                    loopback_vault,
+                    (MCP_AUTHORITY_HOST.name, "https://login.microsoftonline.us"),
+                ],
+                "real tenant",
+            ),
+            (
+                "a remote vault address",
+                vec![
+                    (MCP_DEVSTACK_VAULT_ADDR.name, "10.20.30.40:443"),
+                    local_authority,
+                ],
+                "loopback",
+            ),
+            (
+                "the unspecified address",
+                vec![
+                    (MCP_DEVSTACK_VAULT_ADDR.name, "0.0.0.0:7072"),
+                    local_authority,
+                ],
+                "loopback",
+            ),
+        ] {
+            let error = vault_transport_from(&env(&pairs))
+                .err()
+                .unwrap_or_else(|| panic!("{case}: accepted"));
+            assert!(error.contains(says), "{case}: {error}");
+            assert!(
+                error.contains(MCP_DEVSTACK_VAULT_ADDR.name),
+                "{case}: {error}"
+            );
+        }
     }
 
     fn plan_error(pairs: &[(&str, &str)]) -> String {

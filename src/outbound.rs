@@ -5,10 +5,24 @@
 //! Building it costs a few milliseconds (rustls loads the system's root certificates), which
 //! must not delay the port the Functions host is polling. So it is built once, on a blocking
 //! thread, starting right after the port is bound, and the first outbound call waits for it.
+//!
+//! **No answer is read whole without a cap.** Each caller reads bodies with [`read_capped`] and
+//! the limit that fits what it expects (Graph, the token endpoint, the OpenID metadata and
+//! keys); the Azure SDK clients (managed identity, Key Vault) get transports whose answers are
+//! capped the same way ([`SDK_MAX_BODY_BYTES`]). A `Content-Length` over the cap is refused
+//! before anything is read, and the bytes actually received are counted as they arrive, so a
+//! body without a length, or with a false one, stops at the cap too.
 
-use std::{sync::Arc, time::Duration};
+use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
+use azure_core::http::{AsyncRawResponse, HttpClient, Request, Transport};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
 use tokio::{sync::OnceCell, time::Instant};
+
+/// The largest answer the Azure SDK clients may read: managed identity tokens and Key Vault
+/// secrets are a few kilobytes.
+pub const SDK_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What every outbound call made for one MCP request carries: when it must end, and which
 /// request it serves. Each outbound log event names that request (`request_id`, as the request
@@ -22,8 +36,8 @@ pub struct Call<'a> {
 #[derive(Clone, Default)]
 pub struct OutboundHttp {
     client: Arc<OnceCell<reqwest::Client>>,
-    /// Where Key Vault's requests go instead, if anywhere (see [`OutboundHttp::with_key_vault_transport`]).
-    key_vault_transport: Option<azure_core::http::Transport>,
+    /// Where Key Vault's requests go instead, if anywhere (see [`OutboundHttp::with_key_vault_client`]).
+    key_vault_client: Option<Arc<dyn HttpClient>>,
     /// Test hosts the broker may reach (see [`TestNetwork`]); `None` in every deployment.
     test_network: Option<Arc<TestNetwork>>,
 }
@@ -42,13 +56,13 @@ pub struct TestNetwork {
 }
 
 impl OutboundHttp {
-    /// Hands Key Vault's requests to `transport` instead of the shared client. Only the local
+    /// Hands Key Vault's requests to `client` instead of the shared client. Only the local
     /// stand-ins need this: the Key Vault SDK sends nothing to a vault that is not https and
-    /// under `vault.azure.net` (which is right), so the stand-in is reached through a transport
+    /// under `vault.azure.net` (which is right), so the stand-in is reached through a client
     /// that delivers the vault's requests to it, after every SDK policy has checked them.
-    pub fn with_key_vault_transport(transport: azure_core::http::Transport) -> Self {
+    pub fn with_key_vault_client(client: Arc<dyn HttpClient>) -> Self {
         Self {
-            key_vault_transport: Some(transport),
+            key_vault_client: Some(client),
             ..Self::default()
         }
     }
@@ -84,15 +98,16 @@ impl OutboundHttp {
 
 impl OutboundHttp {
     /// The same client as an Azure SDK transport, so SDK clients share its connections and
-    /// certificates instead of building their own.
-    pub async fn azure_transport(&self) -> azure_core::http::Transport {
-        azure_core::http::Transport::new(Arc::new(self.client().await.clone()))
+    /// certificates instead of building their own; answers are capped at
+    /// [`SDK_MAX_BODY_BYTES`].
+    pub async fn azure_transport(&self) -> Transport {
+        capped_transport(Arc::new(self.client().await.clone()))
     }
 
-    /// The transport for Key Vault's SDK client.
-    pub async fn key_vault_transport(&self) -> azure_core::http::Transport {
-        match &self.key_vault_transport {
-            Some(transport) => transport.clone(),
+    /// The transport for Key Vault's SDK client, capped as [`OutboundHttp::azure_transport`].
+    pub async fn key_vault_transport(&self) -> Transport {
+        match &self.key_vault_client {
+            Some(client) => capped_transport(Arc::clone(client)),
             None => self.azure_transport().await,
         }
     }
@@ -113,4 +128,222 @@ pub fn jitter(up_to: Duration) -> Duration {
     aws_lc_rs::rand::fill(&mut bytes).expect("system randomness");
     let millis = up_to.as_millis() as u64;
     Duration::from_millis(u64::from_le_bytes(bytes) % (millis + 1))
+}
+
+/// Why an answer's body was not read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyError {
+    /// Larger than `limit` bytes: declared so, or more bytes arrived.
+    TooLarge { limit: usize },
+    /// The connection broke, timed out, or ended before the declared length.
+    Interrupted { timeout: bool },
+}
+
+/// Reads `response`'s body, but never more than `limit` bytes: a `Content-Length` over it is
+/// refused before anything is read, and the bytes received are counted as they arrive.
+pub async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Bytes, BodyError> {
+    let declared = response.content_length();
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let mut body = BytesMut::with_capacity(declared.map_or(8 * 1024, |length| length as usize));
+    loop {
+        let chunk = response
+            .chunk()
+            .await
+            .map_err(|error| BodyError::Interrupted {
+                timeout: error.is_timeout(),
+            })?;
+        let Some(chunk) = chunk else {
+            return Ok(body.freeze());
+        };
+        if body.len() + chunk.len() > limit {
+            return Err(BodyError::TooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+}
+
+/// `client` as an SDK transport whose answers stop at [`SDK_MAX_BODY_BYTES`].
+pub fn capped_transport(client: Arc<dyn HttpClient>) -> Transport {
+    Transport::new(Arc::new(CappedBodies {
+        inner: client,
+        limit: SDK_MAX_BODY_BYTES,
+    }))
+}
+
+/// An SDK HTTP client whose answers are capped: a larger `Content-Length` is an error before the
+/// body is read, and the body stream fails as soon as it exceeds the cap.
+#[derive(Debug)]
+struct CappedBodies {
+    inner: Arc<dyn HttpClient>,
+    limit: usize,
+}
+
+fn too_large(limit: usize) -> azure_core::Error {
+    tracing::warn!(
+        limit,
+        "an Azure SDK answer exceeded the size cap and was not read"
+    );
+    azure_core::Error::with_message(
+        azure_core::error::ErrorKind::DataConversion,
+        format!("the answer exceeds the {limit}-byte cap"),
+    )
+}
+
+type Pending<'a> = Pin<Box<dyn Future<Output = azure_core::Result<AsyncRawResponse>> + Send + 'a>>;
+
+// `HttpClient` is an `async_trait`; this is the method that macro would generate.
+impl HttpClient for CappedBodies {
+    fn execute_request<'life0, 'life1, 'async_trait>(
+        &'life0 self,
+        request: &'life1 Request,
+    ) -> Pending<'async_trait>
+    where
+        'life0: 'async_trait,
+        'life1: 'async_trait,
+        Self: 'async_trait,
+    {
+        Box::pin(async move {
+            let limit = self.limit;
+            let (status, headers, body) = self.inner.execute_request(request).await?.deconstruct();
+            let declared = headers
+                .get_optional_str(&azure_core::http::headers::HeaderName::from_static(
+                    "content-length",
+                ))
+                .and_then(|length| length.parse::<u64>().ok());
+            if declared.is_some_and(|length| length > limit as u64) {
+                return Err(too_large(limit));
+            }
+            let mut received = 0usize;
+            let capped = body.map(move |chunk| {
+                let chunk = chunk?;
+                received += chunk.len();
+                if received > limit {
+                    return Err(too_large(limit));
+                }
+                Ok(chunk)
+            });
+            Ok(AsyncRawResponse::new(status, headers, Box::pin(capped)))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::{Router, body::Body, http::header, response::Response, routing::get};
+
+    use super::*;
+
+    /// A server answering `/{bytes}` with that many bytes: `declared` says how long the body
+    /// claims to be (`None`: chunked).
+    async fn serve(bytes: usize, declared: Option<usize>) -> SocketAddr {
+        let answer = move || async move {
+            let chunks = (0..bytes.div_ceil(4096)).map(move |index| {
+                let len = (bytes - index * 4096).min(4096);
+                Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; len]))
+            });
+            let mut response = Response::new(Body::from_stream(futures::stream::iter(chunks)));
+            if let Some(declared) = declared {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_LENGTH, declared.into());
+            }
+            response
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, Router::new().route("/", get(answer)))
+                .await
+                .unwrap()
+        });
+        addr
+    }
+
+    async fn fetch(addr: SocketAddr) -> reqwest::Response {
+        reqwest::get(format!("http://{addr}/")).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn bodies_up_to_the_cap_are_read_and_larger_ones_refused_declared_or_not() {
+        let fits = serve(1000, Some(1000)).await;
+        assert_eq!(
+            read_capped(fetch(fits).await, 1000).await.unwrap().len(),
+            1000
+        );
+        let chunked_fits = serve(1000, None).await;
+        assert_eq!(
+            read_capped(fetch(chunked_fits).await, 1000)
+                .await
+                .unwrap()
+                .len(),
+            1000
+        );
+        for (bytes, declared) in [
+            (1001, Some(1001)),
+            (1 << 20, None),
+            (1 << 20, Some(1 << 20)),
+        ] {
+            let addr = serve(bytes, declared).await;
+            assert_eq!(
+                read_capped(fetch(addr).await, 1000).await,
+                Err(BodyError::TooLarge { limit: 1000 }),
+                "{bytes} bytes, declared {declared:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_shorter_than_declared_is_an_interruption_not_a_value() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // A server that promises 1000 bytes, sends 500 and hangs up.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request).await.unwrap();
+            let mut answer = b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n".to_vec();
+            answer.extend_from_slice(&[b'x'; 500]);
+            stream.write_all(&answer).await.unwrap();
+        });
+        assert_eq!(
+            read_capped(fetch(addr).await, 4000).await,
+            Err(BodyError::Interrupted { timeout: false })
+        );
+    }
+
+    #[tokio::test]
+    async fn sdk_answers_are_capped_declared_or_streamed() {
+        let client: Arc<dyn HttpClient> = Arc::new(reqwest::Client::new());
+        let capped = CappedBodies {
+            inner: client,
+            limit: 1000,
+        };
+        let read = |addr: SocketAddr| {
+            let request = Request::new(
+                format!("http://{addr}/").parse().unwrap(),
+                azure_core::http::Method::Get,
+            );
+            let capped = &capped;
+            async move {
+                let response = capped.execute_request(&request).await?;
+                response.into_body().collect().await
+            }
+        };
+        assert_eq!(read(serve(1000, None).await).await.unwrap().len(), 1000);
+        for declared in [Some(1 << 20), None] {
+            let error = read(serve(1 << 20, declared).await).await.unwrap_err();
+            assert!(
+                error.to_string().contains("1000-byte cap"),
+                "{declared:?}: {error}"
+            );
+        }
+    }
 }

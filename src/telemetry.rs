@@ -8,17 +8,43 @@
 //! outcome (accepted, or rejected with a reason code) and the caller's tenant, object and client
 //! application ids. That line is the audit event.
 //!
-//! What is never written: header values (the `Authorization` header above all), the query
-//! string (a token may hide there), request and response bodies. Third-party crates log at
-//! `error` only, whatever `MCP_LOG` says: rmcp's warnings quote client-sent text (an unknown
-//! method's name, for one) and its debug output whole messages. What they would have said is in
-//! the request event's status anyway.
+//! What is never written: header values (the `Authorization` header above all), the path a
+//! client sent (a token or an address may hide there: the log names the *route* that served
+//! the request, or `unknown`), the query string, request and response bodies. The host's
+//! `x-ms-invocation-id` is written only when it is what the host sends, a GUID.
+//!
+//! Third-party crates log at `error` only, whatever `MCP_LOG` says: rmcp's warnings quote
+//! client-sent text (an unknown method's name, for one) and its debug output whole messages.
+//! What they would have said is in the request event's status anyway.
 
-use std::time::Instant;
+use std::{sync::Arc, time::Instant};
 
-use axum::{extract::Request, http::HeaderValue, middleware::Next, response::Response};
+use axum::{
+    extract::{MatchedPath, Request},
+    http::HeaderValue,
+    middleware::Next,
+    response::Response,
+};
 use tracing::Level;
 use tracing_subscriber::{Layer, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
+
+/// The route that served a request, as the application registered it (`/mcp`), never the path
+/// the client sent.
+#[derive(Debug, Clone)]
+pub struct Route(Arc<str>);
+
+/// Route layer (inside routing): records which route served the request, for [`request_log`].
+pub async fn route_label(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| Route(path.as_str().into()));
+    let mut response = next.run(request).await;
+    if let Some(route) = route {
+        response.extensions_mut().insert(route);
+    }
+    response
+}
 
 /// The request id, also returned to the caller in `x-request-id`.
 #[derive(Debug, Clone)]
@@ -90,16 +116,19 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
     let request_id = RequestId(uuid::Uuid::new_v4().to_string());
     request.extensions_mut().insert(request_id.clone());
     let http_method = request.method().clone();
-    // Only the path: the query string may carry a token a client put there by mistake.
-    let path = request.uri().path().to_owned();
+    // The host's id for the invocation, in our own spelling: nothing a client chose.
     let invocation_id = request
         .headers()
         .get("x-ms-invocation-id")
         .and_then(|value| value.to_str().ok())
-        .filter(|value| value.len() <= 64)
-        .map(str::to_owned);
+        .filter(|value| value.len() == 36)
+        .and_then(|value| uuid::Uuid::try_parse(value).ok())
+        .map(|id| id.hyphenated().to_string());
 
     let mut response = next.run(request).await;
+    // The route, not the path: a path no route serves may carry anything.
+    let route = response.extensions().get::<Route>().cloned();
+    let path = route.as_ref().map_or("unknown", |route| &route.0);
 
     let rpc = response.extensions().get::<RpcFacts>();
     let auth = response.extensions().get::<AuthFacts>();

@@ -27,19 +27,26 @@
 //! token, again with the challenge) or 403 (`ForbiddenByRbac`).
 //!
 //! Errors are `{"error":{"code","message"}}` with an optional `innerError.code`.
+//!
+//! A version may carry `nbf` and `exp` (Unix seconds) in its attributes. As in Key Vault, they
+//! do not stop a `get`: a client must honour them itself. For tests, the vault can also be
+//! **slow**: every request then waits before it is answered, and the vault counts the requests
+//! still waiting, so a test can tell that a read is in flight.
 
 use std::{
     collections::HashMap,
     sync::{
         Arc, Mutex, PoisonError,
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
+    time::Duration,
 };
 
 use axum::{
     Json, Router,
-    extract::{Path, Query, State},
+    extract::{Path, Query, Request, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::get,
 };
@@ -72,6 +79,9 @@ struct Version {
     /// Unix seconds.
     created: i64,
     updated: i64,
+    /// `nbf` and `exp`, Unix seconds.
+    not_before: Option<i64>,
+    expires: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -82,6 +92,10 @@ pub struct KeyVault {
     /// Versions oldest first, by secret name.
     secrets: Mutex<HashMap<String, Vec<Version>>>,
     available: AtomicBool,
+    /// How long every request waits before it is answered (slow mode), if at all.
+    delay: Mutex<Option<Duration>>,
+    /// Requests waiting out the delay right now.
+    waiting: AtomicUsize,
 }
 
 impl KeyVault {
@@ -92,6 +106,8 @@ impl KeyVault {
             authority: format!("{base_url}/{TENANT_ID}"),
             secrets: Mutex::default(),
             available: AtomicBool::new(true),
+            delay: Mutex::default(),
+            waiting: AtomicUsize::new(0),
         };
         vault.set_secret(GATEWAY_PROOF_SECRET, &random_hex(32));
         // Broker mode's sealing key: 32 random bytes, base64, as `azd up` stores it.
@@ -113,6 +129,8 @@ impl KeyVault {
             enabled: true,
             created: now,
             updated: now,
+            not_before: None,
+            expires: None,
         };
         let id = version.id.clone();
         self.lock()
@@ -133,6 +151,38 @@ impl KeyVault {
             .unwrap_or_else(|| panic!("the vault has no version {version} of `{name}`"));
         version.enabled = false;
         version.updated = now_seconds();
+    }
+
+    /// Sets a version's `nbf` and `exp` (Unix seconds; `None` removes them).
+    ///
+    /// # Panics
+    ///
+    /// If the secret or version does not exist: a test bug.
+    pub fn set_validity(
+        &self,
+        name: &str,
+        version: &str,
+        not_before: Option<i64>,
+        expires: Option<i64>,
+    ) {
+        let mut secrets = self.lock();
+        let version = secrets
+            .get_mut(name)
+            .and_then(|versions| versions.iter_mut().find(|v| v.id == version))
+            .unwrap_or_else(|| panic!("the vault has no version {version} of `{name}`"));
+        version.not_before = not_before;
+        version.expires = expires;
+        version.updated = now_seconds();
+    }
+
+    /// `Some(delay)`: every request from now on waits `delay` before it is answered.
+    pub fn set_delay(&self, delay: Option<Duration>) {
+        *self.delay.lock().unwrap_or_else(PoisonError::into_inner) = delay;
+    }
+
+    /// How many requests are waiting out the delay right now.
+    pub fn waiting(&self) -> usize {
+        self.waiting.load(Ordering::SeqCst)
     }
 
     /// The current version's value of `name`, enabled or not.
@@ -265,7 +315,26 @@ pub fn routes(vault: Arc<KeyVault>) -> Router {
         .route("/secrets/{name}/", get(current))
         .route("/secrets/{name}/versions", get(versions))
         .route("/secrets/{name}/{version}", get(one_version))
+        .layer(middleware::from_fn_with_state(vault.clone(), slow))
         .with_state(vault)
+}
+
+/// In slow mode, waits before answering, counted in [`KeyVault::waiting`].
+async fn slow(State(vault): State<Arc<KeyVault>>, request: Request, next: Next) -> Response {
+    let delay = *vault.delay.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some(delay) = delay {
+        vault.waiting.fetch_add(1, Ordering::SeqCst);
+        /// Counts down even if the client gives up and the request is dropped mid-wait.
+        struct Done<'a>(&'a AtomicUsize);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let _done = Done(&vault.waiting);
+        tokio::time::sleep(delay).await;
+    }
+    next.run(request).await
 }
 
 async fn current(
@@ -365,13 +434,20 @@ fn bundle(name: &str, version: &Version) -> Result<Response, VaultError> {
 }
 
 fn attributes(version: &Version) -> Value {
-    json!({
+    let mut attributes = json!({
         "enabled": version.enabled,
         "created": version.created,
         "updated": version.updated,
         "recoveryLevel": "Recoverable+Purgeable",
         "recoverableDays": 90,
-    })
+    });
+    if let Some(not_before) = version.not_before {
+        attributes["nbf"] = not_before.into();
+    }
+    if let Some(expires) = version.expires {
+        attributes["exp"] = expires.into();
+    }
+    attributes
 }
 
 fn version_id(name: &str, version: &str) -> String {

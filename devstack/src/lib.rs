@@ -72,8 +72,11 @@ use self::{
     },
 };
 pub use self::{
-    graph::GraphFault, issuer::pkce, managed_identity::PATH as MANAGED_IDENTITY_PATH,
-    record::Recorded, vault_transport::vault_transport,
+    graph::GraphFault,
+    issuer::pkce,
+    managed_identity::PATH as MANAGED_IDENTITY_PATH,
+    record::Recorded,
+    vault_transport::{vault_http_client, vault_transport},
 };
 
 /// How to start a [`Devstack`].
@@ -518,6 +521,35 @@ impl Devstack {
     /// `false` makes Key Vault answer 503 to everything.
     pub fn set_vault_available(&self, available: bool) {
         self.key_vault.set_available(available);
+    }
+
+    /// Gives a secret version a validity window: `nbf` and `exp` in Unix seconds (`None`:
+    /// none). Key Vault still serves the value outside it; clients must honour it.
+    ///
+    /// # Panics
+    ///
+    /// If the secret or version does not exist.
+    pub fn set_secret_validity(
+        &self,
+        name: &str,
+        version: &str,
+        not_before: Option<i64>,
+        expires: Option<i64>,
+    ) {
+        self.key_vault
+            .set_validity(name, version, not_before, expires);
+    }
+
+    /// A slow Key Vault: with `Some(delay)`, every request from now on waits that long before
+    /// it is answered; `None` answers at once again.
+    pub fn set_vault_delay(&self, delay: Option<Duration>) {
+        self.key_vault.set_delay(delay);
+    }
+
+    /// How many Key Vault requests are waiting out the slow mode's delay right now: non-zero
+    /// while a read is in flight.
+    pub fn vault_requests_waiting(&self) -> usize {
+        self.key_vault.waiting()
     }
 
     /// The gateway proof: the current value of the `mcp-gateway-proof` secret (64 random hex

@@ -21,13 +21,19 @@ use azure_core::http::{AsyncRawResponse, HttpClient, Request, Transport};
 /// A transport for `SecretClientOptions::client_options.transport` that sends every request to
 /// `addr` over plain HTTP, keeping the path, query and body, and the original host in `Host`.
 pub fn vault_transport(addr: SocketAddr) -> Transport {
-    Transport::new(Arc::new(RedirectToDevstack {
+    Transport::new(vault_http_client(addr))
+}
+
+/// The HTTP client inside [`vault_transport`], for a caller that wraps it in a transport of its
+/// own (the handler caps the size of every answer it reads).
+pub fn vault_http_client(addr: SocketAddr) -> Arc<dyn HttpClient> {
+    Arc::new(RedirectToDevstack {
         addr,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("HTTP client builds"),
-    }))
+    })
 }
 
 #[derive(Debug)]

@@ -54,6 +54,12 @@ param rateLimitCalls int
 @maxValue(300)
 param rateLimitPeriodSeconds int
 
+@description('Resource id of the Azure Monitor logger (apim.bicep); the API diagnostic writes through it.')
+param azureMonitorLoggerId string
+
+@description('Record callers\' IP addresses in gateway logs (personal data; off unless there is a reason).')
+param logClientIp bool
+
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
   name: apimName
 }
@@ -284,9 +290,9 @@ resource mcpApiDiagnostics 'Microsoft.ApiManagement/service/apis/diagnostics@202
   parent: mcpApi
   name: 'azuremonitor'
   properties: {
-    loggerId: '${apim.id}/loggers/azuremonitor'
+    loggerId: azureMonitorLoggerId
     alwaysLog: 'allErrors'
-    logClientIp: true
+    logClientIp: logClientIp
     verbosity: 'information'
     sampling: {
       samplingType: 'fixed'

@@ -5,7 +5,7 @@ extension microsoftGraphV1
 // - It is the confidential client of the on-behalf-of exchange, and its only credential is a
 //   federated identity credential that trusts the handler's user-assigned identity: the app has
 //   no secret and no certificate, so there is nothing to leak or rotate.
-// - It asks Microsoft Graph for exactly the delegated permissions the tools use.
+// - It asks Microsoft Graph for exactly the delegated permissions of the enabled toolsets.
 // Graph resources live in the tenant, not in the resource group: `azd down` does not delete
 // them (docs/DEPLOY.md, "Tearing down").
 
@@ -33,27 +33,30 @@ param appRoleAssignmentRequired bool
 @description('Principal (object) id of the handler identity, trusted as the federated credential.')
 param federatedIdentityPrincipalId string
 
+@description('Toolsets the handler enables (MCP_TOOLSETS), for example profile, calendar, mail. The app requests exactly their Graph permissions.')
+param toolsets array
+
 var graphAppId = '00000003-0000-0000-c000-000000000000'
 
-// Least privilege for the tools (graph notes §1): get_my_profile reads /me (User.Read) and the
-// mailbox time zone (MailboxSettings.Read). Ids are the delegated permission ids of Microsoft
-// Graph; a new tool that needs more adds it here and says why.
-var graphDelegatedPermissions = [
-  {
-    id: 'e1fe6dd8-ba31-4d61-89e7-88639da4683d'
-    value: 'User.Read'
-  }
-  {
-    id: '87f447af-9fa4-4c32-9dfa-4a57a73d18ce'
-    value: 'MailboxSettings.Read'
-  }
-]
+// Least privilege follows the toolsets: the operator enables what the tenant consented to, and
+// the app asks for exactly those toolsets' delegated Graph permissions, nothing more. The
+// toolset → permission table is one data file that the handler's tool definitions are checked
+// against too; each entry is a permission name (value) and its delegated permission id (id).
+var graphPermissionsByToolset = loadJsonContent('graph-permissions.json').toolsets
+
+// The union of the enabled toolsets' permissions, each once: union() drops duplicates such as
+// MailboxSettings.Read, which several toolsets need for the user's time zone. An unknown toolset
+// name fails the deployment here instead of silently granting nothing. (For-expressions rather
+// than lambdas, and not inside a function call: checkov's Bicep parser reads neither.)
+var permissionsPerToolset = [for toolset in toolsets: graphPermissionsByToolset[toolset]]
+var graphDelegatedPermissions = union(flatten(permissionsPerToolset), [])
 var graphDelegatedScopeNames = [for permission in graphDelegatedPermissions: permission.value]
 
 // Stable ids: Entra refuses to change a scope or role id while it is enabled, so derive them from
 // names that do not change between deployments.
 var userScopeId = guid(uniqueName, 'oauth2PermissionScope', requiredScopeName)
 var operatorRoleId = guid(uniqueName, 'appRole', 'MCP.Operator')
+var writerRoleId = guid(uniqueName, 'appRole', 'MCP.Writer')
 
 var appIdUriOnCustomDomain = 'https://${customDomainHostName}/mcp'
 
@@ -94,8 +97,22 @@ var appRoles = [
     ]
     isEnabled: true
   }
+  // Users only: the write tools (send_mail, create_event) act as the signed-in user, so an
+  // app-only caller could never use them.
+  {
+    id: writerRoleId
+    value: 'MCP.Writer'
+    displayName: 'MCP writer'
+    description: 'May use the write tools send_mail and create_event (when the write toolset is enabled).'
+    allowedMemberTypes: [
+      'User'
+    ]
+    isEnabled: true
+  }
 ]
 
+// Delegated permissions only ('Scope'): the server acts on behalf of the signed-in user, never as
+// itself.
 var graphResourceAccess = [for permission in graphDelegatedPermissions: {
   id: permission.id
   type: 'Scope'
@@ -159,8 +176,9 @@ resource graphServicePrincipal 'Microsoft.Graph/servicePrincipals@v1.0' existing
 }
 
 // Optional tenant-wide consent for exactly the Graph permissions above, so users are not asked
-// (VS Code shows no consent prompt of its own, auth notes §5).
-resource graphAdminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantAdminConsent) {
+// (VS Code shows no consent prompt of its own, auth notes §5). Some permissions of the default
+// toolsets (User.Read.All) need an administrator's consent anyway. No grant without permissions.
+resource graphAdminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (grantAdminConsent && !empty(graphDelegatedPermissions)) {
   clientId: servicePrincipal.id
   resourceId: graphServicePrincipal.id
   consentType: 'AllPrincipals'
@@ -170,8 +188,10 @@ resource graphAdminConsent 'Microsoft.Graph/oauth2PermissionGrants@v1.0' = if (g
 var appIdUri = empty(customDomainHostName) ? 'api://${appWithIdentifierUris.appId}' : appIdUriOnCustomDomain
 
 output appId string = appWithIdentifierUris.appId
+output uniqueName string = appWithIdentifierUris.uniqueName
 output appObjectId string = appWithIdentifierUris.id
 output servicePrincipalId string = servicePrincipal.id
 output appIdUri string = appIdUri
 output requiredScopeName string = requiredScopeName
 output fullRequiredScope string = '${appIdUri}/${requiredScopeName}'
+output graphDelegatedScopes string = join(graphDelegatedScopeNames, ' ')

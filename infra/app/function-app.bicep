@@ -52,6 +52,24 @@ param applicationInsightsConnectionString string
 @description('Subnet for outbound VNet integration; empty without the VNet option.')
 param virtualNetworkSubnetId string
 
+@description('How API Management reaches the app: privateEndpoint (the app denies all public traffic), apimAddresses (only APIM\'s static public addresses), gatewayProofOnly (public; the gateway proof and token validation are the only gates).')
+@allowed([
+  'privateEndpoint'
+  'apimAddresses'
+  'gatewayProofOnly'
+])
+param inboundAccess string
+
+@description('API Management\'s static public IPv4 addresses (classic tiers), admitted with apimAddresses.')
+param apimPublicIpAddresses array
+
+@description('With privateEndpoint: Enabled keeps the deployment (SCM) endpoint public for azd, Entra-authenticated; Disabled closes it too.')
+@allowed([
+  'Enabled'
+  'Disabled'
+])
+param publicNetworkAccess string
+
 @description('Entra tenant that issues the tokens the handler accepts.')
 param tenantId string
 
@@ -82,6 +100,9 @@ param gatewayProofHeaderName string
 @description('Key Vault secret that holds the gateway proof.')
 param gatewayProofSecretName string
 
+@description('Comma-separated toolsets the handler enables (MCP_TOOLSETS); the app registration requests exactly their Graph permissions.')
+param toolsets string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   // checkov:skip=CKV_AZURE_225: Zone redundancy is a parameter (zoneRedundant): not every Flex Consumption region offers zones.
   name: planName
@@ -98,11 +119,23 @@ resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   }
 }
 
+// Inbound rules for the app endpoint (the deployment endpoint, SCM, has its own, below). Traffic
+// through the private endpoint is not subject to them, so with privateEndpoint no rule and a
+// default of Deny leave the private endpoint as the only way in.
+var apimAddressRules = [for (address, i) in apimPublicIpAddresses: {
+  name: 'apim-${i}'
+  description: 'API Management (static public address)'
+  ipAddress: '${address}/32'
+  action: 'Allow'
+  tag: 'Default'
+  priority: 100 + i
+}]
+
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_212: Flex Consumption scales from zero per request; always-ready instances are a cost decision, not a failover setting.
   // checkov:skip=CKV_AZURE_213: Flex Consumption has no App Service health check; the Functions host polls the handler's GET / for readiness.
   // checkov:skip=CKV_AZURE_17: Client certificates do not fit MCP clients (bearer tokens); APIM proves itself with the Key Vault gateway proof instead.
-  // checkov:skip=CKV_AZURE_222: Public network access stays on: APIM tiers without VNet integration reach the app over the internet; the gateway proof and token validation gate every request.
+  // checkov:skip=CKV_AZURE_222: Closed where the tier allows: the app endpoint denies all public traffic (private endpoint) or admits only APIM's addresses; the property itself stays Enabled by default so azd can reach the Entra-only deployment endpoint.
   name: functionAppName
   location: location
   tags: union(tags, {
@@ -119,13 +152,20 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     clientCertEnabled: false
-    publicNetworkAccess: 'Enabled'
+    // Only the private-endpoint posture can close everything; APIM reaches the others publicly.
+    publicNetworkAccess: inboundAccess == 'privateEndpoint' ? publicNetworkAccess : 'Enabled'
     virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      ipSecurityRestrictions: inboundAccess == 'apimAddresses' ? apimAddressRules : []
+      ipSecurityRestrictionsDefaultAction: inboundAccess == 'gatewayProofOnly' ? 'Allow' : 'Deny'
+      // The deployment endpoint: azd publishes the package here with an Entra token (basic
+      // publishing credentials are off, below), from wherever the operator runs it.
+      scmIpSecurityRestrictionsUseMain: false
+      scmIpSecurityRestrictionsDefaultAction: 'Allow'
     }
     functionAppConfig: {
       deployment: {
@@ -181,6 +221,7 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     KEY_VAULT_URL: keyVaultUri
     MCP_GATEWAY_PROOF_HEADER: gatewayProofHeaderName
     MCP_GATEWAY_PROOF_SECRET_NAME: gatewayProofSecretName
+    MCP_TOOLSETS: toolsets
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint
@@ -208,4 +249,5 @@ resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2
 }
 
 output functionAppName string = functionApp.name
+output functionAppId string = functionApp.id
 output functionAppDefaultHostName string = functionApp.properties.defaultHostName

@@ -1,9 +1,10 @@
 // Key Vault for what must be secret and is not an identity: the gateway proof APIM adds to every
 // request and the handler checks. RBAC mode (no access policies), purge protection and soft
-// delete on. Two readers, each with Key Vault Secrets User and nothing more:
-// - the handler's identity, on this vault (it owns the vault's secrets);
-// - APIM's identity, on the gateway-proof secret only (and on the custom-domain certificate's
-//   secret when one is configured).
+// delete on; with the VNet its firewall denies public traffic (private endpoint in
+// private-endpoints.bicep). Two readers, each with Key Vault Secrets User and nothing more:
+// - the handler's identity, on the secrets it reads (the gateway proof), not the vault;
+// - APIM's identity, on the gateway-proof secret only (apim.bicep grants it the custom-domain
+//   certificate's secret, when one is configured, right before the service reads it).
 // Nobody gets write access through this template: the deployment itself (ARM, control plane)
 // creates the secret, so no human or workload needs Key Vault Secrets Officer.
 
@@ -25,6 +26,9 @@ param keyVaultName string
 ])
 param publicNetworkAccess string
 
+@description('True with the VNet option: the firewall denies public traffic and the vault is reached through its private endpoint.')
+param privateNetworking bool
+
 @description('Soft-delete retention in days. Cannot be changed after the vault is created.')
 @minValue(7)
 @maxValue(90)
@@ -45,16 +49,14 @@ param gatewayProofSecretName string
 @description('Version of the gateway-proof secret already in use; empty creates a new version.')
 param gatewayProofVersion string
 
-@description('Name of the secret behind an imported custom-domain certificate; empty when there is none.')
-param customDomainCertificateSecretName string
 
 // Key Vault Secrets User: read secret values, nothing else.
 var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
 var createGatewayProof = empty(gatewayProofVersion)
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109: Firewall default is a parameter (publicNetworkAccess): APIM v2 without VNet integration reads the named value over the public endpoint, with RBAC as the gate.
-  // checkov:skip=CKV_AZURE_189: Public network access is a parameter for the same reason; DEPLOY.md says when to disable it.
+  // checkov:skip=CKV_AZURE_109: The firewall denies by default with the VNet option (the default); without it the handler and API Management reach the vault publicly, with RBAC on single secrets as the gate.
+  // checkov:skip=CKV_AZURE_189: Public network access is a parameter: the firewall already denies public traffic with the VNet; Disabled also removes the trusted-services exception, DEPLOY.md says when.
   name: keyVaultName
   location: location
   tags: tags
@@ -72,9 +74,11 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enabledForDiskEncryption: false
     enabledForTemplateDeployment: false
     publicNetworkAccess: publicNetworkAccess
+    // Trusted Azure services (API Management among them, for its named values and certificates)
+    // keep their exception; everything else public is denied with the VNet.
     networkAcls: {
       bypass: 'AzureServices'
-      defaultAction: publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
+      defaultAction: privateNetworking || publicNetworkAccess == 'Disabled' ? 'Deny' : 'Allow'
     }
   }
 }
@@ -95,14 +99,19 @@ resource gatewayProofExisting 'Microsoft.KeyVault/vaults/secrets@2023-07-01' exi
   name: gatewayProofSecretName
 }
 
-resource functionSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(vault.id, functionPrincipalId, keyVaultSecretsUserRoleId)
-  scope: vault
+// Scoped to the secret the handler reads (its current and previous versions), not the vault: a
+// secret added later for someone else is not readable by the handler unless granted here.
+resource functionGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(vault.id, gatewayProofSecretName, functionPrincipalId, keyVaultSecretsUserRoleId)
+  scope: gatewayProofExisting
   properties: {
     principalId: functionPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
   }
+  dependsOn: [
+    newGatewayProof
+  ]
 }
 
 // Scoped to the one secret, not the vault: APIM cannot read anything else the handler keeps here.
@@ -117,21 +126,6 @@ resource apimGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04
   dependsOn: [
     newGatewayProof
   ]
-}
-
-resource customDomainCertificate 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = if (!empty(customDomainCertificateSecretName)) {
-  parent: vault
-  name: customDomainCertificateSecretName
-}
-
-resource apimCertificateReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(customDomainCertificateSecretName)) {
-  name: guid(vault.id, customDomainCertificateSecretName, apimPrincipalId, keyVaultSecretsUserRoleId)
-  scope: customDomainCertificate
-  properties: {
-    principalId: apimPrincipalId
-    principalType: 'ServicePrincipal'
-    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
-  }
 }
 
 resource auditLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
@@ -159,4 +153,3 @@ output keyVaultUri string = vault.properties.vaultUri
 // role assignments included, are deployed: consumers (the APIM named values) wait for them.
 output gatewayProofUriWithVersion string = gatewayProofUriWithVersion
 output gatewayProofVersion string = last(split(gatewayProofUriWithVersion, '/'))
-output customDomainCertificateUri string = empty(customDomainCertificateSecretName) ? '' : '${vault.properties.vaultUri}secrets/${customDomainCertificateSecretName}'

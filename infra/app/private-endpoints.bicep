@@ -1,6 +1,7 @@
-// Private endpoints and their DNS zones for the services the handler calls from inside the VNet:
-// host storage (blob) and Key Vault. Each zone is linked to the VNet so the public names resolve
-// to the private addresses from the function app.
+// Private endpoints and their DNS zones: host storage (blob) and Key Vault, which the handler
+// calls from inside the VNet, and, with API Management Standard v2, the function app itself, which
+// APIM calls through its VNet integration. Each zone is linked to the VNet so the public names
+// resolve to the private addresses from inside it.
 
 @description('Azure region.')
 param location string
@@ -22,6 +23,9 @@ param storageAccountId string
 
 @description('Key Vault id.')
 param keyVaultId string
+
+@description('Function app id, when API Management reaches it privately (Standard v2); empty otherwise.')
+param functionAppId string
 
 var endpoints = [
   {
@@ -79,6 +83,67 @@ resource privateEndpoints 'Microsoft.Network/privateEndpoints@2024-05-01' = [for
     ]
   }
 }]
+
+// The function app's inbound private endpoint: with it, the app denies all public traffic to its
+// endpoint (function-app.bicep) and APIM's requests arrive here. The zone has no environment()
+// suffix; this is the public cloud's.
+var siteEndpointEnabled = !empty(functionAppId)
+
+resource siteZone 'Microsoft.Network/privateDnsZones@2020-06-01' = if (siteEndpointEnabled) {
+  name: 'privatelink.azurewebsites.net'
+  location: 'global'
+  tags: tags
+}
+
+resource siteZoneLink 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2020-06-01' = if (siteEndpointEnabled) {
+  parent: siteZone
+  name: 'vnet-link'
+  location: 'global'
+  tags: tags
+  properties: {
+    registrationEnabled: false
+    virtualNetwork: {
+      id: vnetId
+    }
+  }
+}
+
+resource sitePrivateEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = if (siteEndpointEnabled) {
+  name: '${namePrefix}site'
+  location: location
+  tags: tags
+  properties: {
+    subnet: {
+      id: subnetId
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'site'
+        properties: {
+          privateLinkServiceId: functionAppId
+          groupIds: [
+            'sites'
+          ]
+        }
+      }
+    ]
+  }
+}
+
+resource siteZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01' = if (siteEndpointEnabled) {
+  parent: sitePrivateEndpoint
+  name: 'default'
+  properties: {
+    privateDnsZoneConfigs: [
+      {
+        name: 'site'
+        properties: {
+          privateDnsZoneId: siteZone.id
+        }
+      }
+    ]
+  }
+}
 
 resource zoneGroups 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01' = [for (endpoint, i) in endpoints: {
   parent: privateEndpoints[i]

@@ -30,8 +30,8 @@ var storageBlobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   // checkov:skip=CKV_AZURE_206: LRS on purpose: the account holds only rebuildable host state and a package azd re-uploads on every deploy.
   // checkov:skip=CKV_AZURE_43: The name is a parameter; main.bicep builds it as 'st' + uniqueString (15 lowercase characters) and the decorators bound its length.
-  // checkov:skip=CKV_AZURE_35: Default action is a parameter: Deny with the VNet option; without it the Flex app reaches storage publicly, shared keys are off, Entra only.
-  // checkov:skip=CKV_AZURE_59: Public network access is a parameter: without the optional VNet the Flex app reaches storage over its public endpoint, Entra-only.
+  // checkov:skip=CKV_AZURE_35: Default action follows the VNet option (on by default): Deny with it; without it the Flex app reaches storage publicly, shared keys are off, Entra only.
+  // checkov:skip=CKV_AZURE_59: Public network access follows the VNet option (on by default): without it the Flex app reaches storage over its public endpoint, Entra-only.
   name: storageAccountName
   location: location
   tags: tags

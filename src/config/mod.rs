@@ -11,15 +11,17 @@ use url::Url;
 mod auth;
 mod authorization;
 mod outbound;
+mod secret;
 pub mod settings;
 
 pub(crate) use auth::normalize_guid;
-pub use auth::{AuthConfig, GatewayProofConfig, ProofSourceConfig};
+pub use auth::{AuthConfig, GatewayProofConfig, MIN_PROOF_LENGTH, ProofSourceConfig};
 pub use authorization::{
     AuthorizationMode, BrokerConfig, BrokerStoreConfig, DEFAULT_REDIRECTS, RedirectRule, issuer_of,
     parse_redirect_rule,
 };
 pub use outbound::OutboundConfig;
+pub use secret::SecretString;
 use settings::*;
 pub use settings::{SETTINGS, Setting};
 
@@ -285,11 +287,11 @@ impl Config {
             )
             .unwrap_or(tracing::Level::INFO);
 
-        let auth = auth::read(&mut reader);
+        let auth = auth::read(&mut reader, listen_source == ListenSource::FunctionsHost);
         let outbound = outbound::read(&mut reader);
         let proof_from_vault = matches!(
             auth.gateway_proof.as_ref().map(|proof| &proof.source),
-            Some(ProofSourceConfig::KeyVaultSecret(_))
+            Some(ProofSourceConfig::KeyVaultSecret { .. })
         );
         if proof_from_vault && outbound.key_vault_url.is_none() {
             reader.problem(
@@ -471,6 +473,7 @@ mod tests {
             (FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567"),
             (MCP_LISTEN_ADDR.name, "127.0.0.1:9000"),
             (MCP_PUBLIC_URL.name, "https://mcp.contoso.com/mcp"),
+            (MCP_GATEWAY_PROOF_REQUIRED.name, "false"),
         ])
         .unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:4567");
@@ -628,7 +631,10 @@ mod tests {
         };
         assert_eq!(
             values,
-            vec!["0123456789abcdef-current", "0123456789abcdef-previous"]
+            vec![
+                SecretString::from("0123456789abcdef-current"),
+                SecretString::from("0123456789abcdef-previous")
+            ]
         );
     }
 
@@ -648,8 +654,25 @@ mod tests {
         .unwrap();
         assert!(matches!(
             config.auth.gateway_proof.unwrap().source,
-            ProofSourceConfig::KeyVaultSecret(name) if name == "mcp-gateway-proof"
+            ProofSourceConfig::KeyVaultSecret { name, rotation_grace }
+                if name == "mcp-gateway-proof" && rotation_grace == Duration::from_secs(8 * 3600)
         ));
+        let config = read(&[
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+            (MCP_GATEWAY_PROOF_SECRET_NAME.name, "mcp-gateway-proof"),
+            (KEY_VAULT_URL.name, "https://kv-m365.vault.azure.net/"),
+            (MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS.name, "0"),
+        ])
+        .unwrap();
+        assert!(matches!(
+            config.auth.gateway_proof.unwrap().source,
+            ProofSourceConfig::KeyVaultSecret { rotation_grace, .. } if rotation_grace.is_zero()
+        ));
+        let error = read(&[(MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS.name, "604801")]).unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS.name]
+        );
         assert_eq!(
             config.outbound.key_vault_url.unwrap().as_str(),
             "https://kv-m365.vault.azure.net/"
@@ -695,7 +718,75 @@ mod tests {
 
     #[test]
     fn under_the_functions_host_the_public_url_is_required() {
-        let error = read(&[(FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567")]).unwrap_err();
+        let error = read(&[
+            (FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567"),
+            (MCP_GATEWAY_PROOF_REQUIRED.name, "false"),
+        ])
+        .unwrap_err();
         assert_eq!(problem_settings(&error), vec![MCP_PUBLIC_URL.name]);
+    }
+
+    #[test]
+    fn under_the_functions_host_a_gateway_proof_is_required_unless_declared_unneeded() {
+        let hosted = [
+            (FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567"),
+            (MCP_PUBLIC_URL.name, "https://mcp.contoso.com/mcp"),
+        ];
+        let error = read(&hosted).unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![MCP_GATEWAY_PROOF_HEADER.name]
+        );
+        assert!(
+            error.problems[0]
+                .fix
+                .contains("MCP_GATEWAY_PROOF_REQUIRED=false"),
+            "{error}"
+        );
+
+        let mut isolated = hosted.to_vec();
+        isolated.push((MCP_GATEWAY_PROOF_REQUIRED.name, "false"));
+        assert!(read(&isolated).unwrap().auth.gateway_proof.is_none());
+
+        let mut with_proof = hosted.to_vec();
+        with_proof.extend([
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+            (MCP_GATEWAY_PROOF_SECRET_NAME.name, "mcp-gateway-proof"),
+            (KEY_VAULT_URL.name, "https://kv-m365.vault.azure.net/"),
+        ]);
+        assert!(read(&with_proof).unwrap().auth.gateway_proof.is_some());
+
+        // Outside the host it is not required, unless asked for.
+        assert!(read(&[]).is_ok());
+        let error = read(&[(MCP_GATEWAY_PROOF_REQUIRED.name, "true")]).unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![MCP_GATEWAY_PROOF_HEADER.name]
+        );
+        let error = read(&[(MCP_GATEWAY_PROOF_REQUIRED.name, "maybe")]).unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![MCP_GATEWAY_PROOF_REQUIRED.name]
+        );
+    }
+
+    #[test]
+    fn debug_output_never_shows_a_configured_gateway_proof() {
+        let config = read(&[
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+            (
+                MCP_GATEWAY_PROOF.name,
+                "secret-current-4b1f9e2a, secret-previous-7d3c8a51",
+            ),
+        ])
+        .unwrap();
+        let shown = format!("{config:?} {:?}", config.auth.gateway_proof);
+        for value in ["secret-current-4b1f9e2a", "secret-previous-7d3c8a51"] {
+            assert!(!shown.contains(value), "{shown}");
+        }
+        assert!(
+            shown.contains("x-mcp-gateway-proof"),
+            "the header is no secret"
+        );
     }
 }

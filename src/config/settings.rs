@@ -103,9 +103,18 @@ pub const MCP_JWKS_REFRESH_COOLDOWN_SECONDS: Setting = Setting {
 
 pub const MCP_GATEWAY_PROOF_HEADER: Setting = Setting {
     name: "MCP_GATEWAY_PROOF_HEADER",
-    default: "unset: no gateway proof is required",
+    default: "unset: no gateway proof is checked (a configuration error under the Functions \
+              host, see MCP_GATEWAY_PROOF_REQUIRED)",
     help: "Header the gateway (APIM) adds to every request; when set, requests without the \
            expected value are refused before token validation.",
+};
+
+pub const MCP_GATEWAY_PROOF_REQUIRED: Setting = Setting {
+    name: "MCP_GATEWAY_PROOF_REQUIRED",
+    default: "true under the Functions host, false elsewhere",
+    help: "Whether starting without a gateway proof (MCP_GATEWAY_PROOF_HEADER) is a \
+           configuration error. Set it to false only when the function app accepts traffic \
+           from APIM's network alone (private endpoint or access restrictions).",
 };
 
 pub const MCP_GATEWAY_PROOF: Setting = Setting {
@@ -118,8 +127,17 @@ pub const MCP_GATEWAY_PROOF: Setting = Setting {
 pub const MCP_GATEWAY_PROOF_SECRET_NAME: Setting = Setting {
     name: "MCP_GATEWAY_PROOF_SECRET_NAME",
     default: "unset",
-    help: "Key Vault secret (in KEY_VAULT_URL) holding the gateway proof; its current and \
-           previous enabled versions are accepted.",
+    help: "Key Vault secret (in KEY_VAULT_URL) holding the gateway proof. Its newest enabled \
+           version within its activation and expiry dates is accepted, and the one before it \
+           for MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS after the newest was created.",
+};
+
+pub const MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS: Setting = Setting {
+    name: "MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS",
+    default: "28800 (8 hours)",
+    help: "How long after a new version of the gateway proof secret was created the previous \
+           version is still accepted (0 to 604800). Disabling a version in Key Vault retires \
+           it at once.",
 };
 
 pub const MANAGED_IDENTITY_CLIENT_ID: Setting = Setting {
@@ -241,8 +259,10 @@ pub const SETTINGS: &[&Setting] = &[
     &MCP_AUTHORITY_HOST,
     &MCP_JWKS_REFRESH_COOLDOWN_SECONDS,
     &MCP_GATEWAY_PROOF_HEADER,
+    &MCP_GATEWAY_PROOF_REQUIRED,
     &MCP_GATEWAY_PROOF,
     &MCP_GATEWAY_PROOF_SECRET_NAME,
+    &MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS,
     &MANAGED_IDENTITY_CLIENT_ID,
     &IDENTITY_ENDPOINT,
     &IDENTITY_HEADER,

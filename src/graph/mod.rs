@@ -8,6 +8,11 @@
 //!
 //! The Graph token is opaque: it goes into the `Authorization` header of requests to the
 //! configured Graph base URL and nowhere else.
+//!
+//! Answers are read up to a cap ([`MAX_RESPONSE_BYTES`]; error bodies much less), counted as
+//! they arrive: a larger one is not read on, and the call fails with
+//! [`GraphError::ResponseTooLarge`]. A request whose path has an empty, `.` or `..` segment is
+//! never sent ([`GraphError::InvalidPathSegment`]).
 
 pub mod paging;
 pub mod request;
@@ -20,12 +25,16 @@ use serde::{Deserialize, de::DeserializeOwned};
 use tokio::time::Instant;
 use url::Url;
 
-use crate::outbound::{Call, OutboundHttp};
+use crate::outbound::{BodyError, Call, OutboundHttp, read_capped};
 pub use request::{Filter, GraphRequest};
 use retry::{RetryBudget, Verdict};
 
 /// No single attempt runs longer than this, deadline or not.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(30);
+/// The largest answer read from Graph: a page of items with the fields a tool selects.
+pub const MAX_RESPONSE_BYTES: usize = 10 * 1024 * 1024;
+/// Graph's error bodies are a few hundred bytes.
+const MAX_ERROR_BYTES: usize = 64 * 1024;
 
 /// Why a Graph call failed, with what a caller needs to decide what to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +53,11 @@ pub enum GraphError {
     Unreachable,
     /// Graph answered 2xx with something that is not the expected JSON.
     UnexpectedBody,
+    /// Graph's answer was larger than `limit` bytes; it was not read on.
+    ResponseTooLarge { limit: usize },
+    /// A path segment was empty, `.` or `..`, which Graph would read as another resource: the
+    /// request was not sent.
+    InvalidPathSegment,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +114,13 @@ impl GraphClient {
         url: Url,
         call: Call<'_>,
     ) -> Result<T, GraphError> {
+        if request.has_invalid_segment() {
+            tracing::warn!(
+                request_id = call.request_id,
+                "graph request refused: an empty, `.` or `..` path segment"
+            );
+            return Err(GraphError::InvalidPathSegment);
+        }
         let deadline = call.deadline;
         self.budget.earn();
         let client_request_id = uuid::Uuid::new_v4().to_string();
@@ -143,13 +164,22 @@ impl GraphClient {
             );
             match outcome {
                 Ok(response) if response.status().is_success() => {
-                    return response.json().await.map_err(|error| {
-                        if error.is_timeout() {
-                            GraphError::Deadline
-                        } else {
-                            GraphError::UnexpectedBody
-                        }
-                    });
+                    let body = read_capped(response, MAX_RESPONSE_BYTES).await.map_err(
+                        |error| match error {
+                            BodyError::TooLarge { limit } => {
+                                tracing::warn!(
+                                    request_id = call.request_id,
+                                    client_request_id = %client_request_id,
+                                    limit,
+                                    "graph answer exceeded the size cap; not read on"
+                                );
+                                GraphError::ResponseTooLarge { limit }
+                            }
+                            BodyError::Interrupted { timeout: true } => GraphError::Deadline,
+                            BodyError::Interrupted { timeout: false } => GraphError::UnexpectedBody,
+                        },
+                    )?;
+                    return serde_json::from_slice(&body).map_err(|_| GraphError::UnexpectedBody);
                 }
                 Ok(response) => {
                     let retry_after = retry::retry_after(response.headers());
@@ -161,7 +191,10 @@ impl GraphClient {
                         continue;
                     }
                     let status = response.status();
-                    let body: Option<ErrorBody> = response.json().await.ok();
+                    let body: Option<ErrorBody> = read_capped(response, MAX_ERROR_BYTES)
+                        .await
+                        .ok()
+                        .and_then(|body| serde_json::from_slice(&body).ok());
                     let (code, message) = body
                         .map(|body| (body.error.code, body.error.message))
                         .unwrap_or_default();
@@ -207,5 +240,10 @@ impl GraphError {
     /// Whether Graph refused for lack of permission (consent, or not shared with the user).
     pub fn is_forbidden(&self) -> bool {
         matches!(self, GraphError::Status { status, .. } if *status == StatusCode::FORBIDDEN.as_u16())
+    }
+
+    /// Whether Graph refused the token itself (401): the cached Graph token must go.
+    pub fn is_unauthorized(&self) -> bool {
+        matches!(self, GraphError::Status { status, .. } if *status == StatusCode::UNAUTHORIZED.as_u16())
     }
 }

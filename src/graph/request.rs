@@ -1,7 +1,9 @@
 //! Building Graph requests so that no tool argument can change a request's meaning.
 //!
 //! - Path segments are percent-encoded one by one: an id like `../../users` or `a/b?x` stays
-//!   one segment of the path it was meant for.
+//!   one segment of the path it was meant for. A segment that is empty, `.` or `..` cannot be
+//!   encoded into anything URL resolution and Graph leave alone (`%2E%2E` is `..` to both), so
+//!   such a request is refused: [`GraphClient`](super::GraphClient) never sends it.
 //! - OData string literals are quoted with `'` and inner quotes doubled (`O''Brien`), the only
 //!   escape OData has; query values are then form-encoded by the URL builder.
 //! - `$select` is part of every read, so Graph returns only what a tool uses (and less data
@@ -26,11 +28,16 @@ pub struct GraphRequest {
     pub(crate) path: String,
     pub(crate) query: Vec<(&'static str, String)>,
     pub(crate) headers: Vec<(&'static str, String)>,
+    /// A segment was empty, `.` or `..`.
+    invalid_segment: bool,
 }
 
 impl GraphRequest {
     /// A GET of the path made of `segments` (each one encoded), selecting `fields`.
     pub fn get(segments: &[&str], fields: &[&str]) -> Self {
+        let invalid_segment = segments
+            .iter()
+            .any(|segment| matches!(*segment, "" | "." | ".."));
         let path = segments
             .iter()
             .map(|segment| utf8_percent_encode(segment, SEGMENT).to_string())
@@ -41,7 +48,13 @@ impl GraphRequest {
             path,
             query: vec![("$select", fields.join(","))],
             headers: Vec::new(),
+            invalid_segment,
         }
+    }
+
+    /// Whether a path segment was empty, `.` or `..`: the request must not be sent.
+    pub fn has_invalid_segment(&self) -> bool {
+        self.invalid_segment
     }
 
     /// Whether repeating the call is harmless (GET is; a POST that sends mail is not).
@@ -133,6 +146,41 @@ mod tests {
         assert_eq!(request.path, "users/..%2F..%2Fme%2Fmessages%3Fx%3D1%23y");
         let request = GraphRequest::get(&["users", "adele@contoso.example"], &["id"]);
         assert_eq!(request.path, "users/adele%40contoso.example");
+    }
+
+    #[test]
+    fn empty_and_dot_segments_are_marked_so_the_request_is_never_sent() {
+        for segments in [
+            &["users", ".."][..],
+            &["users", "."],
+            &["users", ""],
+            &["..", "me"],
+            &["me", "messages", "", "attachments"],
+        ] {
+            assert!(
+                GraphRequest::get(segments, &["id"]).has_invalid_segment(),
+                "{segments:?}"
+            );
+        }
+        for segments in [
+            &["users", "..."][..],
+            &["users", ".hidden"],
+            &["users", "a..b"],
+            &["users", "../me"],
+            &["me"],
+        ] {
+            assert!(
+                !GraphRequest::get(segments, &["id"]).has_invalid_segment(),
+                "{segments:?}"
+            );
+        }
+        // Why they cannot be encoded instead: URL resolution reads `%2E` as `.` too.
+        let root = url::Url::parse("https://graph.microsoft.com/v1.0/").unwrap();
+        assert_eq!(
+            root.join("users/%2E%2E").unwrap().path(),
+            "/v1.0/",
+            "encoded dots still climb"
+        );
     }
 
     #[test]

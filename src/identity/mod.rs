@@ -23,7 +23,7 @@ use azure_core::{
 use azure_identity::{ManagedIdentityCredential, ManagedIdentityCredentialOptions, UserAssignedId};
 use tokio::sync::OnceCell;
 
-use crate::outbound::OutboundHttp;
+use crate::{config::SecretString, outbound::OutboundHttp};
 
 /// The audience of a managed-identity token used as a federated client assertion in the
 /// public cloud (national clouds use their own, see docs/DEPLOY.md).
@@ -62,13 +62,14 @@ impl ManagedIdentity {
     }
 
     /// A token for `api://AzureADTokenExchange`: the client assertion of the on-behalf-of
-    /// exchange. `azure_identity` caches it and fetches a new one before it expires.
-    pub async fn federation_assertion(&self) -> Result<String, IdentityUnavailable> {
+    /// exchange (a credential: its `Debug` is redacted). `azure_identity` caches it and fetches
+    /// a new one before it expires.
+    pub async fn federation_assertion(&self) -> Result<SecretString, IdentityUnavailable> {
         self.managed_identity_credential()
             .await?
             .get_token(&[TOKEN_EXCHANGE_SCOPE], None)
             .await
-            .map(|token| token.token.secret().to_owned())
+            .map(|token| SecretString::from(token.token.secret()))
             .map_err(|error| IdentityUnavailable(error.kind().to_string()))
     }
 

@@ -5,9 +5,13 @@
 //! identity's token as `client_assertion` (no secret: a federated credential). `azure_identity`
 //! has no on-behalf-of credential, so this is the form post itself.
 //!
-//! Graph tokens are cached per (tenant, user, scopes) until shortly before they expire, and
-//! exchanged at most once at a time per key: however many calls for one user arrive together,
-//! one exchange runs and the others wait for its token. The cache is bounded.
+//! Graph tokens are cached per (SHA-256 of the caller's token, scopes), as MSAL's on-behalf-of
+//! cache keys them, until shortly before they expire, and exchanged at most once at a time per
+//! key: however many calls with one token arrive together, one exchange runs and the others
+//! wait for its token. Never per user alone: a Graph token obtained for one of a user's tokens
+//! must not serve another (another client application, or a token Conditional Access would
+//! block) without Entra evaluating it. When Graph refuses a cached token (401), the tool marks it
+//! ([`GraphToken::refused_by_graph`]) and the next call exchanges again. The cache is bounded.
 //!
 //! Entra's answers map to what the caller can act on: missing consent (AADSTS65001) and
 //! Conditional Access claims challenges are distinct errors; an unreachable Entra is retried
@@ -16,9 +20,14 @@
 use std::{
     collections::HashMap,
     fmt,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
+
+use aws_lc_rs::digest;
 
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -26,7 +35,7 @@ use tokio::time::Instant;
 use super::ManagedIdentity;
 use crate::{
     caller::{Caller, CallerKind},
-    outbound::{Call, OutboundHttp, jitter},
+    outbound::{BodyError, Call, OutboundHttp, jitter, read_capped},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -38,17 +47,32 @@ const CAPACITY: usize = 10_000;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// The token endpoint's answers are a few kilobytes; nothing larger is read.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// A Graph access token. Opaque: never parsed, logged or returned to a client.
 #[derive(Clone)]
 pub struct GraphToken {
     value: Arc<str>,
     refresh_after: Instant,
+    /// Shared with the cached copy: set when Graph refused the token.
+    refused: Arc<AtomicBool>,
 }
 
 impl GraphToken {
     pub fn bearer(&self) -> &str {
         &self.value
+    }
+
+    /// Graph refused this token (HTTP 401: revoked, say): it leaves the cache, and the next call
+    /// for the same caller token and scopes exchanges again.
+    pub fn refused_by_graph(&self) {
+        self.refused.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the cache may still hand it out.
+    fn usable(&self, now: Instant) -> bool {
+        now < self.refresh_after && !self.refused.load(Ordering::SeqCst)
     }
 }
 
@@ -75,11 +99,22 @@ pub enum ExchangeError {
     Rejected { error: String, code: Option<u32> },
 }
 
+/// One caller token (by its SHA-256, which is no use to anyone who reads it from memory) and
+/// one set of scopes.
 #[derive(Hash, PartialEq, Eq, Clone)]
 struct CacheKey {
-    tenant_id: String,
-    object_id: String,
+    token_digest: [u8; 32],
     scopes: String,
+}
+
+impl CacheKey {
+    fn new(caller: &Caller, scopes: String) -> Self {
+        let digest = digest::digest(&digest::SHA256, caller.token.expose().as_bytes());
+        Self {
+            token_digest: digest.as_ref().try_into().expect("SHA-256 is 32 bytes"),
+            scopes,
+        }
+    }
 }
 
 type Slot = Arc<tokio::sync::Mutex<Option<GraphToken>>>;
@@ -144,14 +179,10 @@ impl OnBehalfOf {
         let mut sorted = scopes.to_vec();
         sorted.sort();
         sorted.dedup();
-        let key = CacheKey {
-            tenant_id: caller.tenant_id.clone(),
-            object_id: caller.object_id.clone(),
-            scopes: sorted.join(" "),
-        };
+        let key = CacheKey::new(caller, sorted.join(" "));
         let slot = self.slot(&key);
         let mut cached = slot.lock().await;
-        if let Some(token) = cached.as_ref().filter(|t| Instant::now() < t.refresh_after) {
+        if let Some(token) = cached.as_ref().filter(|t| t.usable(Instant::now())) {
             return Ok(token.clone());
         }
         let token = self.exchange(caller, &key.scopes, call).await?;
@@ -237,7 +268,7 @@ impl OnBehalfOf {
             ("requested_token_use", "on_behalf_of"),
             ("client_id", self.client_id.as_str()),
             ("client_assertion_type", CLIENT_ASSERTION_TYPE),
-            ("client_assertion", assertion.as_str()),
+            ("client_assertion", assertion.expose()),
             ("assertion", caller.token.expose()),
             ("scope", scopes),
         ];
@@ -267,7 +298,20 @@ impl OnBehalfOf {
             return Attempt::Retry;
         }
         let received = Instant::now();
-        let body = response.bytes().await.unwrap_or_default();
+        let body = match read_capped(response, MAX_ANSWER_BYTES).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge { limit }) => {
+                tracing::warn!(limit, "the token endpoint's answer exceeded the size cap");
+                return Attempt::Done(Err(ExchangeError::Rejected {
+                    error: format!("the token endpoint answered with more than {limit} bytes"),
+                    code: None,
+                }));
+            }
+            Err(BodyError::Interrupted { timeout }) => {
+                tracing::warn!(timeout, "the token endpoint's answer broke off");
+                return Attempt::Retry;
+            }
+        };
         if status.is_success() {
             return Attempt::Done(match serde_json::from_slice::<TokenAnswer>(&body) {
                 Ok(answer) => {
@@ -276,6 +320,7 @@ impl OnBehalfOf {
                     Ok(GraphToken {
                         value: answer.access_token.into(),
                         refresh_after: received + lifetime - margin,
+                        refused: Arc::default(),
                     })
                 }
                 Err(_) => Err(ExchangeError::Rejected {
@@ -313,13 +358,11 @@ fn classify(error: EntraError) -> ExchangeError {
     }
 }
 
-/// Drops expired or empty entries; if none are, drops arbitrary idle ones.
+/// Drops expired, refused or empty entries; if none are, drops arbitrary idle ones.
 fn evict(cache: &mut HashMap<CacheKey, Slot>) {
     let now = Instant::now();
     cache.retain(|_, slot| match slot.try_lock() {
-        Ok(token) => token
-            .as_ref()
-            .is_some_and(|token| now < token.refresh_after),
+        Ok(token) => token.as_ref().is_some_and(|token| token.usable(now)),
         Err(_) => true,
     });
     let excess = (cache.len() + 1).saturating_sub(CAPACITY);
@@ -331,5 +374,34 @@ fn evict(cache: &mut HashMap<CacheKey, Slot>) {
         .collect();
     for key in idle {
         cache.remove(&key);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_graph_token() {
+        let token = GraphToken {
+            value: "graph-token-value-1f2e3d".into(),
+            refresh_after: Instant::now(),
+            refused: Arc::default(),
+        };
+        let shown = format!("{token:?} {:?}", Some(&token));
+        assert!(!shown.contains("graph-token-value-1f2e3d"), "{shown}");
+    }
+
+    #[test]
+    fn a_token_graph_refused_is_no_longer_handed_out_by_any_copy() {
+        let token = GraphToken {
+            value: "graph-token-value-1f2e3d".into(),
+            refresh_after: Instant::now() + Duration::from_secs(3600),
+            refused: Arc::default(),
+        };
+        let cached = token.clone();
+        assert!(cached.usable(Instant::now()));
+        token.refused_by_graph();
+        assert!(!cached.usable(Instant::now()));
     }
 }

@@ -6,6 +6,9 @@
 //! - 403 `Bearer error="insufficient_scope", scope="…"`: the token is fine but does not grant
 //!   what this request needs; `scope` lists every scope the request needs, so a client can
 //!   step up with exactly that.
+//! - 403 without a challenge ([`Challenges::forbidden`]): what is missing is something no
+//!   scope can grant (an app role an administrator must assign, or a user behind an app-only
+//!   token). A scope challenge would only send the client into a sign-in that cannot help.
 //! - 401 `Bearer error="insufficient_claims", claims="…"`: Conditional Access wants the user to
 //!   sign in again (say, with MFA) before Graph may be called for them; `claims` is the
 //!   base64-encoded claims request the client passes to Entra on that sign-in.
@@ -71,7 +74,9 @@ impl Challenges {
             Refusal::Invalid(invalid) => {
                 let description = match invalid {
                     Invalid::Expired => "The access token has expired. Get a new one.",
-                    Invalid::NotYetValid => "The access token is not valid yet.",
+                    Invalid::NotYetValid | Invalid::IssuedInTheFuture => {
+                        "The access token is not valid yet."
+                    }
                     Invalid::MissingClaim => "The access token lacks claims this server requires.",
                     Invalid::WrongIssuer | Invalid::WrongTenant => {
                         "The access token was not issued by this server's tenant."
@@ -87,6 +92,7 @@ impl Challenges {
                     | Invalid::Malformed
                     | Invalid::UnsupportedAlgorithm
                     | Invalid::ForbiddenHeader
+                    | Invalid::CriticalHeader
                     | Invalid::MissingKeyId
                     | Invalid::UnknownKey
                     | Invalid::BadSignature => {
@@ -152,6 +158,12 @@ impl Challenges {
             "insufficient_scope",
             description,
         )
+    }
+
+    /// 403 for what no scope can grant: no `WWW-Authenticate`, so no client steps up in vain;
+    /// `description` says who can fix it.
+    pub fn forbidden(&self, error: &str, description: &str) -> Response {
+        respond(StatusCode::FORBIDDEN, None, error, description)
     }
 
     fn unauthorized(&self, error: Option<&str>, body_error: &str, description: &str) -> Response {

@@ -8,10 +8,14 @@
 //! rotation both the current and the previous value are accepted, because APIM and this server
 //! pick up a new value at different moments.
 //!
+//! A header value that is not visible ASCII is refused as malformed: no proof APIM sends can
+//! look like that, and it is never compared as if it were some other value.
+//!
 //! Where the expected values come from is behind [`ProofSource`]: configuration for local
-//! development, Key Vault in Azure ([`crate::secrets::gateway_proof`]). After a mismatch the source may look again
-//! (Key Vault: at most every few seconds), because APIM may have switched to a new secret
-//! version before this server's next scheduled refresh.
+//! development, Key Vault in Azure ([`crate::secrets::gateway_proof`]). A mismatch is refused at
+//! once; the source may then look again in the background (Key Vault: one read at a time, at
+//! most every few seconds), because APIM may have switched to a new secret version before this
+//! server's next scheduled refresh. No request ever waits for that re-read.
 
 use std::{future::Future, pin::Pin, sync::Arc};
 
@@ -23,9 +27,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::telemetry::AuthFacts;
+use crate::{config::SecretString, telemetry::AuthFacts};
 
-/// The digest of one accepted value.
+/// The digest of one accepted value. No `Debug`: even a digest of a proof stays out of logs.
 #[derive(Clone)]
 pub struct ProofDigest(digest::Digest);
 
@@ -49,21 +53,30 @@ pub type ProofFuture<'a> =
 
 /// Supplies the accepted proof values: the current one and, during a rotation, the previous.
 pub trait ProofSource: Send + Sync + 'static {
-    /// The accepted values; `after_mismatch` asks the source to look again if it can.
-    fn accepted(&self, after_mismatch: bool) -> ProofFuture<'_>;
+    /// The accepted values.
+    fn accepted(&self) -> ProofFuture<'_>;
+
+    /// A presented proof matched none of them: the source may look again, in the background.
+    /// It must not make the caller wait.
+    fn mismatched(&self) {}
 }
 
 /// Fixed values from configuration.
 pub struct ConfiguredProof(Arc<[ProofDigest]>);
 
 impl ConfiguredProof {
-    pub fn new(values: &[String]) -> Self {
-        Self(values.iter().map(|value| ProofDigest::of(value)).collect())
+    pub fn new(values: &[SecretString]) -> Self {
+        Self(
+            values
+                .iter()
+                .map(|value| ProofDigest::of(value.expose()))
+                .collect(),
+        )
     }
 }
 
 impl ProofSource for ConfiguredProof {
-    fn accepted(&self, _after_mismatch: bool) -> ProofFuture<'_> {
+    fn accepted(&self) -> ProofFuture<'_> {
         let values = Arc::clone(&self.0);
         Box::pin(async move { Ok(values) })
     }
@@ -79,24 +92,27 @@ pub struct GatewayProof {
 pub async fn check(State(proof): State<GatewayProof>, request: Request, next: Next) -> Response {
     let mut presented = request.headers().get_all(&proof.header).iter();
     let presented = match (presented.next(), presented.next()) {
-        (Some(value), None) => ProofDigest::of(value.to_str().unwrap_or_default()),
+        // `to_str` accepts visible ASCII (and spaces) only.
+        (Some(value), None) => match value.to_str() {
+            Ok(value) => ProofDigest::of(value),
+            Err(_) => return refuse(StatusCode::FORBIDDEN, "gateway_proof_malformed"),
+        },
         _ => return refuse(StatusCode::FORBIDDEN, "gateway_proof_missing"),
     };
-    for after_mismatch in [false, true] {
-        let accepted = match proof.source.accepted(after_mismatch).await {
-            Ok(accepted) => accepted,
-            Err(ProofUnavailable) => {
-                return refuse(StatusCode::SERVICE_UNAVAILABLE, "gateway_proof_unavailable");
-            }
-        };
-        // Compare against every value, so timing does not tell which one matched.
-        let matched = accepted
-            .iter()
-            .fold(false, |matched, value| value.matches(&presented) | matched);
-        if matched {
-            return next.run(request).await;
+    let accepted = match proof.source.accepted().await {
+        Ok(accepted) => accepted,
+        Err(ProofUnavailable) => {
+            return refuse(StatusCode::SERVICE_UNAVAILABLE, "gateway_proof_unavailable");
         }
+    };
+    // Compare against every value, so timing does not tell which one matched.
+    let matched = accepted
+        .iter()
+        .fold(false, |matched, value| value.matches(&presented) | matched);
+    if matched {
+        return next.run(request).await;
     }
+    proof.source.mismatched();
     refuse(StatusCode::FORBIDDEN, "gateway_proof_mismatch")
 }
 

@@ -16,7 +16,8 @@
 //!   few seconds rather than once per request.
 //!
 //! Only RSA signature keys are kept; the URL in the metadata must be https (loopback http for
-//! local development), like the authority itself.
+//! local development), like the authority itself. Neither document is read beyond
+//! [`MAX_DOCUMENT_BYTES`]: Entra's are a few kilobytes.
 
 use std::{
     collections::HashMap,
@@ -31,13 +32,18 @@ use jsonwebtoken::{
 use serde::Deserialize;
 use url::Url;
 
-use crate::{config::is_loopback_host, outbound::OutboundHttp};
+use crate::{
+    config::is_loopback_host,
+    outbound::{BodyError, OutboundHttp, read_capped},
+};
 
 /// Keys older than this are refreshed in the background.
 const MAX_AGE: Duration = Duration::from_secs(24 * 60 * 60);
 /// With no keys at all, the least time between two fetch attempts.
 pub const EMPTY_RETRY: Duration = Duration::from_secs(5);
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
+/// The largest OpenID metadata or JWKS document read.
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
 
 /// The answer for one key id.
 pub enum KeyLookup {
@@ -198,9 +204,19 @@ impl SigningKeys {
         if !response.status().is_success() {
             return Err(format!("GET {url} answered {}", response.status()));
         }
-        response
-            .json()
-            .await
+        let body =
+            read_capped(response, MAX_DOCUMENT_BYTES)
+                .await
+                .map_err(|error| match error {
+                    BodyError::TooLarge { limit } => {
+                        format!("GET {url} answered with more than {limit} bytes; not read on")
+                    }
+                    BodyError::Interrupted { timeout: true } => format!("GET {url} timed out"),
+                    BodyError::Interrupted { timeout: false } => {
+                        format!("GET {url}: the answer broke off")
+                    }
+                })?;
+        serde_json::from_slice(&body)
             .map_err(|_| format!("GET {url} did not return the expected JSON"))
     }
 }

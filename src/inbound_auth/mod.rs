@@ -9,9 +9,12 @@
 //!    from an allowed client application. The result is a [`Caller`] in the request extensions.
 //!    Every request and every method is authenticated: a session never stands in for a token.
 //! 3. [`authorize_tool`]: for `tools/call`, the caller holds what that tool declares it needs
-//!    ([`Access`]). Calling a tool the caller may not use is a 403 `insufficient_scope`
-//!    challenge naming the scopes that would allow it, so a client can step up; `tools/list`
-//!    shows each caller only the tools it may call, so a well-behaved client never gets there.
+//!    ([`Access`]). Calling a tool that needs scopes the user's token lacks is a 403
+//!    `insufficient_scope` challenge naming them, so a client can step up. A tool gated by an
+//!    app role, or one that acts for a user when the caller is an application, is a plain 403
+//!    saying who can fix it (an administrator assigns the role), with no scope challenge: no
+//!    scope can satisfy it. `tools/list` shows each caller only the tools it may call, so a
+//!    well-behaved client never gets there.
 //!
 //! [`metadata`] serves the protected-resource metadata document the challenges point to, and
 //! [`challenge`] shapes every refusal.
@@ -164,20 +167,32 @@ pub async fn authorize_tool(
         return next.run(request).await;
     }
     let challenges = &state.auth.challenges;
-    let mut needed = vec![challenges.base_scope().to_owned()];
-    let description = match access {
-        Access::User { scopes } => {
+    let mut response = match access {
+        Access::User { scopes } if caller.kind == CallerKind::User => {
+            let mut needed = vec![challenges.base_scope().to_owned()];
             needed.extend(scopes.iter().map(|scope| challenges.scope(scope)));
-            if caller.kind == CallerKind::Application {
-                "This tool acts on a user's behalf: call it with a token for a signed-in user."
-            } else {
-                "This tool needs a scope the access token does not carry."
-            }
+            challenges.insufficient_scope(
+                &needed,
+                "This tool needs a scope the access token does not carry.",
+            )
         }
-        Access::AppRole(_) => "This tool needs an app role the caller does not hold.",
+        Access::User { .. } => challenges.forbidden(
+            "user_required",
+            "This tool acts on a signed-in user's behalf, and the caller is an application: no \
+             scope or role changes that. Call it with a token for a signed-in user.",
+        ),
+        Access::AppRole(role) => challenges.forbidden(
+            "app_role_required",
+            &format!(
+                "This tool needs the app role `{role}` of this server, which the caller does not \
+                 hold, and no scope can grant it: an administrator must assign the role `{role}` \
+                 to the user (or a group they are in) or grant it to the calling application, \
+                 in the Entra admin center under Enterprise applications > this server > Users \
+                 and groups. Then get a new token."
+            ),
+        ),
         Access::AnyCaller => unreachable!("every caller may use it"),
     };
-    let mut response = challenges.insufficient_scope(&needed, description);
     response.extensions_mut().insert(AuthFacts::refused(
         "tool_not_permitted",
         Some(caller.identity()),

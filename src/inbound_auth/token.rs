@@ -4,8 +4,10 @@
 //! shape, size, algorithm, forbidden header members) is decided first; then the key is chosen
 //! by `kid` from the tenant's own key set and never from anything the token says about where
 //! keys live (`jku`, `x5u`, `jwk`, `x5c` are refused outright, as is the header `nonce` that
-//! only Graph tokens carry); then jsonwebtoken verifies the RS256 signature and the standard
-//! claims; then the Entra-specific rules: tenant, caller type, scope or app role, client app.
+//! only Graph tokens carry), and a `crit` header is refused whatever it names, because this
+//! server understands no JWS extension (RFC 7515 §4.1.11); then jsonwebtoken verifies the RS256
+//! signature and the standard claims; then an `iat` later than now (beyond the leeway) is
+//! refused; then the Entra-specific rules: tenant, caller type, scope or app role, client app.
 
 use std::sync::Arc;
 
@@ -23,7 +25,7 @@ use crate::{
 
 /// Entra tokens with many claims stay well under this; anything larger is not ours.
 pub const MAX_TOKEN_BYTES: usize = 16 * 1024;
-/// Clock skew tolerated on `exp` and `nbf`.
+/// Clock skew tolerated on `exp`, `nbf` and `iat`.
 const LEEWAY_SECONDS: u64 = 60;
 /// Header members that point at keys outside the tenant's key set, and Graph's `nonce`.
 const FORBIDDEN_HEADER_MEMBERS: [&str; 5] = ["jku", "x5u", "jwk", "x5c", "nonce"];
@@ -48,11 +50,15 @@ pub enum Invalid {
     Malformed,
     UnsupportedAlgorithm,
     ForbiddenHeader,
+    /// `crit` names an extension this server must understand, and it understands none.
+    CriticalHeader,
     MissingKeyId,
     UnknownKey,
     BadSignature,
     Expired,
     NotYetValid,
+    /// `iat` lies in the future beyond the leeway.
+    IssuedInTheFuture,
     MissingClaim,
     WrongIssuer,
     WrongAudience,
@@ -79,11 +85,13 @@ impl Refusal {
                 Invalid::Malformed => "malformed_token",
                 Invalid::UnsupportedAlgorithm => "unsupported_algorithm",
                 Invalid::ForbiddenHeader => "forbidden_header",
+                Invalid::CriticalHeader => "critical_header",
                 Invalid::MissingKeyId => "missing_kid",
                 Invalid::UnknownKey => "unknown_key",
                 Invalid::BadSignature => "bad_signature",
                 Invalid::Expired => "expired",
                 Invalid::NotYetValid => "not_yet_valid",
+                Invalid::IssuedInTheFuture => "issued_in_the_future",
                 Invalid::MissingClaim => "missing_claim",
                 Invalid::WrongIssuer => "wrong_issuer",
                 Invalid::WrongAudience => "wrong_audience",
@@ -107,6 +115,8 @@ struct Header {
 
 #[derive(Deserialize)]
 struct Claims {
+    /// A NumericDate: seconds, possibly with a fraction.
+    iat: Option<f64>,
     tid: Option<String>,
     oid: Option<String>,
     /// v2 tokens name the client application `azp`, v1 tokens `appid`.
@@ -157,6 +167,10 @@ impl TokenValidator {
         let claims = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|error| (Refusal::Invalid(classify(error.kind())), None))?
             .claims;
+        let latest_issue = (jsonwebtoken::get_current_timestamp() + LEEWAY_SECONDS) as f64;
+        if claims.iat.is_some_and(|iat| iat > latest_issue) {
+            return Err((Refusal::Invalid(Invalid::IssuedInTheFuture), None));
+        }
         self.caller_from(claims, token)
     }
 
@@ -187,6 +201,9 @@ impl TokenValidator {
             .any(|member| header.rest.contains_key(*member))
         {
             return Err(Invalid::ForbiddenHeader);
+        }
+        if header.rest.contains_key("crit") {
+            return Err(Invalid::CriticalHeader);
         }
         header
             .kid

@@ -89,7 +89,15 @@ impl Session<'_> {
             .graph
             .send(self.token.bearer(), request, self.ctx.call())
             .await
-            .map_err(Failure::Graph)
+            .map_err(|error| self.graph_failure(error))
+    }
+
+    /// A Graph failure; when Graph refused the token itself, the cached token goes too.
+    fn graph_failure(&self, error: GraphError) -> Failure {
+        if error.is_unauthorized() {
+            self.token.refused_by_graph();
+        }
+        Failure::Graph(error)
     }
 
     /// Lists `request`, or continues from a client's `cursor`.
@@ -113,7 +121,7 @@ impl Session<'_> {
         {
             Ok(Ok(page)) => Ok(page),
             Ok(Err(InvalidCursor)) => Err(Failure::InvalidCursor),
-            Err(error) => Err(Failure::Graph(error)),
+            Err(error) => Err(self.graph_failure(error)),
         }
     }
 
@@ -198,6 +206,20 @@ impl DelegatedGraph {
             Failure::Graph(GraphError::UnexpectedBody) => ToolError::new(
                 "Microsoft Graph answered with something this server did not expect.",
                 "Try again; if it keeps happening, report it to the server's operators.",
+            ),
+            Failure::Graph(GraphError::ResponseTooLarge { limit }) => ToolError::new(
+                format!(
+                    "Microsoft Graph answered with more than {} MiB, more than this server reads \
+                     for one call.",
+                    limit / (1024 * 1024)
+                ),
+                "Ask for fewer items at a time; if it keeps happening, report it to the server's \
+                 operators.",
+            ),
+            Failure::Graph(GraphError::InvalidPathSegment) => ToolError::new(
+                "An id passed to this tool is empty, `.` or `..`, which Microsoft Graph would \
+                 read as another resource, so nothing was requested.",
+                "Pass ids exactly as a listing returned them.",
             ),
             Failure::Graph(GraphError::Status {
                 status,

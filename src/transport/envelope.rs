@@ -12,6 +12,12 @@
 //! | body that is not JSON | 400, JSON-RPC -32700 (parse error) |
 //! | a JSON array (batch, removed in 2025-06-18) | 400, JSON-RPC -32600 |
 //! | JSON that is not an object | 400, JSON-RPC -32600 |
+//! | an object without `"jsonrpc": "2.0"` | 400, JSON-RPC -32600 |
+//!
+//! For `initialize`, the body governs negotiation (spec 2025-11-25, lifecycle): the server
+//! answers with the version `params.protocolVersion` asks for when it supports it, otherwise with
+//! its latest. A supported `MCP-Protocol-Version` header that says otherwise is therefore not
+//! passed on (rmcp would refuse the difference); an unsupported one is still a 400.
 //!
 //! Everything else goes on to rmcp with the body it already read, and with [`RpcFacts`] (the
 //! method and, for `tools/call`, the tool name) in the request extensions for the layers after
@@ -75,6 +81,8 @@ const KNOWN_METHODS: &[&str] = &[
 #[derive(Deserialize)]
 struct Envelope<'a> {
     #[serde(borrow)]
+    jsonrpc: Option<&'a RawValue>,
+    #[serde(borrow)]
     method: Option<Cow<'a, str>>,
     #[serde(borrow)]
     params: Option<&'a RawValue>,
@@ -97,7 +105,7 @@ pub async fn check(State(rules): State<EnvelopeRules>, request: Request, next: N
         return too_large(rules.max_body_bytes);
     }
 
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let bytes = match Limited::new(body, rules.max_body_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.is::<http_body_util::LengthLimitError>() => {
@@ -116,6 +124,11 @@ pub async fn check(State(rules): State<EnvelopeRules>, request: Request, next: N
         Ok(facts) => facts,
         Err((code, message)) => return jsonrpc_error(StatusCode::BAD_REQUEST, code, message),
     };
+    if facts.method == Some("initialize") {
+        // The body's protocolVersion governs; the header (already known to be supported) must
+        // not contradict it on the way to rmcp.
+        parts.headers.remove("mcp-protocol-version");
+    }
     let mut request = Request::from_parts(parts, Body::from(bytes));
     request.extensions_mut().insert(facts);
     let mut response = next.run(request).await;
@@ -177,6 +190,12 @@ fn facts_of(bytes: &Bytes, tool_names: &[&'static str]) -> Result<RpcFacts, Refu
             (PARSE_ERROR, "Parse error: the body is not valid JSON.")
         }
     })?;
+    if envelope.jsonrpc.map(RawValue::get) != Some("\"2.0\"") {
+        return Err((
+            INVALID_REQUEST,
+            "The message must carry \"jsonrpc\": \"2.0\".",
+        ));
+    }
     // Names come from the client and end up in logs and authorization decisions: only names
     // this server knows are kept verbatim.
     let method = envelope.method.as_deref().map(|method| {

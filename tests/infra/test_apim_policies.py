@@ -199,7 +199,8 @@ def test_diagnostics_log_no_payloads_and_no_headers(module, symbol):
     # Service-wide default and the MCP API's own setting.
     diagnostics = bicep(module).resource(symbol).body["properties"]
     assert bicep(module).variables["noPayload"].value == {"headers": [], "body": {"bytes": 0}}
-    assert diagnostics["loggerId"] == bicep_ast.Expr("'${apim.id}/loggers/azuremonitor'")
+    # The declared Azure Monitor logger (test_first_deployment.py checks the dependency).
+    assert diagnostics["loggerId"] in (bicep_ast.Expr("azureMonitorLogger.id"), bicep_ast.Expr("azureMonitorLoggerId"))
     for side in ("frontend", "backend"):
         for direction in ("request", "response"):
             assert diagnostics[side][direction] == bicep_ast.Expr("noPayload")

@@ -39,6 +39,8 @@ LEFT_AT_DEFAULT = {
     "MCP_SHUTDOWN_GRACE_SECONDS": "default fits",
     "MCP_LOG": "default level fits; change in the portal when debugging",
     "MCP_GATEWAY_PROOF": "local development only: in Azure the proof comes from Key Vault, never from a setting",
+    "MCP_GATEWAY_PROOF_REQUIRED": "default (true under the Functions host) fits: the Bicep sets MCP_GATEWAY_PROOF_HEADER",
+    "MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS": "default (8 hours) outlasts APIM's switch to a new version",
     "MCP_JWKS_REFRESH_COOLDOWN_SECONDS": "default (five minutes, Entra's guidance) fits",
     "MCP_DEVSTACK_ADDR": "local development only: the deployed build has no local stand-ins",
     "MCP_DEVSTACK_VAULT_ADDR": "local development only: the deployed build has no local stand-ins",
@@ -47,6 +49,14 @@ LEFT_AT_DEFAULT = {
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host",
     "IDENTITY_ENDPOINT": "set by the platform (managed identity)",
     "IDENTITY_HEADER": "set by the platform (managed identity)",
+}
+
+# Settings the Bicep already sets for the handler that the handler does not read yet: it gains them
+# in a later change. Each entry is tolerated by the "only settings the handler reads" test below,
+# and test_pending_settings_are_not_yet_read_by_the_handler fails as soon as `handler --help` lists
+# one, so the entry is removed then (and the normal checks apply to it).
+PENDING_HANDLER_SETTINGS = {
+    "MCP_TOOLSETS": "the enabled toolsets (issue 9, tool set); the app registration's Graph permissions follow the same list",
 }
 
 SETTING_LINE = re.compile(r"^  (?P<name>[A-Za-z_][A-Za-z0-9_]*)$")
@@ -138,8 +148,25 @@ def test_lists_of_deliberate_differences_do_not_contradict_the_bicep():
 
 
 def test_bicep_sets_only_settings_the_handler_reads(handler_settings):
-    unknown = handler_settings_in_bicep() - set(handler_settings)
+    unknown = handler_settings_in_bicep() - set(handler_settings) - set(PENDING_HANDLER_SETTINGS)
     assert unknown == set(), f"the Bicep sets settings `handler --help` does not list: {sorted(unknown)}"
+
+
+def test_pending_settings_are_set_by_the_bicep():
+    assert set(PENDING_HANDLER_SETTINGS) <= handler_settings_in_bicep()
+
+
+def test_pending_settings_are_not_yet_read_by_the_handler(handler_settings):
+    now_read = set(PENDING_HANDLER_SETTINGS) & set(handler_settings)
+    assert now_read == set(), f"`handler --help` now lists {sorted(now_read)}: remove them from PENDING_HANDLER_SETTINGS"
+
+
+def test_bicep_toolsets_default_matches_the_handler_default_once_help_prints_it(handler_settings):
+    # The handler prints its MCP_TOOLSETS default in `handler --help` once it reads the setting;
+    # until then test_entra_app.py checks main.bicep against the agreed default.
+    if "MCP_TOOLSETS" not in handler_settings:
+        pytest.skip("`handler --help` does not list MCP_TOOLSETS yet (PENDING_HANDLER_SETTINGS)")
+    assert bicep("main.bicep").params["toolsets"].value == handler_settings["MCP_TOOLSETS"]
 
 
 def test_every_setting_the_handler_reads_is_set_or_deliberately_left_out(handler_settings):
@@ -172,6 +199,7 @@ def test_setting_values_come_from_the_right_sources():
     assert settings["KEY_VAULT_URL"] == bicep_ast.Expr("keyVaultUri")
     assert settings["MCP_GATEWAY_PROOF_HEADER"] == bicep_ast.Expr("gatewayProofHeaderName")
     assert settings["MCP_GATEWAY_PROOF_SECRET_NAME"] == bicep_ast.Expr("gatewayProofSecretName")
+    assert settings["MCP_TOOLSETS"] == bicep_ast.Expr("toolsets")
 
     main = bicep("main.bicep")
     params = main.modules["functionApp"].value["params"]
@@ -184,6 +212,10 @@ def test_setting_values_come_from_the_right_sources():
     assert params["keyVaultUri"] == bicep_ast.Expr("keyVault.outputs.keyVaultUri")
     assert params["gatewayProofHeaderName"] == bicep_ast.Expr("gatewayProofHeaderName")
     assert params["gatewayProofSecretName"] == bicep_ast.Expr("gatewayProofSecretName")
+    # The same normalized list the app registration's permissions follow.
+    assert params["toolsets"] == bicep_ast.Expr("toolsetsSetting")
+    assert main.modules["entraApp"].value["params"]["toolsets"] == bicep_ast.Expr("toolsetList")
+    assert main.variables["toolsetsSetting"].value == bicep_ast.Expr("join(toolsetList, ',')")
     # The handler's contract values.
     assert main.variables["gatewayProofHeaderName"].value == "x-mcp-gateway-proof"
     assert main.variables["gatewayProofSecretName"].value == "mcp-gateway-proof"

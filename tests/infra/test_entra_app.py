@@ -1,16 +1,20 @@
-"""The Entra app registration: one delegated scope, one app role, exactly the Graph permissions
-the tools need, v2 tokens, a federated credential trusting the handler's managed identity and no
+"""The Entra app registration: one delegated scope, two app roles (MCP.Operator, MCP.Writer),
+exactly the Graph permissions of the enabled toolsets, v2 tokens, a federated credential trusting the handler's managed identity and no
 other credential, a service principal, optional admin consent and pre-authorized clients."""
 
 from __future__ import annotations
 
 import json
+import re
 
 import bicep_ast
 from infra_support import INFRA, REPO_ROOT, bicep
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 VS_CODE_CLIENT_ID = "aebc6443-996d-45c2-90f0-388ff96faa56"
+GUID_LITERAL = re.compile(r"'[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'")
+# The handler's default MCP_TOOLSETS as agreed in issue 9 (every read toolset, no write).
+HANDLER_DEFAULT_TOOLSETS = "profile,calendar,mail,people,files,tasks,search"
 
 
 def entra() -> bicep_ast.BicepFile:
@@ -29,21 +33,44 @@ def test_graph_extension_is_declared_and_pinned():
     assert not reference.endswith(":latest")
 
 
-def test_graph_permissions_are_exactly_user_read_and_mailbox_settings_read():
-    permissions = entra().variables["graphDelegatedPermissions"].value
-    assert {p["value"]: p["id"] for p in permissions} == {
-        "User.Read": "e1fe6dd8-ba31-4d61-89e7-88639da4683d",
-        "MailboxSettings.Read": "87f447af-9fa4-4c32-9dfa-4a57a73d18ce",
-    }
-    access = entra().variables["requiredResourceAccess"].value
+def test_graph_permissions_are_exactly_those_of_the_enabled_toolsets():
+    module = entra()
+    assert module.variables["graphPermissionsByToolset"].value == bicep_ast.Expr("loadJsonContent('graph-permissions.json').toolsets")
+    # The enabled toolsets' lists, flattened and deduplicated (union), and nothing else.
+    assert module.variables["permissionsPerToolset"].value == bicep_ast.Expr("[for toolset in toolsets: graphPermissionsByToolset[toolset]]")
+    assert module.variables["graphDelegatedPermissions"].value == bicep_ast.Expr("union(flatten(permissionsPerToolset), [])")
+    assert module.params["toolsets"].type == "array"
+    access = module.variables["requiredResourceAccess"].value
     assert len(access) == 1 and access[0]["resourceAppId"] == bicep_ast.Expr("graphAppId")
-    assert entra().variables["graphAppId"].value == GRAPH_APP_ID
+    assert module.variables["graphAppId"].value == GRAPH_APP_ID
     assert access[0]["resourceAccess"] == bicep_ast.Expr("graphResourceAccess")
-    resource_access = entra().variables["graphResourceAccess"].value
+    resource_access = module.variables["graphResourceAccess"].value
     assert resource_access.refers_to("graphDelegatedPermissions")
     assert "type: 'Scope'" in resource_access.text and "'Role'" not in resource_access.text, "delegated permissions only"
     for app in applications():
         assert app.body["requiredResourceAccess"] == bicep_ast.Expr("requiredResourceAccess")
+    # No permission is written into the Bicep itself: the data file is the one list.
+    assert not GUID_LITERAL.search(module.source.replace(GRAPH_APP_ID, ""))
+
+
+def test_main_passes_the_toolsets_parameter_split_from_the_azd_environment():
+    main = bicep("main.bicep")
+    assert main.params["toolsets"].type == "string"
+    assert main.variables["toolsetList"].value == bicep_ast.Expr("empty(trim(toolsets)) ? [] : split(replace(toolsets, ' ', ''), ',')")
+    assert main.modules["entraApp"].value["params"]["toolsets"] == bicep_ast.Expr("toolsetList")
+    parameters = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    assert parameters["toolsets"] == {"value": "${MCP_TOOLSETS=" + HANDLER_DEFAULT_TOOLSETS + "}"}
+
+
+def test_bicep_default_toolsets_equal_the_agreed_handler_default():
+    # Until `handler --help` prints its MCP_TOOLSETS default (then test_app_settings.py compares
+    # with it), the README's configuration table is the handler's documented default when it has
+    # the row, and the agreed default (issue 9) otherwise.
+    main_default = bicep("main.bicep").params["toolsets"].value
+    row = re.search(r"^\| `MCP_TOOLSETS` \| `([^`]*)` \|", (REPO_ROOT / "README.md").read_text(), re.MULTILINE)
+    assert main_default == (row[1] if row else HANDLER_DEFAULT_TOOLSETS)
+    assert main_default == HANDLER_DEFAULT_TOOLSETS
+    assert "write" not in main_default.split(","), "write tools are off unless the operator enables them"
 
 
 def test_api_issues_v2_tokens_with_one_user_scope():
@@ -58,11 +85,23 @@ def test_api_issues_v2_tokens_with_one_user_scope():
 
 
 def test_operator_app_role_admits_users_and_applications():
-    (role,) = entra().variables["appRoles"].value
-    assert role["value"] == "MCP.Operator"
+    roles = {role["value"]: role for role in entra().variables["appRoles"].value}
+    role = roles["MCP.Operator"]
     assert role["allowedMemberTypes"] == ["User", "Application"]
     assert "diagnostics" in role["description"]
     assert role["isEnabled"] is True
+    assert role["id"] == bicep_ast.Expr("operatorRoleId")
+
+
+def test_writer_app_role_admits_users_only_for_the_write_tools():
+    roles = {role["value"]: role for role in entra().variables["appRoles"].value}
+    assert set(roles) == {"MCP.Operator", "MCP.Writer"}
+    role = roles["MCP.Writer"]
+    assert role["allowedMemberTypes"] == ["User"], "the write tools act as the signed-in user"
+    assert "send_mail" in role["description"] and "create_event" in role["description"]
+    assert role["isEnabled"] is True
+    assert role["id"] == bicep_ast.Expr("writerRoleId")
+    assert entra().variables["writerRoleId"].value == bicep_ast.Expr("guid(uniqueName, 'appRole', 'MCP.Writer')")
 
 
 def test_app_has_no_secret_or_certificate():
@@ -94,7 +133,7 @@ def test_service_principal_and_optional_admin_consent():
     assert service_principal.body["appId"] == bicep_ast.Expr("app.appId")
     assert graph.existing and graph.body["appId"] == bicep_ast.Expr("graphAppId")
     (grant,) = entra().resources_of_type("Microsoft.Graph/oauth2PermissionGrants")
-    assert grant.condition == "(grantAdminConsent)"
+    assert grant.condition == "(grantAdminConsent && !empty(graphDelegatedPermissions))"
     assert grant.body == {
         "clientId": bicep_ast.Expr("servicePrincipal.id"),
         "resourceId": bicep_ast.Expr("graphServicePrincipal.id"),

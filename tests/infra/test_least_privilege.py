@@ -50,9 +50,9 @@ def test_role_assignments_are_exactly_the_expected_ones():
         [
             ("app/monitoring.bicep", "applicationInsights", MONITORING_METRICS_PUBLISHER, "publisherPrincipalId", None),
             ("app/storage.bicep", "storage", STORAGE_BLOB_DATA_OWNER, "functionPrincipalId", None),
-            ("app/keyvault.bicep", "vault", KEY_VAULT_SECRETS_USER, "functionPrincipalId", None),
+            ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", None),
             ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "apimPrincipalId", None),
-            ("app/keyvault.bicep", "customDomainCertificate", KEY_VAULT_SECRETS_USER, "apimPrincipalId", "(!empty(customDomainCertificateSecretName))"),
+            ("app/apim.bicep", "customDomainCertificate", KEY_VAULT_SECRETS_USER, "identityPrincipalId", "(hasCustomDomainCertificate)"),
         ]
     )
 
@@ -72,6 +72,7 @@ def test_principals_are_the_right_identities():
     assert modules["storage"].value["params"]["functionPrincipalId"] == function_principal
     assert modules["keyVault"].value["params"]["functionPrincipalId"] == function_principal
     assert modules["keyVault"].value["params"]["apimPrincipalId"] == apim_principal
+    assert modules["apim"].value["params"]["identityPrincipalId"] == apim_principal
     assert modules["entraApp"].value["params"]["federatedIdentityPrincipalId"] == function_principal
 
 

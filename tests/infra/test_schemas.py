@@ -60,7 +60,7 @@ def test_azure_yaml_deploys_one_custom_function_service_from_the_package_folder(
     service = services["mcp"]
     assert service["host"] == "function"
     assert service["language"] == "custom"
-    assert service["dist"] == "function-app"
+    assert service["dist"] == "target/function-app.zip"
     assert service["project"] == "."
     hook = service["hooks"]["prepackage"]
     assert hook["run"] == "./scripts/package"

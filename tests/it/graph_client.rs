@@ -167,3 +167,33 @@ async fn search_asks_for_eventual_consistency_and_literals_and_segments_stay_dat
     let last = sent.iter().rev().find(|r| r.service == "graph").unwrap();
     assert_eq!(last.path, "/v1.0/users/..%2Fme");
 }
+
+#[tokio::test]
+async fn dot_and_empty_segments_are_refused_before_anything_is_sent() {
+    let devstack = Devstack::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let graph = client(&devstack);
+    let token = devstack.graph_token("adele", &["User.ReadBasic.All", "Mail.Read"]);
+    // Each would resolve to another resource: `users/..` is the API root, `me/messages/.` is
+    // the message list, `users//manager` is not the user's manager.
+    for segments in [
+        &["users", ".."][..],
+        &["users", "..", "me"],
+        &["me", "messages", "."],
+        &["users", "", "manager"],
+        &["users", ""],
+    ] {
+        let before = devstack.requests().len();
+        let request = GraphRequest::get(segments, &["id"]);
+        let answer: Result<Item, GraphError> = graph.send(&token, &request, call()).await;
+        assert!(answer.is_err(), "{segments:?}: {answer:?}");
+        assert!(
+            !matches!(answer, Err(GraphError::Status { .. })),
+            "{segments:?}: refused here, not by Graph: {answer:?}"
+        );
+        assert_eq!(
+            devstack.requests().len(),
+            before,
+            "{segments:?}: nothing reached Graph"
+        );
+    }
+}

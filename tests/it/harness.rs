@@ -106,7 +106,9 @@ impl TestServer {
         Self::start_with(&[])
     }
 
-    /// Starts with `extra` settings on top of the ones that point at the devstack.
+    /// Starts with `extra` settings on top of the ones that point at the devstack. Unless
+    /// `extra` says otherwise, no gateway proof is required: the tests stand in for APIM's
+    /// network isolation (tests of the proof set `MCP_GATEWAY_PROOF_HEADER`).
     pub fn start_with(extra: &[(&str, &str)]) -> TestServer {
         let port = free_port();
         let public_url = format!("http://127.0.0.1:{port}/mcp");
@@ -117,6 +119,7 @@ impl TestServer {
         .expect("devstack starts");
         let mut env = handler_env(&devstack);
         env.push((MCP_PUBLIC_URL.name.into(), public_url));
+        env.push((MCP_GATEWAY_PROOF_REQUIRED.name.into(), "false".into()));
         for (name, value) in extra {
             env.retain(|(existing, _)| existing != name);
             env.push((name.to_string(), value.to_string()));

@@ -290,3 +290,81 @@ async fn local_mode_serves_tools_with_a_token_from_dev_token() {
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("refused"));
 }
+
+/// The settings that point a handler at `devstack` under the Functions host, with `extra` on top.
+fn hosted_env(devstack: &Devstack, port: u16, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut env = handler_env(devstack);
+    env.push((
+        MCP_PUBLIC_URL.name.into(),
+        format!("http://127.0.0.1:{port}/mcp"),
+    ));
+    for (name, value) in extra {
+        env.retain(|(existing, _)| existing != name);
+        env.push((name.to_string(), value.to_string()));
+    }
+    env
+}
+
+#[test]
+fn under_the_functions_host_a_missing_gateway_proof_is_a_configuration_error() {
+    let devstack = Devstack::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = free_port();
+    let env = hosted_env(&devstack, port, &[]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut handler = Handler::start(&env, Some(port));
+    let status = handler.wait_exit(Duration::from_secs(20));
+    assert_eq!(status.code(), Some(78), "{}", handler.output.all());
+    let stderr = handler.output.stderr().join("\n");
+    assert!(
+        stderr.contains("  - MCP_GATEWAY_PROOF_HEADER: "),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("MCP_GATEWAY_PROOF_REQUIRED=false"),
+        "{stderr}"
+    );
+
+    // Saying the function app is network-isolated lets it start without one.
+    let port = free_port();
+    let env = hosted_env(
+        &devstack,
+        port,
+        &[(MCP_GATEWAY_PROOF_REQUIRED.name, "false")],
+    );
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut handler = Handler::start(&env, Some(port));
+    handler.wait_ready();
+    assert_eq!(probe_root(port), Some(200));
+}
+
+#[test]
+fn the_devstack_vault_transport_is_refused_for_a_real_tenant_or_a_remote_address() {
+    let devstack = Devstack::start("127.0.0.1:0".parse().unwrap()).unwrap();
+    for (case, extra, says) in [
+        (
+            "the public cloud's authority",
+            vec![(MCP_AUTHORITY_HOST.name, "https://login.microsoftonline.com")],
+            "real tenant",
+        ),
+        (
+            "a remote vault address",
+            vec![("MCP_DEVSTACK_VAULT_ADDR", "10.20.30.40:443")],
+            "loopback",
+        ),
+    ] {
+        let port = free_port();
+        let mut extra = extra;
+        extra.push((MCP_GATEWAY_PROOF_REQUIRED.name, "false"));
+        let env = hosted_env(&devstack, port, &extra);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let mut handler = Handler::start(&env, Some(port));
+        let status = handler.wait_exit(Duration::from_secs(20));
+        assert_eq!(status.code(), Some(78), "{case}: {}", handler.output.all());
+        let stderr = handler.output.stderr().join("\n");
+        assert!(
+            stderr.contains("MCP_DEVSTACK_VAULT_ADDR"),
+            "{case}: {stderr}"
+        );
+        assert!(stderr.contains(says), "{case}: {stderr}");
+    }
+}

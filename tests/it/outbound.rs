@@ -5,7 +5,10 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::*;
-use devstack::{GraphFault, tenant::USER_IMPERSONATION};
+use devstack::{
+    GraphFault,
+    tenant::{USER_IMPERSONATION, VSCODE_CLIENT_ID},
+};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -142,13 +145,24 @@ async fn the_tool_list_shows_get_my_profile_to_users_only() {
     );
 }
 
+/// Calls `get_my_profile` with `token`; the HTTP status and the JSON body.
+async fn profile_with(server: &TestServer, token: &str) -> (StatusCode, Value) {
+    let response = call_tool(&server.mcp_url(), token, "get_my_profile", json!({})).await;
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
 #[tokio::test]
-async fn one_exchange_per_user_however_many_calls_arrive_together() {
+async fn one_exchange_per_caller_token_however_many_calls_arrive_together() {
     let server = TestServer::start();
     let users = [
         "adele", "alex", "megan", "lee", "miriam", "nestor", "patti", "diego", "isaiah", "johanna",
     ];
-    let calls = (0..100).map(|i| profile_of(&server, users[i % users.len()]));
+    let tokens: Vec<String> = users
+        .iter()
+        .map(|user| server.devstack.user_token(user, &[USER_IMPERSONATION]))
+        .collect();
+    let calls = (0..100).map(|i| profile_with(&server, &tokens[i % tokens.len()]));
     let results = futures::future::join_all(calls).await;
     for (status, body) in results {
         assert_eq!(status, StatusCode::OK);
@@ -168,10 +182,69 @@ async fn one_exchange_per_user_however_many_calls_arrive_together() {
         })
         .count();
     assert_eq!(assertions, 1);
-    // And later calls still use the cache.
-    let (status, _) = profile_of(&server, "adele").await;
+    // And later calls with the same tokens still use the cache.
+    let (status, _) = profile_with(&server, &tokens[0]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(server.devstack.obo_exchanges(), 10);
+}
+
+#[tokio::test]
+async fn each_token_of_one_user_gets_its_own_exchange() {
+    // A Graph token obtained for one of the user's tokens must not serve another: that would
+    // skip Entra's Conditional Access, revocation and sign-in frequency checks for it.
+    let server = TestServer::start();
+    let devstack = &server.devstack;
+    let first = devstack.user_token("adele", &[USER_IMPERSONATION]);
+    let mut claims = devstack.user_claims("adele", &[USER_IMPERSONATION]);
+    claims["azp"] = VSCODE_CLIENT_ID.into();
+    let other_client = devstack.sign(&devstack.token_header(), &claims);
+    let other_sign_in = devstack.user_token("adele", &[USER_IMPERSONATION]);
+    assert_ne!(first, other_sign_in, "another uti");
+
+    for (token, exchanges) in [
+        (&first, 1),
+        (&first, 1),
+        (&other_client, 2),
+        (&other_client, 2),
+        (&other_sign_in, 3),
+        (&first, 3),
+    ] {
+        let (status, body) = profile_with(&server, token).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body["result"]["isError"], false, "{body}");
+        assert_eq!(devstack.obo_exchanges(), exchanges);
+    }
+}
+
+#[tokio::test]
+async fn a_graph_401_evicts_the_graph_token_so_the_next_call_exchanges_again() {
+    let server = TestServer::start();
+    let token = server.token();
+    for _ in 0..2 {
+        let (_, body) = profile_with(&server, &token).await;
+        assert_eq!(body["result"]["isError"], false, "{body}");
+    }
+    assert_eq!(server.devstack.obo_exchanges(), 1, "cached");
+
+    // Graph refuses the cached token (revoked, say): one of the two calls gets a 401.
+    server.devstack.inject_graph_faults(
+        "/v1.0/me",
+        vec![GraphFault::Status {
+            status: 401,
+            retry_after: None,
+        }],
+    );
+    let (status, body) = profile_with(&server, &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_tool_error(&body, "did not accept", "Try again");
+    assert_eq!(server.devstack.obo_exchanges(), 1);
+
+    // The next call does not reuse the refused token: it exchanges again, then caches that.
+    for _ in 0..2 {
+        let (_, body) = profile_with(&server, &token).await;
+        assert_eq!(body["result"]["isError"], false, "{body}");
+        assert_eq!(server.devstack.obo_exchanges(), 2);
+    }
 }
 
 #[tokio::test]
@@ -472,6 +545,25 @@ async fn status_with_proof(server: &TestServer, proof: &str) -> StatusCode {
         .status()
 }
 
+/// Waits (a liveness bound, not a timing assertion) until a request with `proof` gets
+/// `expected`: a mismatch makes the server look at Key Vault again in the background, and the
+/// request that caused it does not wait for that.
+async fn eventually_status(server: &TestServer, proof: &str, expected: StatusCode) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let status = status_with_proof(server, proof).await;
+        if status == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still {status}, not {expected}:\n{}",
+            server.handler.output.all()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_gateway_proof_rotated_in_key_vault_is_picked_up_without_a_restart() {
     let server = start_with_vault_proof();
@@ -487,16 +579,15 @@ async fn a_gateway_proof_rotated_in_key_vault_is_picked_up_without_a_restart() {
     std::thread::sleep(Duration::from_millis(1100));
     let second = "rotated-proof-3a9f6c1e8b2d4075a1c3e5f7091b2d4f";
     server.devstack.set_secret("mcp-gateway-proof", second);
-    std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
-    assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
+    eventually_status(&server, second, StatusCode::OK).await;
     // During the rotation the previous version still works.
     assert_eq!(status_with_proof(&server, &first).await, StatusCode::OK);
 
     // A third version retires the first; a disabled version is never accepted.
+    std::thread::sleep(Duration::from_millis(1100));
     let third = "rotated-proof-b7d1e3f5a9c2046e8f1a3c5e7092b4d6";
     let third_version = server.devstack.set_secret("mcp-gateway-proof", third);
-    std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
-    assert_eq!(status_with_proof(&server, third).await, StatusCode::OK);
+    eventually_status(&server, third, StatusCode::OK).await;
     assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
     assert_eq!(
         status_with_proof(&server, &first).await,
@@ -505,15 +596,7 @@ async fn a_gateway_proof_rotated_in_key_vault_is_picked_up_without_a_restart() {
     server
         .devstack
         .disable_secret_version("mcp-gateway-proof", &third_version);
-    std::thread::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100));
-    assert_eq!(
-        status_with_proof(&server, "proof-wrong-0000000000000000").await,
-        StatusCode::FORBIDDEN
-    );
-    assert_eq!(
-        status_with_proof(&server, third).await,
-        StatusCode::FORBIDDEN
-    );
+    eventually_status(&server, third, StatusCode::FORBIDDEN).await;
     assert_eq!(status_with_proof(&server, second).await, StatusCode::OK);
 
     // Key Vault was read with the managed identity's token, never the caller's.
@@ -561,4 +644,240 @@ async fn with_key_vault_down_the_proof_check_fails_closed_then_recovers() {
     // Warm cache: an outage now changes nothing.
     server.devstack.set_vault_available(false);
     assert_eq!(status_with_proof(&server, &proof).await, StatusCode::OK);
+}
+
+/// Reads of the gateway proof the vault has seen (each starts by listing the versions).
+fn vault_reads(server: &TestServer) -> usize {
+    server
+        .devstack
+        .requests()
+        .iter()
+        .filter(|r| r.service == "key_vault" && r.path == "/secrets/mcp-gateway-proof/versions")
+        .count()
+}
+
+/// Waits (a liveness bound) until the slow vault holds a request of the handler's.
+async fn until_the_vault_is_reading(server: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.devstack.vault_requests_waiting() == 0 {
+        assert!(Instant::now() < deadline, "no Key Vault read started");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_slow_key_vault_never_holds_up_requests_with_the_right_proof() {
+    let server = start_with_vault_proof();
+    let proof = server.devstack.gateway_proof();
+    assert_eq!(status_with_proof(&server, &proof).await, StatusCode::OK);
+
+    // Key Vault turns slow (each request takes three seconds), and a wrong proof makes the
+    // server read the secret again (once the last read is old enough).
+    tokio::time::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100)).await;
+    server
+        .devstack
+        .set_vault_delay(Some(Duration::from_secs(3)));
+    let mcp_url = server.mcp_url();
+    let client = server.client();
+    let wrong = tokio::spawn(async move {
+        mcp_post(&client, &mcp_url)
+            .header("x-mcp-gateway-proof", "proof-wrong-0000000000000000")
+            .json(&tools_list())
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    until_the_vault_is_reading(&server).await;
+
+    // Requests with the right proof are served from the cached values meanwhile.
+    for _ in 0..5 {
+        assert_eq!(status_with_proof(&server, &proof).await, StatusCode::OK);
+        assert!(
+            server.devstack.vault_requests_waiting() > 0,
+            "answered only once the slow read was over"
+        );
+    }
+    assert_eq!(wrong.await.unwrap(), StatusCode::FORBIDDEN);
+    server.devstack.set_vault_delay(None);
+}
+
+#[tokio::test]
+async fn wrong_proofs_never_wait_for_key_vault_and_cause_one_read_at_a_time() {
+    let server = start_with_vault_proof();
+    let proof = server.devstack.gateway_proof();
+    assert_eq!(status_with_proof(&server, &proof).await, StatusCode::OK);
+    let reads = vault_reads(&server);
+
+    tokio::time::sleep(m365_mcp::secrets::MIN_REREAD + Duration::from_millis(100)).await;
+    server
+        .devstack
+        .set_vault_delay(Some(Duration::from_secs(3)));
+    assert_eq!(
+        status_with_proof(&server, "proof-wrong-0000000000000000").await,
+        StatusCode::FORBIDDEN
+    );
+    until_the_vault_is_reading(&server).await;
+
+    // Twenty more wrong proofs, all at once, from someone who bypasses APIM: each is refused at
+    // once, none waits for the vault, and none starts another read.
+    let attempts = (0..20).map(|n| {
+        let server = &server;
+        async move {
+            let wrong = format!("proof-wrong-{n:0>16}");
+            status_with_proof(server, &wrong).await
+        }
+    });
+    for status in futures::future::join_all(attempts).await {
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    assert!(
+        server.devstack.vault_requests_waiting() > 0,
+        "the wrong proofs were answered only once the slow read was over"
+    );
+    assert_eq!(
+        vault_reads(&server) - reads,
+        1,
+        "one read in flight at a time"
+    );
+    server.devstack.set_vault_delay(None);
+}
+
+/// Waits (a liveness bound) until the server has read the secret twice more, sending wrong
+/// proofs to make it look: the second read started after whatever the test changed.
+async fn until_read_again(server: &TestServer) {
+    let read_events = || {
+        server
+            .handler
+            .output
+            .events()
+            .iter()
+            .filter(|event| event["message"] == "secret read from Key Vault")
+            .count()
+    };
+    let target = read_events() + 2;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while read_events() < target {
+        assert!(
+            Instant::now() < deadline,
+            "Key Vault was not read again:\n{}",
+            server.handler.output.all()
+        );
+        let _ = status_with_proof(server, "proof-wrong-0000000000000000").await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+#[tokio::test]
+async fn key_vault_versions_too_short_expired_or_not_yet_valid_are_never_accepted() {
+    type Change = fn(&devstack::Devstack, &str);
+    let cases: [(&str, &str, Change); 3] = [
+        ("shorter than 16 characters", "short-proof", |_, _| {}),
+        (
+            "expired a minute ago",
+            "expired-proof-0c6b1e9d2f8a4753",
+            |devstack, version| {
+                devstack.set_secret_validity(
+                    "mcp-gateway-proof",
+                    version,
+                    None,
+                    Some(unix_now() - 60),
+                )
+            },
+        ),
+        (
+            "valid from an hour from now",
+            "future-proof-7a3e5c1b9d2f4068",
+            |devstack, version| {
+                devstack.set_secret_validity(
+                    "mcp-gateway-proof",
+                    version,
+                    Some(unix_now() + 3600),
+                    None,
+                )
+            },
+        ),
+    ];
+    for (case, value, change) in cases {
+        let server = start_with_vault_proof();
+        let seeded = server.devstack.gateway_proof();
+        assert_eq!(status_with_proof(&server, &seeded).await, StatusCode::OK);
+        // Key Vault stamps versions in whole seconds: the new one must be newer.
+        std::thread::sleep(Duration::from_millis(1100));
+        let version = server.devstack.set_secret("mcp-gateway-proof", value);
+        change(&server.devstack, &version);
+        until_read_again(&server).await;
+        assert_eq!(
+            status_with_proof(&server, value).await,
+            StatusCode::FORBIDDEN,
+            "{case}"
+        );
+        assert_eq!(
+            status_with_proof(&server, &seeded).await,
+            StatusCode::OK,
+            "{case}: the seeded version still serves"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_previous_version_is_accepted_only_for_the_rotation_grace_period() {
+    let env = with_vault_proof(&[(MCP_GATEWAY_PROOF_ROTATION_GRACE_SECONDS.name, "0")]);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = TestServer::start_with(&env);
+    let first = server.devstack.gateway_proof();
+    assert_eq!(status_with_proof(&server, &first).await, StatusCode::OK);
+    std::thread::sleep(Duration::from_millis(1100));
+    let second = "rotated-proof-5d7f9b1c3e2a4086b8d0f2a4c6e81b3d";
+    server.devstack.set_secret("mcp-gateway-proof", second);
+    eventually_status(&server, second, StatusCode::OK).await;
+    assert_eq!(
+        status_with_proof(&server, &first).await,
+        StatusCode::FORBIDDEN,
+        "no grace: the leaked value is retired with the rotation"
+    );
+}
+
+/// Peak resident set of a process (`VmHWM`), in KiB.
+fn peak_rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_graph_answer_far_over_the_cap_is_cut_off_with_a_clear_error_in_bounded_memory() {
+    let server = TestServer::start();
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
+    for declared in [true, false] {
+        server.devstack.inject_graph_faults(
+            SETTINGS_PATH,
+            vec![GraphFault::Oversized {
+                bytes: 256 * 1024 * 1024,
+                declared,
+            }],
+        );
+        let (status, body) = profile_of(&server, "adele").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_tool_error(&body, "more than", "fewer");
+        assert!(tool_text(&body).contains("MiB"), "{body}");
+    }
+    let peak = peak_rss_kib(server.handler.pid());
+    assert!(
+        peak < 128 * 1024,
+        "peak resident set {peak} KiB: a 256 MiB answer was read whole"
+    );
+    let (_, body) = profile_of(&server, "adele").await;
+    assert_eq!(body["result"]["isError"], false, "{body}");
 }

@@ -296,15 +296,54 @@ async fn an_unsupported_protocol_version_header_is_400() {
 }
 
 #[tokio::test]
-async fn an_initialize_whose_header_contradicts_its_body_is_400() {
+async fn for_initialize_the_body_governs_negotiation_whatever_the_header_says() {
     let server = TestServer::start();
+    for (header, asked, answered) in [
+        ("2025-06-18", "2025-11-25", "2025-11-25"),
+        ("2025-11-25", "2025-03-26", "2025-03-26"),
+        ("2024-11-05", "1999-01-01", LATEST),
+    ] {
+        let response = mcp_post(&server.client(), &server.mcp_url())
+            .header("mcp-protocol-version", header)
+            .json(&initialize(asked))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "header {header}, asked {asked}"
+        );
+        let body = json_of(response).await;
+        assert_eq!(body["result"]["protocolVersion"], answered, "{body}");
+    }
+    // A header naming a version this server does not speak is still refused.
     let response = mcp_post(&server.client(), &server.mcp_url())
-        .header("mcp-protocol-version", "2025-06-18")
+        .header("mcp-protocol-version", "2099-01-01")
         .json(&initialize("2025-11-25"))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_jsonrpc_refusal(
+        response,
+        StatusCode::BAD_REQUEST,
+        -32600,
+        "Unsupported MCP-Protocol-Version",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_message_without_jsonrpc_2_0_is_400_invalid_request() {
+    let server = TestServer::start();
+    for body in [
+        json!({ "id": 1, "method": "ping", "params": {} }),
+        json!({ "jsonrpc": "1.0", "id": 1, "method": "ping", "params": {} }),
+        json!({ "jsonrpc": 2.0, "id": 1, "method": "tools/list" }),
+    ] {
+        let response = post(&server, &body).await;
+        assert_jsonrpc_refusal(response, StatusCode::BAD_REQUEST, -32600, "jsonrpc").await;
+    }
 }
 
 #[tokio::test]
@@ -451,6 +490,8 @@ async fn logs_never_contain_header_values_query_strings_or_bodies() {
     let canary_header = "canary-header-3f9a7c";
     let canary_query = "canary-query-81d2e4";
     let canary_body = "canary-body-5b6c0d";
+    let canary_path = "canary-path-c41f0e";
+    let canary_invocation = "canary-invocation-9e27b3";
     for request in [
         tool_call("server_info", json!({ "x": canary_body })),
         rpc(2, "tools/list", json!({ "cursor": canary_body })),
@@ -459,12 +500,41 @@ async fn logs_never_contain_header_values_query_strings_or_bodies() {
         let response = mcp_post(&client_with_token(&token), &server.mcp_url())
             .query(&[("access_token", canary_query)])
             .header("x-api-key", canary_header)
+            .header("x-ms-invocation-id", canary_invocation)
             .json(&request)
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
     }
+    // A token or an address put in the path is not logged: an unknown path is `unknown`.
+    for path in [
+        format!("/{canary_path}"),
+        format!("/mcp/{canary_path}"),
+        format!("/.well-known/oauth-protected-resource/{canary_path}"),
+    ] {
+        let response = client_with_token(&token)
+            .get(server.url(&path))
+            .header("x-ms-invocation-id", canary_invocation)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+        let event = server.handler.event_of(&response);
+        assert_eq!(event["path"], "unknown", "{path}");
+        assert!(event.get("invocation_id").is_none(), "{event}");
+    }
+    // The host's invocation id is logged when it is what the host sends: a GUID.
+    let invocation = "6F1C2A3B-4D5E-4F60-8172-93A4B5C6D7E8";
+    let response = mcp_post(&client_with_token(&token), &server.mcp_url())
+        .header("x-ms-invocation-id", invocation)
+        .json(&tools_list())
+        .send()
+        .await
+        .unwrap();
+    let event = server.handler.event_of(&response);
+    assert_eq!(event["path"], "/mcp");
+    assert_eq!(event["invocation_id"], invocation.to_ascii_lowercase());
     // A token that is refused is not logged either.
     let refused = mcp_post(&client_with_token(canary_header), &server.mcp_url())
         .json(&tools_list())
@@ -485,7 +555,14 @@ async fn logs_never_contain_header_values_query_strings_or_bodies() {
         .output
         .wait_for_event(|event| event["status"] == 400 && event["path"] == "/mcp");
     let logs = server.handler.output.all();
-    for canary in [canary_header, canary_query, canary_body, token.as_str()] {
+    for canary in [
+        canary_header,
+        canary_query,
+        canary_body,
+        canary_path,
+        canary_invocation,
+        token.as_str(),
+    ] {
         assert!(
             !logs.contains(canary),
             "{canary} leaked into the logs:\n{logs}"
@@ -494,4 +571,205 @@ async fn logs_never_contain_header_values_query_strings_or_bodies() {
     // Not even a recognisable piece of the token (its signature).
     let signature = token.rsplit('.').next().unwrap();
     assert!(!logs.contains(&signature[..20]));
+}
+
+/// A raw HTTP/1.1 request: the head (request line and headers) and the body bytes.
+type RawRequest = (String, Vec<u8>);
+
+/// One HTTP/1.1 answer as read from a raw connection.
+struct RawAnswer {
+    status: u16,
+    headers: Vec<(String, String)>,
+}
+
+/// Writes a request on `stream` (the head, a pause, then the body, as a client on a slow link
+/// would) and reads one answer; `None` if the connection gave none.
+fn raw_exchange(stream: &mut std::net::TcpStream, head: &str, body: &[u8]) -> Option<RawAnswer> {
+    use std::io::Write;
+    stream.write_all(head.as_bytes()).ok()?;
+    stream.flush().ok()?;
+    if !body.is_empty() {
+        // The server has the headers well before the body: what it does with an unread body
+        // is what this is about.
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        stream.write_all(body).ok()?;
+    }
+    read_raw_answer(stream)
+}
+
+fn read_raw_answer(stream: &mut std::net::TcpStream) -> Option<RawAnswer> {
+    use std::io::Read;
+    let mut buffer = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buffer.ends_with(b"\r\n\r\n") {
+        if stream.read(&mut byte).ok()? == 0 {
+            return None;
+        }
+        buffer.push(byte[0]);
+    }
+    let head = String::from_utf8(buffer).ok()?;
+    let mut lines = head.split("\r\n");
+    let status = lines.next()?.get(9..12)?.parse().ok()?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(header, _)| header == name)
+            .map(|(_, value)| value.clone())
+    };
+    if header("transfer-encoding").is_some_and(|value| value.contains("chunked")) {
+        loop {
+            let mut line = Vec::new();
+            while !line.ends_with(b"\r\n") {
+                if stream.read(&mut byte).ok()? == 0 {
+                    return None;
+                }
+                line.push(byte[0]);
+            }
+            let size = usize::from_str_radix(std::str::from_utf8(&line).ok()?.trim(), 16).ok()?;
+            let mut chunk = vec![0u8; size + 2];
+            stream.read_exact(&mut chunk).ok()?;
+            if size == 0 {
+                break;
+            }
+        }
+    } else {
+        let length: usize = header("content-length").map_or(Some(0), |v| v.parse().ok())?;
+        let mut body = vec![0u8; length];
+        stream.read_exact(&mut body).ok()?;
+    }
+    Some(RawAnswer { status, headers })
+}
+
+#[test]
+fn refusals_keep_the_connection_usable_for_the_next_request() {
+    let server = TestServer::start();
+    let port = server.handler.port;
+    let token = server.token();
+    let request = |authorization: &str, extra: &str, body: &[u8]| {
+        (
+            format!(
+                "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+                 Accept: application/json, text/event-stream\r\nAuthorization: {authorization}\r\n\
+                 {extra}Content-Length: {}\r\n\r\n",
+                body.len()
+            ),
+            body.to_vec(),
+        )
+    };
+    let call = serde_json::to_vec(&tool_call("server_info", json!({}))).unwrap();
+    let valid = format!("Bearer {token}");
+    let padded = |bytes: usize| {
+        serde_json::to_vec(&rpc(1, "ping", json!({ "padding": "x".repeat(bytes) }))).unwrap()
+    };
+    let chunked = {
+        let body = padded(1536 * 1024);
+        let mut encoded = Vec::new();
+        for chunk in body.chunks(64 * 1024) {
+            encoded.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+            encoded.extend_from_slice(chunk);
+            encoded.extend_from_slice(b"\r\n");
+        }
+        encoded.extend_from_slice(b"0\r\n\r\n");
+        (
+            format!(
+                "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+                 Accept: application/json, text/event-stream\r\nAuthorization: {valid}\r\n\
+                 Transfer-Encoding: chunked\r\n\r\n"
+            ),
+            encoded,
+        )
+    };
+    let steps: Vec<(&str, RawRequest, u16)> = vec![
+        ("a valid call", request(&valid, "", &call), 200),
+        (
+            "a bad token, with a body",
+            request("Bearer not-a-token", "", &padded(256 * 1024)),
+            401,
+        ),
+        (
+            "a valid call after the 401",
+            request(&valid, "", &call),
+            200,
+        ),
+        (
+            "a declared body over the limit",
+            request(&valid, "", &padded(1088 * 1024)),
+            413,
+        ),
+        (
+            "a valid call after the 413",
+            request(&valid, "", &call),
+            200,
+        ),
+        (
+            "an unsupported protocol version, with a body",
+            request(
+                &valid,
+                "MCP-Protocol-Version: 2099-01-01\r\n",
+                &padded(64 * 1024),
+            ),
+            400,
+        ),
+        (
+            "a valid call after the 400",
+            request(&valid, "", &call),
+            200,
+        ),
+        ("a streamed body over the limit", chunked, 413),
+        (
+            "a valid call after the streamed 413",
+            request(&valid, "", &call),
+            200,
+        ),
+    ];
+    // One connection for everything: a raw socket, so no client can quietly open another.
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    for (step, (head, body), status) in steps {
+        let answer = raw_exchange(&mut stream, &head, &body)
+            .unwrap_or_else(|| panic!("{step}: no HTTP answer on the kept-alive connection"));
+        assert_eq!(answer.status, status, "{step}");
+        assert!(
+            !answer
+                .headers
+                .iter()
+                .any(|(name, value)| name == "connection" && value.eq_ignore_ascii_case("close")),
+            "{step}: the connection was given up"
+        );
+    }
+}
+
+#[test]
+fn a_refused_body_too_large_to_discard_gets_connection_close() {
+    let server = TestServer::start();
+    let port = server.handler.port;
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    // Declared far beyond what the server reads to keep a connection: it answers at once and
+    // says the connection ends, instead of leaving the client to find out.
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n\
+         Accept: application/json, text/event-stream\r\nAuthorization: Bearer {}\r\n\
+         Content-Length: {}\r\n\r\n",
+        server.token(),
+        64 * 1024 * 1024
+    );
+    let answer = raw_exchange(&mut stream, &head, &[]).expect("an HTTP answer");
+    assert_eq!(answer.status, 413);
+    assert!(
+        answer
+            .headers
+            .iter()
+            .any(|(name, value)| name == "connection" && value.eq_ignore_ascii_case("close")),
+        "{:?}",
+        answer.headers
+    );
 }

@@ -1,6 +1,9 @@
-"""The deployable package (`function-app/`, built by scripts/package) is what azd ships to Azure
-Functions: exactly host.json and an executable, statically linked `handler`, which starts the way
-the Functions host starts it and answers."""
+"""The deployable package is what azd ships to Azure Functions: the zip that azure.yaml's `dist`
+names (written by scripts/package), holding exactly host.json and a statically linked `handler`
+with mode 0755, which starts the way the Functions host starts it and answers.
+
+The tests below run the handler extracted from that zip, with the modes the zip records, so an
+archive that loses the executable bit fails here as it would fail in Azure."""
 
 import json
 import os
@@ -11,28 +14,70 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "function-app"
+STAGED = ROOT / "function-app"
 PT_INTERP = 3
 EM_X86_64 = 62
+UNIX = 3  # ZipInfo.create_system of an archive made on Unix
+
+
+def deployed_zip() -> Path:
+    """The file azd deploys: azure.yaml's `dist` (a .zip is deployed as it is)."""
+    service = yaml.safe_load((ROOT / "azure.yaml").read_text())["services"]["mcp"]
+    assert service["dist"].endswith(".zip"), "azd must get a zip written with Unix modes, not a folder it zips itself"
+    return ROOT / service["dist"]
+
+
+def unix_mode(info: zipfile.ZipInfo) -> int:
+    return info.external_attr >> 16
 
 
 @pytest.fixture(scope="module")
-def package() -> Path:
-    assert (PACKAGE / "handler").exists(), "function-app/handler is missing: run scripts/package"
-    return PACKAGE
+def archive() -> zipfile.ZipFile:
+    path = deployed_zip()
+    assert path.is_file(), f"{path.relative_to(ROOT)} is missing: run scripts/package"
+    with zipfile.ZipFile(path) as opened:
+        yield opened
 
 
-def test_the_package_holds_exactly_host_json_and_the_handler(package: Path):
-    assert sorted(p.name for p in package.iterdir()) == ["handler", "host.json"]
-    assert (package / "host.json").read_bytes() == (ROOT / "host.json").read_bytes()
+@pytest.fixture(scope="module")
+def package(archive, tmp_path_factory) -> Path:
+    # Extract as a Unix unzip does, applying each entry's recorded mode (Python's extract does not).
+    root = tmp_path_factory.mktemp("wwwroot")
+    for info in archive.infolist():
+        target = root / info.filename
+        target.write_bytes(archive.read(info))
+        target.chmod(stat.S_IMODE(unix_mode(info)))
+    return root
 
 
-def test_the_handler_is_executable_by_everyone(package: Path):
+def test_the_deployed_zip_holds_exactly_host_json_and_the_handler(archive):
+    assert sorted(archive.namelist()) == ["handler", "host.json"]
+    assert archive.read("host.json") == (ROOT / "host.json").read_bytes()
+
+
+def test_the_handler_in_the_deployed_zip_is_a_regular_file_with_mode_0755(archive):
+    info = archive.getinfo("handler")
+    assert info.create_system == UNIX, "modes are only honoured in entries made on Unix"
+    mode = unix_mode(info)
+    assert stat.S_ISREG(mode), oct(mode)
+    assert stat.S_IMODE(mode) == 0o755, oct(mode)
+    host = archive.getinfo("host.json")
+    assert stat.S_IMODE(unix_mode(host)) == 0o644, oct(unix_mode(host))
+
+
+def test_the_deployed_zip_carries_the_freshly_staged_build(archive):
+    # A stale zip next to a new build would deploy yesterday's binary.
+    assert archive.read("handler") == (STAGED / "handler").read_bytes()
+
+
+def test_the_extracted_handler_is_executable_by_everyone(package: Path):
     mode = (package / "handler").stat().st_mode
     assert mode & stat.S_IXUSR and mode & stat.S_IXGRP and mode & stat.S_IXOTH, oct(mode)
 
@@ -93,6 +138,8 @@ def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package
             "MCP_CLIENT_ID": CLIENT,
             "MCP_APP_ID_URI": PUBLIC_URL,
             "MCP_PUBLIC_URL": PUBLIC_URL,
+            # No APIM in front of this test: it stands in for a network-isolated function app.
+            "MCP_GATEWAY_PROOF_REQUIRED": "false",
             # As the platform provides them; nothing here calls the identity.
             "MANAGED_IDENTITY_CLIENT_ID": "55555555-6666-7777-8888-999999999999",
             "IDENTITY_ENDPOINT": "http://127.0.0.1:9/msi/token",

@@ -1,6 +1,6 @@
 //! Faults a test can make Graph produce, to exercise a client's resilience: an error status
-//! (throttling, an outage) with or without `Retry-After`, a slow answer, or a connection that
-//! dies without any answer.
+//! (throttling, an outage) with or without `Retry-After`, a slow answer, a connection that
+//! dies without any answer, or an answer far larger than any client should read.
 //!
 //! Faults are queued per path prefix and consumed in order by the requests they match; once a
 //! queue is empty, service is normal again. A fault applies before authentication, as a
@@ -32,6 +32,10 @@ pub enum GraphFault {
     Delay(Duration),
     /// Drop the connection without answering.
     Reset,
+    /// Answer 200 with a JSON-looking body of `bytes` bytes, produced while it is sent (the
+    /// stand-in holds none of it); with `declared`, `Content-Length` announces the size,
+    /// otherwise the body is chunked.
+    Oversized { bytes: u64, declared: bool },
 }
 
 #[derive(Debug, Default)]
@@ -89,6 +93,31 @@ pub fn status_response(status: u16, retry_after: Option<&str>) -> Response {
             header::RETRY_AFTER,
             HeaderValue::from_str(retry_after).expect("Retry-After is a valid header value"),
         );
+    }
+    response
+}
+
+/// A 200 whose body is `bytes` long: `{"value":"xxx…`, never finished.
+pub fn oversized_response(bytes: u64, declared: bool) -> Response {
+    const CHUNK: u64 = 64 * 1024;
+    let prefix = b"{\"value\":\"";
+    let chunks = (0..bytes.div_ceil(CHUNK)).map(move |index| {
+        let len = (bytes - index * CHUNK).min(CHUNK) as usize;
+        let mut chunk = vec![b'x'; len];
+        if index == 0 {
+            let start = prefix.len().min(len);
+            chunk[..start].copy_from_slice(&prefix[..start]);
+        }
+        Ok::<_, std::io::Error>(axum::body::Bytes::from(chunk))
+    });
+    let mut response = Response::new(axum::body::Body::from_stream(futures::stream::iter(chunks)));
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if declared {
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes));
     }
     response
 }

@@ -164,6 +164,9 @@ async fn request_ids_and_faults(
             tokio::time::sleep(delay).await;
             next.run(request).await
         }
+        Some(GraphFault::Oversized { bytes, declared }) => {
+            fault::oversized_response(bytes, declared)
+        }
         Some(GraphFault::Reset) => {
             let ConnectInfo(connection) = request
                 .extensions()

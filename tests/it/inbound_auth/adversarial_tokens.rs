@@ -279,6 +279,28 @@ async fn adversarial_tokens_are_refused_with_the_right_status_challenge_and_reas
             unauthorized("not_yet_valid"),
         ),
         (
+            "issued an hour from now",
+            bearer(signed_with(&server, |c| c["iat"] = (now() + 3600).into())),
+            unauthorized("issued_in_the_future"),
+        ),
+        (
+            "crit naming an extension this server does not understand",
+            bearer(devstack.sign(
+                &with(
+                    &with(&header, "crit", json!(["urn:example:must-understand"])),
+                    "urn:example:must-understand",
+                    json!(true),
+                ),
+                &claims,
+            )),
+            unauthorized("critical_header"),
+        ),
+        (
+            "crit naming a registered claim",
+            bearer(devstack.sign(&with(&header, "crit", json!(["exp"])), &claims)),
+            unauthorized("critical_header"),
+        ),
+        (
             "oid that is not a GUID",
             bearer(signed_with(&server, |c| {
                 c["oid"] = "adele@contoso.example".into()

@@ -88,6 +88,19 @@ async fn the_gateway_proof_is_checked_first_and_says_nothing() {
             assert_eq!(event["reason"], reason, "{case}");
         }
     }
+    // A value that is not visible ASCII is refused as such, not compared as an empty string.
+    let non_ascii =
+        reqwest::header::HeaderValue::from_bytes(b"proof-\xe9\xe9-0c9e3a7b1d5f4462").unwrap();
+    let response = send(None, Some(&token))
+        .header("x-mcp-gateway-proof", non_ascii)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        server.handler.event_of(&response)["reason"],
+        "gateway_proof_malformed"
+    );
     // Two proof headers are not one proof.
     let twice = send(Some(current), Some(&token)).header("x-mcp-gateway-proof", current);
     assert_eq!(twice.send().await.unwrap().status(), StatusCode::FORBIDDEN);

@@ -33,19 +33,24 @@ async fn tools_are_listed_and_callable_only_for_callers_holding_what_they_need()
         vec!["server_info", "server_status"]
     );
 
-    // Calling a tool one may not see: 403 with a step-up challenge, audited.
+    // Calling a tool gated by an app role one does not hold: 403 saying an administrator must
+    // assign the role, and no scope challenge (no scope can grant a role), audited.
     let response = call(&server, &adele, "server_status").send().await.unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    let challenge = response.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
     assert!(
-        challenge.contains("error=\"insufficient_scope\""),
-        "{challenge}"
+        response.headers().get("www-authenticate").is_none(),
+        "a scope challenge a client would step up on in vain: {:?}",
+        response.headers().get("www-authenticate")
     );
-    assert!(challenge.contains("needs an app role"), "{challenge}");
     let event = server.handler.event_of(&response);
+    let refusal: Value = response.json().await.unwrap();
+    assert_eq!(refusal["error"], "app_role_required", "{refusal}");
+    let description = refusal["error_description"].as_str().unwrap();
+    assert!(description.contains(MCP_OPERATOR), "{description}");
+    assert!(
+        description.contains("administrator must assign"),
+        "{description}"
+    );
     assert_eq!(event["reason"], "tool_not_permitted");
     assert_eq!(event["tool"], "server_status");
     assert_eq!(
