@@ -540,3 +540,36 @@ async fn registration_floods_are_rate_limited() {
     // Registrations are sealed into the client id: the flood stored nothing.
     assert!(stack.azurite.blobs(&stack.devstack, "").await.is_empty());
 }
+
+#[tokio::test]
+async fn with_a_gateway_proof_the_broker_routes_are_behind_it_too() {
+    let proof = "0123456789abcdef-gateway-proof-value";
+    let stack = BrokerStack::start_with(&[
+        ("MCP_GATEWAY_PROOF_HEADER", "x-mcp-gateway-proof"),
+        ("MCP_GATEWAY_PROOF", proof),
+    ])
+    .await;
+    let http = reqwest::Client::new();
+    for (method, path) in [
+        ("GET", "/.well-known/oauth-authorization-server"),
+        ("GET", "/authorize"),
+        ("POST", "/register"),
+        ("POST", "/token"),
+    ] {
+        let request = |with_proof: bool| {
+            let builder = match method {
+                "GET" => http.get(stack.url(path)),
+                _ => http.post(stack.url(path)).json(&json!({})),
+            };
+            if with_proof {
+                builder.header("x-mcp-gateway-proof", proof)
+            } else {
+                builder
+            }
+        };
+        let refused = request(false).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+        let admitted = request(true).send().await.unwrap();
+        assert_ne!(admitted.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+}

@@ -29,7 +29,8 @@ use url::Url;
 
 use crate::harness::{Handler, free_port, handler_env};
 pub use crate::harness::{
-    MCP_AUTHORIZATION, MCP_BROKER_BLOB_CONTAINER, MCP_BROKER_BLOB_ENDPOINT, MCP_PUBLIC_URL,
+    MCP_AUTHORIZATION, MCP_BROKER_BLOB_CONTAINER, MCP_BROKER_BLOB_ENDPOINT,
+    MCP_GATEWAY_PROOF_REQUIRED, MCP_PUBLIC_URL,
 };
 use azurite::{Azurite, CONTAINER};
 use tls::{CIMD_HOST, DocumentHost, TestCa};
@@ -71,6 +72,9 @@ impl BrokerStack {
         azurite.create_container(&devstack).await;
         let mut env = handler_env(&devstack);
         env.push((MCP_PUBLIC_URL.name.into(), public_url.clone()));
+        // The tests stand in for APIM's network isolation, as TestServer's do; one test turns
+        // the gateway proof on to see it guard the broker's routes too.
+        env.push((MCP_GATEWAY_PROOF_REQUIRED.name.into(), "false".into()));
         env.push((MCP_AUTHORIZATION.name.into(), "broker".into()));
         env.push((MCP_BROKER_BLOB_ENDPOINT.name.into(), azurite.endpoint()));
         env.push((MCP_BROKER_BLOB_CONTAINER.name.into(), CONTAINER.into()));
