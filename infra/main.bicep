@@ -192,6 +192,17 @@ param gatewayProofVersion string = ''
 
 // The value itself is never a parameter here: gateway-proof-secret.bicep generates it inside Azure.
 
+@description('Who issues tokens to MCP clients: entra (Entra ID directly; VS Code needs a custom domain) or broker (the handler\'s built-in authorization server, which signs users in at Entra). Empty: broker without a custom domain, entra with one.')
+@allowed([
+  ''
+  'entra'
+  'broker'
+])
+param authorizationMode string = ''
+
+@description('Broker mode: sealing-key secret version in use (an output of the previous deployment, kept in the azd environment). Empty creates a new version: first deployment or rotation.')
+param brokerSealingKeyVersion string = ''
+
 // ---------------------------------------------------------------------------------------------
 // Network and monitoring
 // ---------------------------------------------------------------------------------------------
@@ -217,6 +228,12 @@ var serviceName = 'mcp'
 // Key Vault keeps it under this name.
 var gatewayProofHeaderName = 'x-mcp-gateway-proof'
 var gatewayProofSecretName = 'mcp-gateway-proof'
+// Without a custom domain Entra cannot accept the `resource` RFC 8707 clients send, so the
+// handler brokers the sign-in unless told otherwise (docs/DEPLOY.md, "Broker mode").
+var effectiveAuthorizationMode = empty(authorizationMode) ? (empty(customDomainHostName) ? 'broker' : 'entra') : authorizationMode
+var brokerMode = effectiveAuthorizationMode == 'broker'
+var brokerContainerName = 'mcp-broker'
+var brokerSealingKeySecretName = 'mcp-broker-sealing-key'
 
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}'
@@ -288,6 +305,8 @@ module storage 'app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     functionPrincipalId: identities.outputs.functionIdentityPrincipalId
     privateNetworking: vnetEnabled
+    brokerMode: brokerMode
+    brokerContainerName: brokerContainerName
   }
 }
 
@@ -306,6 +325,9 @@ module keyVault 'app/keyvault.bicep' = {
     apimPrincipalId: identities.outputs.apimIdentityPrincipalId
     gatewayProofSecretName: gatewayProofSecretName
     gatewayProofVersion: gatewayProofVersion
+    brokerMode: brokerMode
+    brokerSealingKeySecretName: brokerSealingKeySecretName
+    brokerSealingKeyVersion: brokerSealingKeyVersion
   }
 }
 
@@ -348,6 +370,11 @@ module entraApp 'app/entra-app.bicep' = {
     appRoleAssignmentRequired: appRoleAssignmentRequired
     federatedIdentityPrincipalId: identities.outputs.functionIdentityPrincipalId
     toolsets: toolsetList
+    // Broker mode signs users in with this app at {public origin}/callback. The APIM host name
+    // is fixed by the service name, so the app does not wait for APIM to exist.
+    brokerRedirectUris: brokerMode ? [
+      '${empty(customDomainHostName) ? 'https://${apimName}.azure-api.net' : 'https://${customDomainHostName}'}/callback'
+    ] : []
   }
 }
 
@@ -411,6 +438,9 @@ module functionApp 'app/function-app.bicep' = {
     gatewayProofHeaderName: gatewayProofHeaderName
     gatewayProofSecretName: gatewayProofSecretName
     toolsets: toolsetsSetting
+    authorizationMode: effectiveAuthorizationMode
+    brokerContainerName: brokerContainerName
+    brokerSealingKeySecretName: brokerSealingKeySecretName
   }
 }
 
@@ -433,6 +463,7 @@ module mcpApi 'app/apim-mcp-api.bicep' = {
     rateLimitPeriodSeconds: rateLimitPeriodSeconds
     azureMonitorLoggerId: apim.outputs.azureMonitorLoggerId
     logClientIp: apimLogClientIp
+    brokerMode: brokerMode
   }
   // The named values read Key Vault, and the backend is the function app: with the VNet both are
   // reached through private endpoints, which must exist first.
@@ -464,7 +495,7 @@ output MANAGED_IDENTITY_CLIENT_ID string = identities.outputs.functionIdentityCl
 // identifier URI of the app; *.azure-api.net cannot be one (it is not a domain the tenant can
 // verify), so without a custom domain its sign-in fails with AADSTS9010010. Printed by azure.yaml's
 // postprovision hook when not empty.
-output MCP_WARNING_CUSTOM_DOMAIN string = empty(customDomainHostName) ? 'No custom domain: VS Code cannot sign in to ${publicMcpUrl}. It sends that URL to Entra as the OAuth resource, and Entra accepts only an identifier URI of the app there (AADSTS9010010), which an azure-api.net URL cannot be. Clients that do not send the resource still work. For VS Code, set MCP_CUSTOM_DOMAIN and MCP_CUSTOM_DOMAIN_CERTIFICATE_NAME (docs/DEPLOY.md, "Custom domain and identifier URI").' : ''
+output MCP_WARNING_CUSTOM_DOMAIN string = empty(customDomainHostName) && !brokerMode ? 'No custom domain: VS Code cannot sign in to ${publicMcpUrl}. It sends that URL to Entra as the OAuth resource, and Entra accepts only an identifier URI of the app there (AADSTS9010010), which an azure-api.net URL cannot be. Clients that do not send the resource still work. For VS Code, set MCP_CUSTOM_DOMAIN and MCP_CUSTOM_DOMAIN_CERTIFICATE_NAME (docs/DEPLOY.md, "Custom domain and identifier URI").' : ''
 // How APIM reaches the function app (privateEndpoint | apimAddresses | gatewayProofOnly).
 output MCP_FUNCTION_APP_INBOUND string = functionInboundAccess
 // Printed by azure.yaml's postprovision hook when not empty.
@@ -472,3 +503,8 @@ output MCP_WARNING_NETWORK string = functionInboundAccess == 'gatewayProofOnly' 
 // The version (not the value) of the gateway proof in use. Fed back as gatewayProofVersion
 // on the next provision so the secret is not rotated by every `azd up`.
 output MCP_GATEWAY_PROOF_VERSION string = keyVault.outputs.gatewayProofVersion
+// entra or broker, as the handler runs (MCP_AUTHORIZATION).
+output MCP_AUTHORIZATION_MODE string = effectiveAuthorizationMode
+// The sealing key's version (not its value). Fed back as brokerSealingKeyVersion so a later
+// `azd up` keeps it; empty it in the azd environment to rotate (docs/DEPLOY.md, "Broker mode").
+output MCP_BROKER_SEALING_KEY_VERSION string = keyVault.outputs.brokerSealingKeyVersion

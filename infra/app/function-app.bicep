@@ -100,6 +100,19 @@ param gatewayProofHeaderName string
 @description('Key Vault secret that holds the gateway proof.')
 param gatewayProofSecretName string
 
+@description('Who issues tokens to MCP clients: entra or broker (MCP_AUTHORIZATION).')
+@allowed([
+  'entra'
+  'broker'
+])
+param authorizationMode string
+
+@description('Broker mode: the Blob container for its state.')
+param brokerContainerName string
+
+@description('Broker mode: the Key Vault secret holding the sealing key.')
+param brokerSealingKeySecretName string
+
 @description('Comma-separated toolsets the handler enables (MCP_TOOLSETS); the app registration requests exactly their Graph permissions.')
 param toolsets string
 
@@ -222,6 +235,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     MCP_GATEWAY_PROOF_HEADER: gatewayProofHeaderName
     MCP_GATEWAY_PROOF_SECRET_NAME: gatewayProofSecretName
     MCP_TOOLSETS: toolsets
+    MCP_AUTHORIZATION: authorizationMode
+    MCP_BROKER_BLOB_ENDPOINT: storageBlobEndpoint
+    MCP_BROKER_BLOB_CONTAINER: brokerContainerName
+    MCP_BROKER_SEALING_KEY_SECRET_NAME: brokerSealingKeySecretName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint

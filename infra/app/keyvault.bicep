@@ -49,10 +49,20 @@ param gatewayProofSecretName string
 @description('Version of the gateway-proof secret already in use; empty creates a new version.')
 param gatewayProofVersion string
 
+@description('Broker mode (MCP_AUTHORIZATION=broker): the sealing key is created and the handler may read it.')
+param brokerMode bool = false
+
+@description('Broker mode: name of the secret holding the sealing key.')
+param brokerSealingKeySecretName string = 'mcp-broker-sealing-key'
+
+@description('Broker mode: version of the sealing key already in use; empty creates a new version.')
+param brokerSealingKeyVersion string = ''
+
 
 // Key Vault Secrets User: read secret values, nothing else.
 var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
 var createGatewayProof = empty(gatewayProofVersion)
+var createBrokerSealingKey = brokerMode && empty(brokerSealingKeyVersion)
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109: The firewall denies by default with the VNet option (the default); without it the handler and API Management reach the vault publicly, with RBAC on single secrets as the gate.
@@ -128,6 +138,36 @@ resource apimGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04
   ]
 }
 
+// Broker mode's sealing key (it encrypts Entra's refresh tokens at rest and seals registrations
+// and sign-in state): generated inside Azure like the gateway proof (64 hex digits, 244 random
+// bits), written only on the first deployment or an explicit rotation, and readable by the
+// handler alone.
+module newBrokerSealingKey 'gateway-proof-secret.bicep' = if (createBrokerSealingKey) {
+  name: 'broker-sealing-key'
+  params: {
+    keyVaultName: vault.name
+    secretName: brokerSealingKeySecretName
+  }
+}
+
+resource brokerSealingKeyExisting 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = if (brokerMode) {
+  parent: vault
+  name: brokerSealingKeySecretName
+}
+
+resource functionBrokerSealingKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (brokerMode) {
+  name: guid(vault.id, brokerSealingKeySecretName, functionPrincipalId, keyVaultSecretsUserRoleId)
+  scope: brokerSealingKeyExisting
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+  }
+  dependsOn: [
+    newBrokerSealingKey
+  ]
+}
+
 resource auditLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'audit-to-log-analytics'
   scope: vault
@@ -153,3 +193,5 @@ output keyVaultUri string = vault.properties.vaultUri
 // role assignments included, are deployed: consumers (the APIM named values) wait for them.
 output gatewayProofUriWithVersion string = gatewayProofUriWithVersion
 output gatewayProofVersion string = last(split(gatewayProofUriWithVersion, '/'))
+// The sealing key's version in use (identifier only), fed back so `azd up` does not rotate it.
+output brokerSealingKeyVersion string = createBrokerSealingKey ? last(split(newBrokerSealingKey!.outputs.uriWithVersion, '/')) : brokerSealingKeyVersion

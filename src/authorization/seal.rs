@@ -1,7 +1,8 @@
 //! Sealing: AES-256-GCM with a key from Key Vault, so what the broker keeps or hands out cannot
 //! be read or changed by anyone without the key.
 //!
-//! One secret (`MCP_BROKER_SEALING_KEY_SECRET_NAME`, 32 or more random bytes, base64) yields a
+//! One secret (`MCP_BROKER_SEALING_KEY_SECRET_NAME`, 32 or more random bytes, hex or base64)
+//! yields a
 //! key per purpose through HKDF-SHA256 (Entra refresh tokens at rest, code records, pending
 //! consents, dynamic registrations sealed into `client_id`, the sign-in state that travels
 //! through Entra), so a value sealed for one purpose never opens as another. The purpose and a
@@ -162,6 +163,16 @@ fn material(versions: &SecretVersions) -> Result<KeyMaterial, SealError> {
 
 fn decode_key(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
+    // Hex (what `azd up` generates: 64 hex digits from two GUIDs, 244 random bits) or base64.
+    if text.len() >= 2 * MIN_KEY_BYTES
+        && text.len() % 2 == 0
+        && text.bytes().all(|b| b.is_ascii_hexdigit())
+    {
+        return (0..text.len())
+            .step_by(2)
+            .map(|at| u8::from_str_radix(&text[at..at + 2], 16).ok())
+            .collect();
+    }
     let bytes = STANDARD
         .decode(text)
         .or_else(|_| URL_SAFE.decode(text))
@@ -403,6 +414,7 @@ mod tests {
     #[test]
     fn key_material_must_be_long_base64() {
         assert!(decode_key(&new_key_text()).is_some());
+        assert_eq!(decode_key(&"ab".repeat(32)).unwrap(), vec![0xab; 32]);
         assert!(decode_key("c2hvcnQ=").is_none());
         assert!(decode_key("not base64 at all!").is_none());
     }

@@ -52,6 +52,7 @@ def test_role_assignments_are_exactly_the_expected_ones():
             ("app/storage.bicep", "storage", STORAGE_BLOB_DATA_OWNER, "functionPrincipalId", None),
             ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", None),
             ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "apimPrincipalId", None),
+            ("app/keyvault.bicep", "brokerSealingKeyExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", "(brokerMode)"),
             ("app/apim.bicep", "customDomainCertificate", KEY_VAULT_SECRETS_USER, "identityPrincipalId", "(hasCustomDomainCertificate)"),
         ]
     )
