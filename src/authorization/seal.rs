@@ -165,7 +165,7 @@ fn decode_key(text: &str) -> Option<Vec<u8>> {
     let text = text.trim();
     // Hex (what `azd up` generates: 64 hex digits from two GUIDs, 244 random bits) or base64.
     if text.len() >= 2 * MIN_KEY_BYTES
-        && text.len() % 2 == 0
+        && text.len().is_multiple_of(2)
         && text.bytes().all(|b| b.is_ascii_hexdigit())
     {
         return (0..text.len())
