@@ -10,11 +10,13 @@
 //! - [`store_faults`]: Azurite down or hanging.
 //! - [`sdk_clients`]: the official TypeScript and Python SDK clients sign in on their own.
 //! - [`browser`]: headless Chromium on the consent page.
+//! - [`local_mode`]: `cargo run` with `MCP_AUTHORIZATION=broker` brokers the local stand-in.
 
 mod abuse;
 mod azurite;
 mod browser;
 mod flow;
+mod local_mode;
 mod sdk_clients;
 mod store_faults;
 mod tls;
@@ -359,13 +361,18 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(stack: &BrokerStack) -> Browser {
+        Browser::following(&[&stack.issuer(), stack.devstack.base_url()])
+    }
+
+    /// A browser that follows redirects to the origins of `urls`.
+    pub fn following(urls: &[&str]) -> Browser {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .unwrap(),
             cookies: HashMap::new(),
-            follows: vec![origin(&stack.issuer()), origin(stack.devstack.base_url())],
+            follows: urls.iter().map(|url| origin(url)).collect(),
         }
     }
 
