@@ -229,7 +229,7 @@ pub const MCP_BROKER_SEALING_KEY_SECRET_NAME: Setting = Setting {
     default: "mcp-broker-sealing-key",
     help: "Broker mode: the Key Vault secret (in KEY_VAULT_URL) holding the key that encrypts \
            Entra refresh tokens at rest and seals registrations and sign-in state: 32 or more \
-           random bytes, base64. Its current and previous enabled versions are accepted.",
+           random bytes, hex or base64. Its current and previous enabled versions are accepted.",
 };
 
 pub const MCP_BROKER_REDIRECT_URIS: Setting = Setting {
