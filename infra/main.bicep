@@ -197,6 +197,17 @@ param signingKeyVersion string = ''
 // The values themselves are never parameters here: generated-secret.bicep generates them inside
 // Azure.
 
+@description('Who issues tokens to MCP clients: entra (Entra ID directly; VS Code needs a custom domain) or broker (the handler\'s built-in authorization server, which signs users in at Entra). Empty: broker without a custom domain, entra with one.')
+@allowed([
+  ''
+  'entra'
+  'broker'
+])
+param authorizationMode string = ''
+
+@description('Broker mode: sealing-key secret version in use (an output of the previous deployment, kept in the azd environment). Empty creates a new version: first deployment or rotation.')
+param brokerSealingKeyVersion string = ''
+
 // ---------------------------------------------------------------------------------------------
 // Network and monitoring
 // ---------------------------------------------------------------------------------------------
@@ -225,6 +236,12 @@ var gatewayProofSecretName = 'mcp-gateway-proof'
 // The key of the paging cursors and write confirmations the handler hands out; every instance
 // reads the same secret, so any instance accepts what another issued.
 var signingKeySecretName = 'mcp-signing-key'
+// Without a custom domain Entra cannot accept the `resource` RFC 8707 clients send, so the
+// handler brokers the sign-in unless told otherwise (docs/DEPLOY.md, "Broker mode").
+var effectiveAuthorizationMode = empty(authorizationMode) ? (empty(customDomainHostName) ? 'broker' : 'entra') : authorizationMode
+var brokerMode = effectiveAuthorizationMode == 'broker'
+var brokerContainerName = 'mcp-broker'
+var brokerSealingKeySecretName = 'mcp-broker-sealing-key'
 
 var functionAppName = '${abbrs.webSitesFunctions}${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}'
@@ -296,6 +313,8 @@ module storage 'app/storage.bicep' = {
     deploymentContainerName: deploymentContainerName
     functionPrincipalId: identities.outputs.functionIdentityPrincipalId
     privateNetworking: vnetEnabled
+    brokerMode: brokerMode
+    brokerContainerName: brokerContainerName
   }
 }
 
@@ -316,6 +335,9 @@ module keyVault 'app/keyvault.bicep' = {
     gatewayProofVersion: gatewayProofVersion
     signingKeySecretName: signingKeySecretName
     signingKeyVersion: signingKeyVersion
+    brokerMode: brokerMode
+    brokerSealingKeySecretName: brokerSealingKeySecretName
+    brokerSealingKeyVersion: brokerSealingKeyVersion
   }
 }
 
@@ -358,6 +380,11 @@ module entraApp 'app/entra-app.bicep' = {
     appRoleAssignmentRequired: appRoleAssignmentRequired
     federatedIdentityPrincipalId: identities.outputs.functionIdentityPrincipalId
     toolsets: toolsetList
+    // Broker mode signs users in with this app at {public origin}/callback. The APIM host name
+    // is fixed by the service name, so the app does not wait for APIM to exist.
+    brokerRedirectUris: brokerMode ? [
+      '${empty(customDomainHostName) ? 'https://${apimName}.azure-api.net' : 'https://${customDomainHostName}'}/callback'
+    ] : []
   }
 }
 
@@ -422,6 +449,9 @@ module functionApp 'app/function-app.bicep' = {
     gatewayProofSecretName: gatewayProofSecretName
     signingKeySecretName: signingKeySecretName
     toolsets: toolsetsSetting
+    authorizationMode: effectiveAuthorizationMode
+    brokerContainerName: brokerContainerName
+    brokerSealingKeySecretName: brokerSealingKeySecretName
   }
 }
 
@@ -444,6 +474,7 @@ module mcpApi 'app/apim-mcp-api.bicep' = {
     rateLimitPeriodSeconds: rateLimitPeriodSeconds
     azureMonitorLoggerId: apim.outputs.azureMonitorLoggerId
     logClientIp: apimLogClientIp
+    brokerMode: brokerMode
   }
   // The named values read Key Vault, and the backend is the function app: with the VNet both are
   // reached through private endpoints, which must exist first.
@@ -475,7 +506,7 @@ output MANAGED_IDENTITY_CLIENT_ID string = identities.outputs.functionIdentityCl
 // identifier URI of the app; *.azure-api.net cannot be one (it is not a domain the tenant can
 // verify), so without a custom domain its sign-in fails with AADSTS9010010. Printed by azure.yaml's
 // postprovision hook when not empty.
-output MCP_WARNING_CUSTOM_DOMAIN string = empty(customDomainHostName) ? 'No custom domain: VS Code cannot sign in to ${publicMcpUrl}. It sends that URL to Entra as the OAuth resource, and Entra accepts only an identifier URI of the app there (AADSTS9010010), which an azure-api.net URL cannot be. Clients that do not send the resource still work. For VS Code, set MCP_CUSTOM_DOMAIN and MCP_CUSTOM_DOMAIN_CERTIFICATE_NAME (docs/DEPLOY.md, "Custom domain and identifier URI").' : ''
+output MCP_WARNING_CUSTOM_DOMAIN string = empty(customDomainHostName) && !brokerMode ? 'No custom domain: VS Code cannot sign in to ${publicMcpUrl}. It sends that URL to Entra as the OAuth resource, and Entra accepts only an identifier URI of the app there (AADSTS9010010), which an azure-api.net URL cannot be. Clients that do not send the resource still work. For VS Code, set MCP_CUSTOM_DOMAIN and MCP_CUSTOM_DOMAIN_CERTIFICATE_NAME (docs/DEPLOY.md, "Custom domain and identifier URI").' : ''
 // How APIM reaches the function app (privateEndpoint | apimAddresses | gatewayProofOnly).
 output MCP_FUNCTION_APP_INBOUND string = functionInboundAccess
 // Printed by azure.yaml's postprovision hook when not empty.
@@ -486,3 +517,8 @@ output MCP_GATEWAY_PROOF_VERSION string = keyVault.outputs.gatewayProofVersion
 // Likewise for the signing key: fed back as signingKeyVersion, so `azd up` keeps the key and with
 // it every cursor and confirmation already handed out.
 output MCP_SIGNING_KEY_VERSION string = keyVault.outputs.signingKeyVersion
+// entra or broker, as the handler runs (MCP_AUTHORIZATION).
+output MCP_AUTHORIZATION_MODE string = effectiveAuthorizationMode
+// The sealing key's version (not its value). Fed back as brokerSealingKeyVersion so a later
+// `azd up` keeps it; empty it in the azd environment to rotate (docs/DEPLOY.md, "Broker mode").
+output MCP_BROKER_SEALING_KEY_VERSION string = keyVault.outputs.brokerSealingKeyVersion

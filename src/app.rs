@@ -4,6 +4,7 @@
 //! request ─▶ catch panics ─▶ drain unread body ─▶ request log ─▶ route label
 //!   ├─ GET /  readiness (the host's probe: nothing else)
 //!   └─ gateway proof ─┬─ GET /.well-known/oauth-protected-resource…
+//!                     ├─ broker mode: /authorize, /token, /register, … (authorization)
 //!                     └─ POST /mcp  authenticate ─▶ envelope rules ─▶ authorize tool ─▶ rmcp
 //!                        (Host, Origin, Accept, dispatch) ─▶ tool registry ─▶ on-behalf-of
 //!                        (managed identity) ─▶ Graph
@@ -22,6 +23,7 @@ use tower::ServiceBuilder;
 use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::{
+    authorization::{self, Broker},
     config::{Config, ProofSourceConfig},
     graph::GraphClient,
     hosting,
@@ -89,6 +91,15 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
     ));
     let registry = tools::registry(config, graph);
 
+    // One Key Vault client for every secret the server reads (gateway proof, sealing key).
+    let secrets = outbound.key_vault_url.as_ref().map(|vault| {
+        KeyVaultSecrets::new(
+            vault.clone(),
+            identity.clone(),
+            http.clone(),
+            outbound.secret_refresh,
+        )
+    });
     let gateway_proof = match &config.auth.gateway_proof {
         None => None,
         Some(proof) => {
@@ -110,7 +121,7 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
             })
         }
     };
-    router(config, registry, http, gateway_proof)
+    router(config, registry, http, gateway_proof, &identity, secrets)
 }
 
 fn router(
@@ -118,8 +129,10 @@ fn router(
     registry: Arc<Registry>,
     http: OutboundHttp,
     gateway_proof: Option<GatewayProof>,
+    identity: &ManagedIdentity,
+    secrets: Option<Arc<KeyVaultSecrets>>,
 ) -> Router {
-    let auth = InboundAuth::new(config, http);
+    let auth = InboundAuth::new(config, http.clone());
     let envelope_rules = EnvelopeRules {
         max_body_bytes: MAX_BODY_BYTES,
         tool_names: registry.names().into(),
@@ -133,7 +146,7 @@ fn router(
     let mcp = ServiceBuilder::new()
         .option_layer(gateway_proof.clone())
         .layer(middleware::from_fn_with_state(
-            auth,
+            Arc::clone(&auth),
             inbound_auth::authenticate,
         ))
         .layer(middleware::from_fn_with_state(
@@ -146,8 +159,19 @@ fn router(
         ))
         .map_response(IntoResponse::into_response)
         .service(transport::service(config, McpServer::new(registry)));
-    let metadata =
-        metadata::routes(config).route_layer(ServiceBuilder::new().option_layer(gateway_proof));
+    let mut metadata = metadata::routes(config);
+    if let Some(broker_config) = config.authorization.broker() {
+        let broker = Broker::new(
+            config,
+            broker_config,
+            &http,
+            identity,
+            Arc::clone(&auth),
+            secrets,
+        );
+        metadata = metadata.merge(authorization::routes(broker, broker_config));
+    }
+    let metadata = metadata.route_layer(ServiceBuilder::new().option_layer(gateway_proof));
     hosting::readiness()
         .merge(metadata)
         .route_service("/mcp", mcp)

@@ -12,6 +12,11 @@
 //! - [`inbound_auth`]: the gateway proof, in-process validation of every Entra ID token, per-tool
 //!   authorization, 401/403 challenges and the protected-resource metadata. It yields a
 //!   [`caller::Caller`].
+//! - [`authorization`] (broker mode, `MCP_AUTHORIZATION=broker`): the OAuth 2.1 authorization
+//!   server for MCP clients Entra cannot serve (Client ID Metadata Documents, Dynamic Client
+//!   Registration, RFC 8707 `resource` without a custom domain), which signs users in at Entra
+//!   as a secretless confidential client, asks their consent, and keeps its state in Blob
+//!   Storage. Its routes sit beside `/mcp`, not in front of it.
 //! - [`transport`]: MCP Streamable HTTP (rmcp, stateless, JSON responses) and the envelope
 //!   rules in front of it (body size, parse errors, batches, protocol versions).
 //! - [`tools`]: one file per tool family and the registry that serves them.
@@ -42,6 +47,7 @@
 //! protocols of Entra ID, the managed identity endpoint, Key Vault and Microsoft Graph.
 
 pub mod app;
+pub mod authorization;
 pub mod caller;
 pub mod cli;
 pub mod config;

@@ -35,7 +35,7 @@ use crate::{
         },
     },
     hosting::Environment,
-    outbound::OutboundHttp,
+    outbound::{OutboundHttp, TestNetwork},
 };
 
 pub const MCP_DEVSTACK_ADDR: Setting = Setting {
@@ -56,8 +56,30 @@ pub const MCP_DEVSTACK_VAULT_ADDR: Setting = Setting {
            MCP_AUTHORITY_HOST is one too (a local tenant).",
 };
 
+pub const MCP_DEVSTACK_TEST_CA: Setting = Setting {
+    name: "MCP_DEVSTACK_TEST_CA",
+    default: "unset",
+    help: "Tests only: a PEM file with a test CA certificate. Broker mode then also trusts it, \
+           for a loopback Blob endpoint (Azurite over https) and for the MCP_DEVSTACK_RESOLVE \
+           names. Refused on App Service; never in Azure.",
+};
+
+pub const MCP_DEVSTACK_RESOLVE: Setting = Setting {
+    name: "MCP_DEVSTACK_RESOLVE",
+    default: "unset",
+    help: "Tests only: `name=ip` pairs (comma-separated, loopback addresses only) that broker \
+           mode's Client ID Metadata Document fetcher resolves to, so a test can serve documents \
+           over https on loopback while every other name must still resolve to public \
+           addresses. Refused on App Service; never in Azure.",
+};
+
 /// Settings read only in builds with the devstack.
-pub const SETTINGS: &[&Setting] = &[&MCP_DEVSTACK_ADDR, &MCP_DEVSTACK_VAULT_ADDR];
+pub const SETTINGS: &[&Setting] = &[
+    &MCP_DEVSTACK_ADDR,
+    &MCP_DEVSTACK_VAULT_ADDR,
+    &MCP_DEVSTACK_TEST_CA,
+    &MCP_DEVSTACK_RESOLVE,
+];
 
 /// Set by the Functions host or App Service: local mode must not run there.
 const HOSTED_MARKERS: [&str; 3] = [
@@ -84,10 +106,13 @@ pub unsafe fn enter(
 ) -> Result<(Environment, Option<Devstack>), String> {
     // SAFETY: the caller's guarantee.
     let Prepared { env, devstack } = unsafe { prepare_process(env) }?;
-    let http = match vault_transport_from(&env)? {
+    let mut http = match vault_transport_from(&env)? {
         Some(client) => OutboundHttp::with_key_vault_client(client),
         None => OutboundHttp::default(),
     };
+    if let Some(network) = test_network_from(&env)? {
+        http = http.with_test_network(network);
+    }
     let notice = devstack.as_ref().map(|devstack| {
         let public_url = env.get(MCP_PUBLIC_URL.name).map_or("", String::as_str);
         banner(devstack, public_url)
@@ -242,10 +267,16 @@ fn start(
         devstack_addr,
         public_url,
     } = plan;
+    // Broker mode signs users in at the stand-in with `{issuer}/callback`: registered always,
+    // as a deployment's app registration lists it.
+    let server_redirect_uris = url::Url::parse(&public_url)
+        .map(|url| vec![format!("{}/callback", crate::config::issuer_of(&url))])
+        .unwrap_or_default();
     let devstack = Devstack::start_with(DevstackOptions {
         addr: devstack_addr,
         identifier_uri: Some(public_url.clone()),
         identity_header,
+        server_redirect_uris,
     })
     .map_err(|error| {
         format!(
@@ -321,6 +352,68 @@ pub fn vault_transport_from(
         ));
     }
     Ok(Some(devstack::vault_http_client(addr)))
+}
+
+/// The test network `MCP_DEVSTACK_TEST_CA` and `MCP_DEVSTACK_RESOLVE` describe, if any.
+/// Refused on App Service (where tests never run), with a real tenant (as the vault address
+/// is: the tenant's authority must be a loopback stand-in), and for names that would not stay
+/// on loopback.
+pub fn test_network_from(env: &HashMap<String, String>) -> Result<Option<TestNetwork>, String> {
+    let set = |name: &str| env.get(name).is_some_and(|value| !value.trim().is_empty());
+    if !set(MCP_DEVSTACK_TEST_CA.name) && !set(MCP_DEVSTACK_RESOLVE.name) {
+        return Ok(None);
+    }
+    if let Some(marker) = ["WEBSITE_INSTANCE_ID", "WEBSITE_SITE_NAME"]
+        .iter()
+        .find(|name| set(name))
+    {
+        return Err(format!(
+            "{} and {} are for tests on this machine only, and {marker} says this is App \
+             Service.\n    fix: remove them.",
+            MCP_DEVSTACK_TEST_CA.name, MCP_DEVSTACK_RESOLVE.name
+        ));
+    }
+    let authority = env
+        .get(MCP_AUTHORITY_HOST.name)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
+        .unwrap_or("https://login.microsoftonline.com");
+    if !url::Url::parse(authority).is_ok_and(|url| crate::config::is_loopback_host(&url)) {
+        return Err(format!(
+            "{} and {} are set, but a real tenant is configured ({} is {authority}): they are \
+             for tests against the local stand-ins only.\n    fix: remove them.",
+            MCP_DEVSTACK_TEST_CA.name, MCP_DEVSTACK_RESOLVE.name, MCP_AUTHORITY_HOST.name
+        ));
+    }
+    let ca_pem = match env.get(MCP_DEVSTACK_TEST_CA.name).map(|path| path.trim()) {
+        Some(path) if !path.is_empty() => std::fs::read(path)
+            .map_err(|error| format!("{} cannot be read: {error}", MCP_DEVSTACK_TEST_CA.name))?,
+        _ => Vec::new(),
+    };
+    let mut hosts = Vec::new();
+    for pair in env
+        .get(MCP_DEVSTACK_RESOLVE.name)
+        .map_or("", String::as_str)
+        .split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+    {
+        let (name, ip) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("{}: `{pair}` is not name=ip", MCP_DEVSTACK_RESOLVE.name))?;
+        let ip: std::net::IpAddr = ip
+            .trim()
+            .parse()
+            .map_err(|_| format!("{}: `{ip}` is not an IP address", MCP_DEVSTACK_RESOLVE.name))?;
+        if !ip.is_loopback() {
+            return Err(format!(
+                "{}: {ip} is not a loopback address; test names may only point at this machine",
+                MCP_DEVSTACK_RESOLVE.name
+            ));
+        }
+        hosts.push((name.trim().to_ascii_lowercase(), ip));
+    }
+    Ok(Some(TestNetwork { ca_pem, hosts }))
 }
 
 /// What a newcomer needs to know, printed once on stderr (stdout carries the JSON log).

@@ -38,6 +38,21 @@ pub struct OutboundHttp {
     client: Arc<OnceCell<reqwest::Client>>,
     /// Where Key Vault's requests go instead, if anywhere (see [`OutboundHttp::with_key_vault_client`]).
     key_vault_client: Option<Arc<dyn HttpClient>>,
+    /// Test hosts the broker may reach (see [`TestNetwork`]); `None` in every deployment.
+    test_network: Option<Arc<TestNetwork>>,
+}
+
+/// What only the tests' network has: an https server on loopback whose certificate a test CA
+/// signed (Azurite, a host serving Client ID Metadata Documents), and names for it. Only local
+/// mode builds one, from settings that only the devstack build reads; the deployed build has no
+/// code that sets it. The broker trusts the CA only for a loopback Blob endpoint and for these
+/// names, and the names may only point at loopback addresses.
+#[derive(Debug, Clone)]
+pub struct TestNetwork {
+    /// PEM certificate of the test CA.
+    pub ca_pem: Vec<u8>,
+    /// Host names and the loopback address each stands for.
+    pub hosts: Vec<(String, std::net::IpAddr)>,
 }
 
 impl OutboundHttp {
@@ -50,6 +65,16 @@ impl OutboundHttp {
             key_vault_client: Some(client),
             ..Self::default()
         }
+    }
+
+    /// Lets the broker reach the tests' https hosts (see [`TestNetwork`]).
+    pub fn with_test_network(mut self, network: TestNetwork) -> Self {
+        self.test_network = Some(Arc::new(network));
+        self
+    }
+
+    pub fn test_network(&self) -> Option<&Arc<TestNetwork>> {
+        self.test_network.as_ref()
     }
 
     /// Starts building the client in the background.
@@ -143,7 +168,7 @@ pub async fn read_capped(
 }
 
 /// `client` as an SDK transport whose answers stop at [`SDK_MAX_BODY_BYTES`].
-fn capped_transport(client: Arc<dyn HttpClient>) -> Transport {
+pub fn capped_transport(client: Arc<dyn HttpClient>) -> Transport {
     Transport::new(Arc::new(CappedBodies {
         inner: client,
         limit: SDK_MAX_BODY_BYTES,

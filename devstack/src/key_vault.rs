@@ -58,8 +58,8 @@ use super::{
     issuer::{Issuer, Lifetime, lifetime},
     keys::base64url,
     tenant::{
-        GATEWAY_PROOF_SECRET, KEY_VAULT_NAME, KEY_VAULT_RESOURCE, KEY_VAULT_SECRETS_USERS,
-        RESOURCE_GROUP_ID, SIGNING_KEY_SECRET, TENANT_ID,
+        BROKER_SEALING_KEY_SECRET, GATEWAY_PROOF_SECRET, KEY_VAULT_NAME, KEY_VAULT_RESOURCE,
+        KEY_VAULT_SECRETS_USERS, RESOURCE_GROUP_ID, SIGNING_KEY_SECRET, TENANT_ID,
     },
 };
 
@@ -112,6 +112,8 @@ impl KeyVault {
         };
         vault.set_secret(GATEWAY_PROOF_SECRET, &random_hex(32));
         vault.set_secret(SIGNING_KEY_SECRET, &random_hex(32));
+        // Broker mode's sealing key: 32 random bytes, base64, as `azd up` stores it.
+        vault.set_secret(BROKER_SEALING_KEY_SECRET, &random_base64(32));
         vault
     }
 
@@ -528,6 +530,12 @@ fn skip_offset(token: &str) -> Option<usize> {
     let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
     let marker: Value = serde_json::from_slice(&bytes).ok()?;
     usize::try_from(marker["NextMarker"].as_u64()?).ok()
+}
+
+fn random_base64(bytes: usize) -> String {
+    let mut buffer = vec![0; bytes];
+    aws_lc_rs::rand::fill(&mut buffer).expect("system randomness");
+    base64::engine::general_purpose::STANDARD.encode(buffer)
 }
 
 fn random_hex(bytes: usize) -> String {

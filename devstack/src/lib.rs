@@ -94,6 +94,9 @@ pub struct DevstackOptions {
     /// The secret the managed identity endpoint requires in `X-IDENTITY-HEADER` (the
     /// platform's `IDENTITY_HEADER`). `None` picks a random one.
     pub identity_header: Option<String>,
+    /// The web redirect URIs registered on the server app, for broker mode's sign-in (the
+    /// handler's `{issuer}/callback`). Empty: the server app cannot sign users in.
+    pub server_redirect_uris: Vec<String>,
 }
 
 impl Default for DevstackOptions {
@@ -102,6 +105,7 @@ impl Default for DevstackOptions {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             identifier_uri: None,
             identity_header: None,
+            server_redirect_uris: Vec::new(),
         }
     }
 }
@@ -173,7 +177,11 @@ impl Devstack {
         let identifier_uri = options
             .identifier_uri
             .unwrap_or_else(|| format!("api://{SERVER_CLIENT_ID}"));
-        let issuer = Arc::new(Issuer::new(base_url.clone(), identifier_uri));
+        let issuer = Arc::new(Issuer::with_server_redirect_uris(
+            base_url.clone(),
+            identifier_uri,
+            options.server_redirect_uris,
+        ));
         let identity_header = options
             .identity_header
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
@@ -461,6 +469,21 @@ impl Devstack {
     /// If `user` is not in the directory.
     pub fn require_mfa(&self, user: &str, required: bool) {
         self.issuer.policy().require_mfa(known_user(user), required);
+    }
+
+    /// Revokes every Entra refresh token of `user`, as an administrator's "revoke sessions"
+    /// does: their next refresh fails with AADSTS50173.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn revoke_sessions(&self, user: &str) {
+        self.issuer.revoke_sessions(known_user(user));
+    }
+
+    /// How many Entra refresh tokens the authority has issued (each refresh issues one).
+    pub fn refresh_tokens_issued(&self) -> usize {
+        self.issuer.refresh_tokens_issued()
     }
 
     /// How many on-behalf-of requests reached the token endpoint, successful or not.

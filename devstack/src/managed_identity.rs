@@ -47,15 +47,20 @@ use super::{
     issuer::Issuer,
     tenant::{
         KEY_VAULT_RESOURCE, MANAGED_IDENTITY_CLIENT_ID, MANAGED_IDENTITY_PRINCIPAL_ID,
-        MANAGED_IDENTITY_RESOURCE_ID, TENANT_ID, TOKEN_EXCHANGE_AUDIENCE,
+        MANAGED_IDENTITY_RESOURCE_ID, STORAGE_RESOURCE, TENANT_ID, TOKEN_EXCHANGE_AUDIENCE,
     },
 };
 
 pub const PATH: &str = "/msi/token";
 const API_VERSION: &str = "2019-08-01";
 const SECRET_HEADER: &str = "x-identity-header";
-/// The resources the devstack has tokens for: federated credential exchange and Key Vault.
-const RESOURCES: [&str; 2] = [TOKEN_EXCHANGE_AUDIENCE, KEY_VAULT_RESOURCE];
+/// The resources the devstack has tokens for: federated credential exchange, Key Vault, and
+/// Blob Storage (broker mode's state, served in the tests by Azurite).
+const RESOURCES: [&str; 3] = [
+    TOKEN_EXCHANGE_AUDIENCE,
+    KEY_VAULT_RESOURCE,
+    STORAGE_RESOURCE,
+];
 
 #[derive(Debug)]
 pub struct ManagedIdentity {

@@ -89,6 +89,27 @@ pub const SERVER_FEDERATED_CREDENTIALS: &[FederatedCredential] = &[FederatedCred
     audience: TOKEN_EXCHANGE_AUDIENCE,
 }];
 
+/// The server app as a confidential client: in broker mode the handler signs users in with it
+/// (authorization code + PKCE, then refresh tokens), its credential the managed identity's
+/// federated assertion. Not among [`CLIENTS`]: it is the API itself, and no other client may
+/// act as it.
+pub const SERVER_APP: ClientApp = ClientApp {
+    key: "server",
+    client_id: SERVER_CLIENT_ID,
+    service_principal_id: "3a1e5b1c-6f7d-4a0e-9d3b-2c8f7e6d5a41",
+    display_name: SERVER_DISPLAY_NAME,
+    kind: ClientKind::Confidential,
+    app_roles: &[],
+};
+
+/// Azure Storage's resource: the audience of the managed identity's tokens for Blob Storage,
+/// where broker mode keeps its state. Storage's tokens are v1 (issuer
+/// `https://sts.windows.net/{tenant}/`), as Azure's are; Azurite checks exactly that.
+pub const STORAGE_RESOURCE: &str = "https://storage.azure.com";
+
+/// The secret holding broker mode's sealing key (as the deployment names it).
+pub const BROKER_SEALING_KEY_SECRET: &str = "mcp-broker-sealing-key";
+
 /// The vault's name; its data-plane URL is `https://{name}.vault.azure.net/`.
 pub const KEY_VAULT_NAME: &str = "devstack";
 /// The audience Key Vault requires, and the `resource` of its authentication challenge.
@@ -536,6 +557,7 @@ mod tests {
             MANAGED_IDENTITY_CLIENT_ID,
             MANAGED_IDENTITY_PRINCIPAL_ID,
             MFA_POLICY_ID,
+            SERVER_APP.service_principal_id,
         ];
         ids.extend(
             CLIENTS

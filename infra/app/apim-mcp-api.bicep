@@ -60,6 +60,9 @@ param azureMonitorLoggerId string
 @description('Record callers\' IP addresses in gateway logs (personal data; off unless there is a reason).')
 param logClientIp bool
 
+@description('Broker mode: route the built-in authorization server\'s endpoints (anonymous, rate-limited per client IP) to the handler.')
+param brokerMode bool = false
+
 resource apim 'Microsoft.ApiManagement/service@2024-05-01' existing = {
   name: apimName
 }
@@ -274,6 +277,143 @@ resource metadataOperationPolicies 'Microsoft.ApiManagement/service/apis/operati
   properties: {
     format: 'xml'
     value: loadTextContent('../apim/policies/prm-operation.xml')
+  }
+}]
+
+// Broker mode: the handler's OAuth 2.1 authorization server. These endpoints are how a client
+// gets a token, so none of them validates one; the handler checks everything itself (PKCE, client,
+// redirect URI, CSRF, the sign-in's cookie) and the API scope still adds the gateway proof.
+// Limited per client IP address: registration and the token endpoint tightly (they are what a
+// flood would hit), the metadata, sign-in and consent pages like the protected-resource metadata.
+var brokerPageOperations = [
+  {
+    name: 'broker-as-metadata'
+    method: 'GET'
+    urlTemplate: '/.well-known/oauth-authorization-server'
+    displayName: 'Authorization server metadata'
+  }
+  {
+    name: 'broker-oidc-metadata'
+    method: 'GET'
+    urlTemplate: '/.well-known/openid-configuration'
+    displayName: 'Authorization server metadata (OpenID path)'
+  }
+  {
+    name: 'broker-authorize'
+    method: 'GET'
+    urlTemplate: '/authorize'
+    displayName: 'Authorize'
+  }
+  {
+    name: 'broker-callback'
+    method: 'GET'
+    urlTemplate: '/callback'
+    displayName: 'Entra sign-in callback'
+  }
+  {
+    name: 'broker-consent-page'
+    method: 'GET'
+    urlTemplate: '/consent'
+    displayName: 'Consent page'
+  }
+  {
+    name: 'broker-consent-decision'
+    method: 'POST'
+    urlTemplate: '/consent'
+    displayName: 'Consent decision'
+  }
+  {
+    name: 'broker-consents'
+    method: 'GET'
+    urlTemplate: '/consents'
+    displayName: 'Applications a user allowed'
+  }
+  {
+    name: 'broker-consents-revoke'
+    method: 'POST'
+    urlTemplate: '/consents/revoke'
+    displayName: 'Revoke an application'
+  }
+]
+
+var brokerRegisterOperations = [
+  {
+    name: 'broker-register'
+    method: 'POST'
+    urlTemplate: '/register'
+    displayName: 'Dynamic client registration'
+  }
+]
+
+var brokerTokenOperations = [
+  {
+    name: 'broker-token'
+    method: 'POST'
+    urlTemplate: '/token'
+    displayName: 'Token'
+  }
+  {
+    name: 'broker-revoke'
+    method: 'POST'
+    urlTemplate: '/revoke'
+    displayName: 'Token revocation'
+  }
+]
+
+resource brokerPageOperationResources 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = [for operation in (brokerMode ? brokerPageOperations : []): {
+  parent: mcpApi
+  name: operation.name
+  properties: {
+    displayName: operation.displayName
+    method: operation.method
+    urlTemplate: operation.urlTemplate
+  }
+}]
+
+resource brokerPageOperationPolicies 'Microsoft.ApiManagement/service/apis/operations/policies@2024-05-01' = [for (operation, i) in (brokerMode ? brokerPageOperations : []): {
+  parent: brokerPageOperationResources[i]
+  name: 'policy'
+  properties: {
+    format: 'xml'
+    value: loadTextContent('../apim/policies/broker-operation.xml')
+  }
+}]
+
+resource brokerRegisterOperationResources 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = [for operation in (brokerMode ? brokerRegisterOperations : []): {
+  parent: mcpApi
+  name: operation.name
+  properties: {
+    displayName: operation.displayName
+    method: operation.method
+    urlTemplate: operation.urlTemplate
+  }
+}]
+
+resource brokerRegisterOperationPolicies 'Microsoft.ApiManagement/service/apis/operations/policies@2024-05-01' = [for (operation, i) in (brokerMode ? brokerRegisterOperations : []): {
+  parent: brokerRegisterOperationResources[i]
+  name: 'policy'
+  properties: {
+    format: 'xml'
+    value: loadTextContent('../apim/policies/broker-register-operation.xml')
+  }
+}]
+
+resource brokerTokenOperationResources 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = [for operation in (brokerMode ? brokerTokenOperations : []): {
+  parent: mcpApi
+  name: operation.name
+  properties: {
+    displayName: operation.displayName
+    method: operation.method
+    urlTemplate: operation.urlTemplate
+  }
+}]
+
+resource brokerTokenOperationPolicies 'Microsoft.ApiManagement/service/apis/operations/policies@2024-05-01' = [for (operation, i) in (brokerMode ? brokerTokenOperations : []): {
+  parent: brokerTokenOperationResources[i]
+  name: 'policy'
+  properties: {
+    format: 'xml'
+    value: loadTextContent('../apim/policies/broker-token-operation.xml')
   }
 }]
 

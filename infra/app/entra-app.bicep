@@ -33,6 +33,9 @@ param appRoleAssignmentRequired bool
 @description('Principal (object) id of the handler identity, trusted as the federated credential.')
 param federatedIdentityPrincipalId string
 
+@description('Web redirect URIs for broker mode\'s sign-in ({public origin}/callback); empty in entra mode.')
+param brokerRedirectUris array = []
+
 @description('Toolsets the handler enables (MCP_TOOLSETS), for example profile, calendar, mail. The app requests exactly their Graph permissions.')
 param toolsets array
 
@@ -152,6 +155,11 @@ resource appWithIdentifierUris 'Microsoft.Graph/applications@v1.0' = {
     'api://${app.appId}'
     appIdUriOnCustomDomain
   ]
+  // Broker mode: the handler signs users in with this app as a confidential (web) client; its
+  // credential is the federated identity credential below, never a secret.
+  web: {
+    redirectUris: brokerRedirectUris
+  }
 }
 
 // The app's only credential: tokens of the handler's user-assigned identity for the token-exchange

@@ -103,6 +103,19 @@ param gatewayProofSecretName string
 @description('Key Vault secret that holds the signing key of paging cursors and write confirmations.')
 param signingKeySecretName string
 
+@description('Who issues tokens to MCP clients: entra or broker (MCP_AUTHORIZATION).')
+@allowed([
+  'entra'
+  'broker'
+])
+param authorizationMode string
+
+@description('Broker mode: the Blob container for its state.')
+param brokerContainerName string
+
+@description('Broker mode: the Key Vault secret holding the sealing key.')
+param brokerSealingKeySecretName string
+
 @description('Comma-separated toolsets the handler enables (MCP_TOOLSETS); the app registration requests exactly their Graph permissions.')
 param toolsets string
 
@@ -226,6 +239,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     MCP_GATEWAY_PROOF_SECRET_NAME: gatewayProofSecretName
     MCP_SIGNING_KEY_SECRET_NAME: signingKeySecretName
     MCP_TOOLSETS: toolsets
+    MCP_AUTHORIZATION: authorizationMode
+    MCP_BROKER_BLOB_ENDPOINT: storageBlobEndpoint
+    MCP_BROKER_BLOB_CONTAINER: brokerContainerName
+    MCP_BROKER_SEALING_KEY_SECRET_NAME: brokerSealingKeySecretName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
     AzureWebJobsStorage__blobServiceUri: storageBlobEndpoint

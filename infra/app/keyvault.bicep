@@ -58,10 +58,22 @@ param signingKeySecretName string
 @description('Version of the signing-key secret already in use; empty creates a new version.')
 param signingKeyVersion string
 
+@description('Broker mode (MCP_AUTHORIZATION=broker): the sealing key is created and the handler may read it.')
+param brokerMode bool = false
+
+@description('Broker mode: name of the secret holding the sealing key.')
+param brokerSealingKeySecretName string = 'mcp-broker-sealing-key'
+
+@description('Broker mode: version of the sealing key already in use; empty creates a new version.')
+param brokerSealingKeyVersion string = ''
+
+
 // Key Vault Secrets User: read secret values, nothing else.
 var keyVaultSecretsUserRoleId = '4633458b-17de-408a-b874-0445c86b69e6'
 var createGatewayProof = empty(gatewayProofVersion)
 var createSigningKey = empty(signingKeyVersion)
+
+var createBrokerSealingKey = brokerMode && empty(brokerSealingKeyVersion)
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   // checkov:skip=CKV_AZURE_109: The firewall denies by default with the VNet option (the default); without it the handler and API Management reach the vault publicly, with RBAC on single secrets as the gate.
@@ -165,6 +177,35 @@ resource apimGatewayProofReader 'Microsoft.Authorization/roleAssignments@2022-04
   ]
 }
 
+// Broker mode's sealing key (it encrypts Entra's refresh tokens at rest and seals registrations
+// and sign-in state): generated inside Azure like the gateway proof and the signing key, written
+// only on the first deployment or an explicit rotation, and readable by the handler alone.
+module newBrokerSealingKey 'generated-secret.bicep' = if (createBrokerSealingKey) {
+  name: 'broker-sealing-key'
+  params: {
+    keyVaultName: vault.name
+    secretName: brokerSealingKeySecretName
+  }
+}
+
+resource brokerSealingKeyExisting 'Microsoft.KeyVault/vaults/secrets@2023-07-01' existing = if (brokerMode) {
+  parent: vault
+  name: brokerSealingKeySecretName
+}
+
+resource functionBrokerSealingKeyReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (brokerMode) {
+  name: guid(vault.id, brokerSealingKeySecretName, functionPrincipalId, keyVaultSecretsUserRoleId)
+  scope: brokerSealingKeyExisting
+  properties: {
+    principalId: functionPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', keyVaultSecretsUserRoleId)
+  }
+  dependsOn: [
+    newBrokerSealingKey
+  ]
+}
+
 resource auditLog 'Microsoft.Insights/diagnosticSettings@2021-05-01-preview' = {
   name: 'audit-to-log-analytics'
   scope: vault
@@ -193,3 +234,6 @@ output gatewayProofVersion string = last(split(gatewayProofUriWithVersion, '/'))
 // Nobody pins the signing key by version (the handler reads its newest enabled versions by name),
 // so only the version in use comes out, for the next provision.
 output signingKeyVersion string = createSigningKey ? last(split(newSigningKey!.outputs.uriWithVersion, '/')) : signingKeyVersion
+
+// The sealing key's version in use (identifier only), fed back so `azd up` does not rotate it.
+output brokerSealingKeyVersion string = createBrokerSealingKey ? last(split(newBrokerSealingKey!.outputs.uriWithVersion, '/')) : brokerSealingKeyVersion

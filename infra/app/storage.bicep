@@ -19,6 +19,12 @@ param deploymentContainerName string
 @description('Principal (object) id of the handler identity.')
 param functionPrincipalId string
 
+@description('Broker mode (MCP_AUTHORIZATION=broker): create the container for its state and its lifecycle rule.')
+param brokerMode bool = false
+
+@description('Blob container for broker mode\'s state (codes, refresh-token families, consents).')
+param brokerContainerName string = 'mcp-broker'
+
 @description('True when the function app reaches storage through a private endpoint only.')
 param privateNetworking bool
 
@@ -79,6 +85,79 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
+// Broker mode's state: authorization codes, sign-ins waiting for consent, refresh-token families
+// and consents, each a small blob the handler writes with conditional requests. Private, Entra
+// access only, like the rest of the account. The handler's data role is the account-wide Storage
+// Blob Data Owner below (the Functions host needs it); nobody else has one.
+resource brokerContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = if (brokerMode) {
+  parent: blobService
+  name: brokerContainerName
+  properties: {
+    publicAccess: 'None'
+  }
+}
+
+// Expired entries go by age since their last write (the handler checks expiry itself; this only
+// keeps the container small): codes, redemption markers and pending sign-ins live minutes;
+// refresh-token families at most 90 days; consents are kept a year after they were last granted.
+var brokerLifecycle = [
+  {
+    name: 'broker-short-lived'
+    prefixes: [
+      '${brokerContainerName}/codes/'
+      '${brokerContainerName}/redemptions/'
+      '${brokerContainerName}/pending/'
+    ]
+    days: 1
+  }
+  {
+    name: 'broker-refresh-token-families'
+    prefixes: [
+      '${brokerContainerName}/families/'
+    ]
+    days: 91
+  }
+  {
+    name: 'broker-consents'
+    prefixes: [
+      '${brokerContainerName}/consents/'
+    ]
+    days: 366
+  }
+]
+
+resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = if (brokerMode) {
+  parent: storage
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [for rule in brokerLifecycle: {
+        name: rule.name
+        enabled: true
+        type: 'Lifecycle'
+        definition: {
+          filters: {
+            blobTypes: [
+              'blockBlob'
+            ]
+            prefixMatch: rule.prefixes
+          }
+          actions: {
+            baseBlob: {
+              delete: {
+                daysAfterModificationGreaterThan: rule.days
+              }
+            }
+          }
+        }
+      }]
+    }
+  }
+  dependsOn: [
+    brokerContainer
+  ]
+}
+
 resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(storage.id, functionPrincipalId, storageBlobDataOwnerRoleId)
   scope: storage
@@ -93,3 +172,4 @@ output storageAccountId string = storage.id
 output storageAccountName string = storage.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
+output brokerContainerName string = brokerContainerName

@@ -9,6 +9,7 @@ use std::{fmt, net::SocketAddr, time::Duration};
 use url::Url;
 
 mod auth;
+mod authorization;
 mod outbound;
 mod secret;
 pub mod settings;
@@ -16,6 +17,10 @@ pub mod toolsets;
 
 pub(crate) use auth::normalize_guid;
 pub use auth::{AuthConfig, GatewayProofConfig, MIN_PROOF_LENGTH, ProofSourceConfig};
+pub use authorization::{
+    AuthorizationMode, BrokerConfig, BrokerStoreConfig, DEFAULT_REDIRECTS, RedirectRule, issuer_of,
+    parse_redirect_rule,
+};
 pub use outbound::OutboundConfig;
 pub use secret::SecretString;
 use settings::*;
@@ -45,6 +50,8 @@ pub struct Config {
     pub auth: AuthConfig,
     pub outbound: OutboundConfig,
     pub toolsets: EnabledToolsets,
+    /// Entra ID directly, or the built-in authorization server (broker mode).
+    pub authorization: AuthorizationMode,
 }
 
 /// A setting that could not be used, and how to fix it.
@@ -315,7 +322,36 @@ impl Config {
             );
         }
 
+        let authorization = authorization::read(
+            &mut reader,
+            &authorization::Context {
+                public_url: &public_url,
+                listen_source,
+            },
+        );
+        if authorization.broker().is_some() {
+            if outbound.key_vault_url.is_none() {
+                reader.problem(
+                    &KEY_VAULT_URL,
+                    "is not set, but broker mode keeps its sealing key in Key Vault",
+                    "set KEY_VAULT_URL to the vault holding MCP_BROKER_SEALING_KEY_SECRET_NAME",
+                );
+            }
+            // Tokens the broker hands out were issued to this server's own app registration.
+            if !auth.allowed_client_apps.is_empty()
+                && !auth.allowed_client_apps.contains(&auth.client_id)
+            {
+                reader.problem(
+                    &MCP_ALLOWED_CLIENT_APPS,
+                    "does not list MCP_CLIENT_ID, but in broker mode every token's client \
+                     application is this server's own registration",
+                    "add MCP_CLIENT_ID to the list, or leave it empty",
+                );
+            }
+        }
+
         reader.finish(Config {
+            authorization,
             auth,
             outbound,
             listen,
@@ -813,5 +849,88 @@ mod tests {
             shown.contains("x-mcp-gateway-proof"),
             "the header is no secret"
         );
+    }
+
+    #[test]
+    fn entra_is_the_default_mode_and_broker_mode_is_configured_from_the_public_url() {
+        assert!(read(&[]).unwrap().authorization.broker().is_none());
+        let config = read(&[
+            (MCP_AUTHORIZATION.name, "broker"),
+            (MCP_PUBLIC_URL.name, "https://mcp.contoso.com/m365/mcp"),
+            (KEY_VAULT_URL.name, "https://kv.vault.azure.net/"),
+        ])
+        .unwrap();
+        let broker = config.authorization.broker().unwrap();
+        assert_eq!(broker.issuer, "https://mcp.contoso.com/m365");
+        assert_eq!(
+            broker.endpoint("/token"),
+            "https://mcp.contoso.com/m365/token"
+        );
+        assert_eq!(broker.issuer_path(), "/m365");
+        assert!(matches!(broker.store, BrokerStoreConfig::InProcess));
+        assert_eq!(broker.sealing_key_secret, "mcp-broker-sealing-key");
+        assert_eq!(broker.redirect_policy.len(), DEFAULT_REDIRECTS.len());
+    }
+
+    #[test]
+    fn broker_mode_needs_a_vault_a_shared_store_under_the_host_and_its_own_client_admitted() {
+        let error = read(&[
+            (MCP_AUTHORIZATION.name, "broker"),
+            (FUNCTIONS_CUSTOMHANDLER_PORT.name, "4567"),
+            (MCP_GATEWAY_PROOF_REQUIRED.name, "false"),
+            (MCP_PUBLIC_URL.name, "https://mcp.contoso.com/mcp"),
+            (
+                MCP_ALLOWED_CLIENT_APPS.name,
+                "aebc6443-996d-45c2-90f0-388ff96faa56",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![
+                MCP_BROKER_BLOB_ENDPOINT.name,
+                KEY_VAULT_URL.name,
+                MCP_ALLOWED_CLIENT_APPS.name
+            ]
+        );
+        let error = read(&[
+            (MCP_AUTHORIZATION.name, "brokered"),
+            (
+                MCP_BROKER_BLOB_ENDPOINT.name,
+                "http://st.blob.core.windows.net/",
+            ),
+            (MCP_BROKER_BLOB_CONTAINER.name, "Bad_Name"),
+            (
+                MCP_BROKER_REDIRECT_URIS.name,
+                "default,http://evil.example/cb",
+            ),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![
+                MCP_AUTHORIZATION.name,
+                MCP_BROKER_BLOB_ENDPOINT.name,
+                MCP_BROKER_BLOB_CONTAINER.name,
+                MCP_BROKER_REDIRECT_URIS.name
+            ]
+        );
+        let config = read(&[
+            (MCP_AUTHORIZATION.name, "broker"),
+            (
+                MCP_BROKER_BLOB_ENDPOINT.name,
+                "https://st.blob.core.windows.net",
+            ),
+            (KEY_VAULT_URL.name, "https://kv.vault.azure.net/"),
+            (MCP_BROKER_REDIRECT_URIS.name, "loopback"),
+        ])
+        .unwrap();
+        let broker = config.authorization.broker().unwrap();
+        assert!(matches!(
+            &broker.store,
+            BrokerStoreConfig::Blob { endpoint, container }
+                if endpoint.as_str() == "https://st.blob.core.windows.net/" && container == "mcp-broker"
+        ));
+        assert_eq!(broker.redirect_policy, vec![RedirectRule::Loopback]);
     }
 }

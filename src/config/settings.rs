@@ -215,6 +215,51 @@ pub const MCP_LOG: Setting = Setting {
     help: "Log level of the handler's own events: error, warn, info, debug or trace.",
 };
 
+pub const MCP_AUTHORIZATION: Setting = Setting {
+    name: "MCP_AUTHORIZATION",
+    default: "entra",
+    help: "Who issues tokens to MCP clients. `entra`: the protected-resource metadata names \
+           Entra ID, and clients sign in there themselves (pre-authorized client ids; RFC 8707 \
+           clients need a custom domain). `broker`: this server is the OAuth 2.1 authorization \
+           server for MCP clients (Client ID Metadata Documents, Dynamic Client Registration, \
+           consent page) and signs users in at Entra ID as a confidential client whose \
+           credential is the managed identity's federated assertion.",
+};
+
+pub const MCP_BROKER_BLOB_ENDPOINT: Setting = Setting {
+    name: "MCP_BROKER_BLOB_ENDPOINT",
+    default: "unset: an in-process store (local development only)",
+    help: "Broker mode: the Blob service endpoint (https://<account>.blob.core.windows.net/) \
+           holding authorization codes, refresh-token families and consents, read and written \
+           with the managed identity. Required under the Functions host, where instances share \
+           nothing else.",
+};
+
+pub const MCP_BROKER_BLOB_CONTAINER: Setting = Setting {
+    name: "MCP_BROKER_BLOB_CONTAINER",
+    default: "mcp-broker",
+    help: "Broker mode: the container in MCP_BROKER_BLOB_ENDPOINT (it must exist; a lifecycle \
+           rule deletes expired entries).",
+};
+
+pub const MCP_BROKER_SEALING_KEY_SECRET_NAME: Setting = Setting {
+    name: "MCP_BROKER_SEALING_KEY_SECRET_NAME",
+    default: "mcp-broker-sealing-key",
+    help: "Broker mode: the Key Vault secret (in KEY_VAULT_URL) holding the key that encrypts \
+           Entra refresh tokens at rest and seals registrations and sign-in state: 32 or more \
+           random bytes, hex or base64. Its current and previous enabled versions are accepted.",
+};
+
+pub const MCP_BROKER_REDIRECT_URIS: Setting = Setting {
+    name: "MCP_BROKER_REDIRECT_URIS",
+    default: "default",
+    help: "Broker mode: the redirect URIs a dynamically registered client may use, \
+           comma-separated: `loopback` (http on 127.0.0.1, [::1] or localhost, any port), an \
+           exact https URI, an https URI ending in `*` (that prefix), or `default`: loopback, \
+           VS Code (vscode.dev, insiders.vscode.dev), Claude (claude.ai, claude.com) and \
+           ChatGPT (chatgpt.com) callbacks.",
+};
+
 /// Every setting the handler reads, in the order `--help` shows them.
 pub const SETTINGS: &[&Setting] = &[
     &FUNCTIONS_CUSTOMHANDLER_PORT,
@@ -247,4 +292,9 @@ pub const SETTINGS: &[&Setting] = &[
     &MCP_TOOLSETS,
     &MCP_SHUTDOWN_GRACE_SECONDS,
     &MCP_LOG,
+    &MCP_AUTHORIZATION,
+    &MCP_BROKER_BLOB_ENDPOINT,
+    &MCP_BROKER_BLOB_CONTAINER,
+    &MCP_BROKER_SEALING_KEY_SECRET_NAME,
+    &MCP_BROKER_REDIRECT_URIS,
 ];

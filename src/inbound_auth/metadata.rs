@@ -9,6 +9,8 @@
 //! `Host` header: behind the Functions host and APIM the handler sees neither the public host
 //! nor the public path. With Entra that URL must also be one of the app registration's
 //! identifier URIs, or clients that send RFC 8707 `resource` get AADSTS9010010 (docs/DEPLOY.md).
+//! In broker mode the authorization server named is this server itself (its issuer, see
+//! `crate::authorization`), which accepts that `resource` on any host.
 
 use axum::{Json, Router, http::header, response::IntoResponse, routing::get};
 use serde_json::json;
@@ -28,9 +30,13 @@ pub fn document_url(public_url: &Url) -> String {
 /// The metadata routes: root, `/mcp` (where this handler serves MCP), and the public path.
 pub fn routes(config: &Config) -> Router {
     let auth = &config.auth;
+    let authorization_server = match config.authorization.broker() {
+        Some(broker) => broker.issuer.clone(),
+        None => auth.v2_issuer(),
+    };
     let document = json!({
         "resource": config.public_url.as_str(),
-        "authorization_servers": [auth.v2_issuer()],
+        "authorization_servers": [authorization_server],
         "scopes_supported": [auth.full_scope(&auth.required_scope)],
         "bearer_methods_supported": ["header"],
         "resource_name": "Microsoft 365 MCP server",

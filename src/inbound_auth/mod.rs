@@ -84,6 +84,22 @@ impl InboundAuth {
     }
 }
 
+impl InboundAuth {
+    /// Validates `token` as if it came in an `Authorization` header: the broker checks the
+    /// access token Entra issued it before handing it to a client. The refusal's audit code on
+    /// failure.
+    pub async fn validate_bearer(&self, token: &str) -> Result<Caller, &'static str> {
+        let mut headers = http::HeaderMap::new();
+        let value =
+            http::HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| "malformed")?;
+        headers.insert(http::header::AUTHORIZATION, value);
+        self.validator
+            .validate(&headers)
+            .await
+            .map_err(|(refusal, _)| refusal.code())
+    }
+}
+
 /// Validates the token; on success the [`Caller`] goes into the request extensions.
 pub async fn authenticate(
     State(auth): State<Arc<InboundAuth>>,

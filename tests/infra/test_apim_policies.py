@@ -43,7 +43,14 @@ def inbound(root: ET.Element) -> list[str]:
 
 
 def test_policy_files_exist():
-    assert [p.name for p in policy_files()] == ["mcp-api.xml", "mcp-operation.xml", "prm-operation.xml"]
+    assert [p.name for p in policy_files()] == [
+        "broker-operation.xml",
+        "broker-register-operation.xml",
+        "broker-token-operation.xml",
+        "mcp-api.xml",
+        "mcp-operation.xml",
+        "prm-operation.xml",
+    ]
 
 
 @pytest.mark.parametrize("path", policy_files(), ids=lambda p: p.name)
@@ -76,6 +83,9 @@ def test_every_policy_file_is_loaded_by_the_bicep_as_well_formed_xml():
         "mcpApiPolicy": "mcp-api.xml",
         "mcpOperationPolicies": "mcp-operation.xml",
         "metadataOperationPolicies": "prm-operation.xml",
+        "brokerPageOperationPolicies": "broker-operation.xml",
+        "brokerRegisterOperationPolicies": "broker-register-operation.xml",
+        "brokerTokenOperationPolicies": "broker-token-operation.xml",
     }
 
 
@@ -175,6 +185,50 @@ def test_other_named_values_are_plain_and_come_from_the_configuration():
     assert values["mcp-allowed-app-roles"]["value"] == bicep_ast.Expr("',${allowedAppRoles},'")
     main = bicep("main.bicep")
     assert main.variables["resourceMetadataUrl"].value == bicep_ast.Expr("'${publicOrigin}/.well-known/oauth-protected-resource/mcp'")
+
+
+def broker_operations(symbol: str) -> list[dict]:
+    return [dict(item) for item in api_module().variables[symbol].value]
+
+
+def test_broker_mode_routes_the_authorization_server_and_only_in_broker_mode():
+    module = api_module()
+    assert module.params["brokerMode"].value is False
+    routes = set()
+    for symbol in ("brokerPageOperations", "brokerRegisterOperations", "brokerTokenOperations"):
+        for operation in broker_operations(symbol):
+            routes.add((operation["method"], operation["urlTemplate"]))
+    assert routes == {
+        ("GET", "/.well-known/oauth-authorization-server"),
+        ("GET", "/.well-known/openid-configuration"),
+        ("GET", "/authorize"),
+        ("GET", "/callback"),
+        ("GET", "/consent"),
+        ("POST", "/consent"),
+        ("GET", "/consents"),
+        ("POST", "/consents/revoke"),
+        ("POST", "/register"),
+        ("POST", "/token"),
+        ("POST", "/revoke"),
+    }
+    assert [o["urlTemplate"] for o in broker_operations("brokerRegisterOperations")] == ["/register"]
+    assert [o["urlTemplate"] for o in broker_operations("brokerTokenOperations")] == ["/token", "/revoke"]
+    for symbol in ("brokerPageOperationResources", "brokerRegisterOperationResources", "brokerTokenOperationResources"):
+        assert "brokerMode ?" in (module.resource(symbol).loop or ""), symbol
+    assert bicep("main.bicep").modules["mcpApi"].value["params"]["brokerMode"] == bicep_ast.Expr("brokerMode")
+
+
+@pytest.mark.parametrize(
+    ("name", "calls"),
+    [("broker-operation.xml", "60"), ("broker-register-operation.xml", "10"), ("broker-token-operation.xml", "60")],
+)
+def test_broker_operations_pass_through_without_token_validation_but_limited_per_ip(name, calls):
+    root = policy(name)
+    assert root.find(".//validate-azure-ad-token") is None and root.find(".//validate-jwt") is None
+    assert inbound(root) == ["rate-limit-by-key", "base"]
+    limit = root.find("inbound/rate-limit-by-key")
+    assert limit.get("counter-key") == "@(context.Request.IpAddress)"
+    assert (limit.get("calls"), limit.get("renewal-period")) == (calls, "60")
 
 
 def test_metadata_operations_are_anonymous_and_limited_per_ip():

@@ -47,6 +47,9 @@ LEFT_AT_DEFAULT = {
     "MCP_JWKS_REFRESH_COOLDOWN_SECONDS": "default (five minutes, Entra's guidance) fits",
     "MCP_DEVSTACK_ADDR": "local development only: the deployed build has no local stand-ins",
     "MCP_DEVSTACK_VAULT_ADDR": "local development only: the deployed build has no local stand-ins",
+    "MCP_DEVSTACK_TEST_CA": "tests only: the deployed build has no local stand-ins",
+    "MCP_DEVSTACK_RESOLVE": "tests only: the deployed build has no local stand-ins",
+    "MCP_BROKER_REDIRECT_URIS": "default (loopback, VS Code, Claude, ChatGPT callbacks) fits; an operator narrows or widens it in the portal",
     "MCP_SECRET_REFRESH_SECONDS": "default (five minutes) fits; APIM's own refresh of the named value is pinned per version",
     "MCP_TOOL_DEADLINE_SECONDS": "default (45 s) stays well inside the Functions proxy's 240 s idle timeout",
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host",
@@ -196,6 +199,10 @@ def test_setting_values_come_from_the_right_sources():
     assert settings["MANAGED_IDENTITY_CLIENT_ID"] == bicep_ast.Expr("identityClientId")
     assert settings["KEY_VAULT_URL"] == bicep_ast.Expr("keyVaultUri")
     assert settings["MCP_GATEWAY_PROOF_HEADER"] == bicep_ast.Expr("gatewayProofHeaderName")
+    assert settings["MCP_AUTHORIZATION"] == bicep_ast.Expr("authorizationMode")
+    assert settings["MCP_BROKER_BLOB_ENDPOINT"] == bicep_ast.Expr("storageBlobEndpoint")
+    assert settings["MCP_BROKER_BLOB_CONTAINER"] == bicep_ast.Expr("brokerContainerName")
+    assert settings["MCP_BROKER_SEALING_KEY_SECRET_NAME"] == bicep_ast.Expr("brokerSealingKeySecretName")
     assert settings["MCP_GATEWAY_PROOF_SECRET_NAME"] == bicep_ast.Expr("gatewayProofSecretName")
     assert settings["MCP_SIGNING_KEY_SECRET_NAME"] == bicep_ast.Expr("signingKeySecretName")
     assert settings["MCP_TOOLSETS"] == bicep_ast.Expr("toolsets")

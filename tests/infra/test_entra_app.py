@@ -103,7 +103,11 @@ def test_writer_app_role_admits_users_only_for_the_write_tools():
 
 def test_app_has_no_secret_or_certificate():
     for app in applications():
-        assert set(app.body).isdisjoint({"passwordCredentials", "keyCredentials", "web"}), app.symbol
+        assert set(app.body).isdisjoint({"passwordCredentials", "keyCredentials"}), app.symbol
+        # The web platform carries broker mode's redirect URI and nothing else: no implicit
+        # grant, no logout URL; the credential stays the federated one.
+        if "web" in app.body:
+            assert dict(app.body["web"]) == {"redirectUris": bicep_ast.Expr("brokerRedirectUris")}, app.symbol
         assert app.body["signInAudience"] == "AzureADMyOrg"
         assert app.body["isFallbackPublicClient"] is False
     assert "passwordCredentials" not in entra().source and "keyCredentials" not in entra().source
@@ -148,3 +152,10 @@ def test_pre_authorized_clients_come_from_a_parameter_that_defaults_to_none():
     assert main.params["preAuthorizedClientAppIds"].value == ""
     assert any(VS_CODE_CLIENT_ID in d for d in main.params["preAuthorizedClientAppIds"].decorators)
     assert VS_CODE_CLIENT_ID in (REPO_ROOT / "docs" / "DEPLOY.md").read_text()
+
+
+def test_broker_mode_registers_the_callback_as_the_only_web_redirect():
+    assert entra().params["brokerRedirectUris"].value == []
+    redirects = bicep("main.bicep").modules["entraApp"].value["params"]["brokerRedirectUris"].text
+    assert redirects.startswith("brokerMode ? [") and redirects.endswith("] : []")
+    assert "/callback" in redirects and "customDomainHostName" in redirects and "azure-api.net" in redirects

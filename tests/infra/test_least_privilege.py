@@ -53,6 +53,7 @@ def test_role_assignments_are_exactly_the_expected_ones():
             ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", None),
             ("app/keyvault.bicep", "signingKeyExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", None),
             ("app/keyvault.bicep", "gatewayProofExisting", KEY_VAULT_SECRETS_USER, "apimPrincipalId", None),
+            ("app/keyvault.bicep", "brokerSealingKeyExisting", KEY_VAULT_SECRETS_USER, "functionPrincipalId", "(brokerMode)"),
             ("app/apim.bicep", "customDomainCertificate", KEY_VAULT_SECRETS_USER, "identityPrincipalId", "(hasCustomDomainCertificate)"),
         ]
     )

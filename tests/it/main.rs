@@ -3,6 +3,7 @@
 //! stand-ins of the `devstack` crate; [`harness`] holds what they share.
 
 mod architecture;
+mod broker;
 mod clients;
 mod graph_client;
 mod harness;

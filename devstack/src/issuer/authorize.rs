@@ -8,7 +8,9 @@
 //!
 //! Public clients register loopback redirect URIs; Entra accepts any port and any path on
 //! `http://localhost`, `http://127.0.0.1` and `http://[::1]`, because a native app picks a
-//! free port at run time. Confidential clients here have no redirect URIs at all.
+//! free port at run time. The server app, a confidential client in broker mode, registers web
+//! redirect URIs (the broker's callback), matched exactly. Other confidential clients have no
+//! redirect URIs at all.
 //!
 //! Entra lets native clients skip PKCE and accepts the `plain` method. The devstack is
 //! stricter on purpose: OAuth 2.1 and MCP require `S256`, and a client that would not send it
@@ -53,7 +55,7 @@ pub async fn authorize(
     if let Err(error) = super::known_tenant(&tenant) {
         return error.page();
     }
-    let (client, redirect_uri) = match trusted_redirect(&request) {
+    let (client, redirect_uri) = match trusted_redirect(&issuer, &request) {
         Ok(trusted) => trusted,
         Err(error) => return error.page(),
     };
@@ -80,18 +82,32 @@ pub async fn authorize(
     }
 }
 
-/// The registered public client and the loopback redirect URI it asked for.
-fn trusted_redirect(request: &AuthorizeRequest) -> Result<(&'static ClientApp, Url), EntraError> {
+/// The registered client and the redirect URI it asked for: a public client's loopback
+/// redirect, or one of the server app's registered web redirects.
+fn trusted_redirect(
+    issuer: &Issuer,
+    request: &AuthorizeRequest,
+) -> Result<(&'static ClientApp, Url), EntraError> {
     let client_id = request
         .client_id
         .as_deref()
         .ok_or_else(|| EntraError::missing("client_id"))?;
-    let client = super::registered_client(client_id)?;
+    let client = if client_id.eq_ignore_ascii_case(tenant::SERVER_CLIENT_ID) {
+        &tenant::SERVER_APP
+    } else {
+        super::registered_client(client_id)?
+    };
     let redirect_uri = request
         .redirect_uri
         .as_deref()
         .ok_or_else(|| EntraError::missing("redirect_uri"))?;
+    let server_web_redirect = std::ptr::eq(client, &tenant::SERVER_APP)
+        && issuer
+            .server_redirect_uris
+            .iter()
+            .any(|uri| uri == redirect_uri);
     match Url::parse(redirect_uri) {
+        Ok(url) if server_web_redirect => Ok((client, url)),
         Ok(url) if client.kind == ClientKind::Public && is_loopback(&url) => Ok((client, url)),
         _ => Err(EntraError::new(
             "invalid_request",
@@ -151,12 +167,14 @@ fn sign_in(
             format!("The user account {hint} does not exist in the {TENANT_ID} directory."),
         )
     })?;
+    let offline_access = scope.split_whitespace().any(|s| s == "offline_access");
     Ok(issuer.codes.issue(Grant {
         client_id: client.client_id.to_owned(),
         redirect_uri: redirect_uri.to_owned(),
         code_challenge,
         user,
         scopes,
+        offline_access,
     }))
 }
 

@@ -27,7 +27,7 @@ use crate::{
     keys::base64url,
     tenant::{
         ClientApp, ClientKind, MANAGED_IDENTITY_CLIENT_ID, MANAGED_IDENTITY_PRINCIPAL_ID,
-        MANAGED_IDENTITY_RESOURCE_ID, SERVER_CLIENT_ID, TENANT_ID, User,
+        MANAGED_IDENTITY_RESOURCE_ID, SERVER_CLIENT_ID, STORAGE_RESOURCE, TENANT_ID, User,
     },
 };
 
@@ -71,8 +71,19 @@ pub fn app_only(issuer: &str, client: &ClientApp, roles: &[&str]) -> Value {
     claims
 }
 
-/// Claims of the handler's managed identity's token for `resource`.
+/// Claims of the handler's managed identity's token for `resource`. Azure Storage gets a v1
+/// token (issuer `https://sts.windows.net/{tenant}/`, `ver` 1.0), as from Azure.
 pub fn managed_identity(issuer: &str, resource: &str) -> Value {
+    let mut claims = managed_identity_v2(issuer, resource);
+    if resource == STORAGE_RESOURCE {
+        claims["iss"] = json!(format!("https://sts.windows.net/{TENANT_ID}/"));
+        claims["idp"] = claims["iss"].clone();
+        claims["ver"] = json!("1.0");
+    }
+    claims
+}
+
+fn managed_identity_v2(issuer: &str, resource: &str) -> Value {
     let now = now_seconds();
     json!({
         "aud": resource,

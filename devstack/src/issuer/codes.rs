@@ -27,6 +27,9 @@ pub struct Grant {
     pub code_challenge: String,
     pub user: &'static User,
     pub scopes: ApiScopes,
+    /// The sign-in asked for `offline_access`: redeeming issues a refresh token (confidential
+    /// clients only, in the devstack).
+    pub offline_access: bool,
 }
 
 /// What redeeming a code found.
@@ -108,6 +111,7 @@ mod tests {
                 resource: "api://x".to_owned(),
                 names: vec!["user_impersonation".to_owned()],
             },
+            offline_access: false,
         }
     }
 

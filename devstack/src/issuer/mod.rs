@@ -26,6 +26,7 @@ mod graph_scope;
 mod obo;
 pub mod pkce;
 mod policy;
+mod refresh;
 mod rollover;
 mod scope;
 mod token;
@@ -50,7 +51,10 @@ pub use self::{
     policy::Policy,
     verify::{Lifetime, lifetime},
 };
-use self::{codes::CodeStore, error::EntraError, rollover::KeyRing, scope::ServerApi};
+use self::{
+    codes::CodeStore, error::EntraError, refresh::RefreshTokens, rollover::KeyRing,
+    scope::ServerApi,
+};
 use crate::{
     graph_token::GraphTokens,
     keys::{SigningKey, base64url},
@@ -66,6 +70,9 @@ pub struct Issuer {
     identifier_uri: String,
     keys: KeyRing,
     codes: CodeStore,
+    refresh_tokens: RefreshTokens,
+    /// The server app's registered web redirect URIs (broker mode's callback).
+    server_redirect_uris: Vec<String>,
     policy: Policy,
     graph_tokens: Arc<GraphTokens>,
     available: AtomicBool,
@@ -75,12 +82,24 @@ pub struct Issuer {
 }
 
 impl Issuer {
+    #[cfg(test)]
     pub fn new(base_url: String, identifier_uri: String) -> Self {
+        Self::with_server_redirect_uris(base_url, identifier_uri, Vec::new())
+    }
+
+    /// An authority whose server app registers `server_redirect_uris` as web redirect URIs.
+    pub fn with_server_redirect_uris(
+        base_url: String,
+        identifier_uri: String,
+        server_redirect_uris: Vec<String>,
+    ) -> Self {
         Self {
             base_url,
             identifier_uri,
             keys: KeyRing::new(),
             codes: CodeStore::default(),
+            refresh_tokens: RefreshTokens::default(),
+            server_redirect_uris,
             policy: Policy::default(),
             graph_tokens: Arc::default(),
             available: AtomicBool::new(true),
@@ -88,6 +107,16 @@ impl Issuer {
             jwks_fetches: AtomicUsize::new(0),
             obo_exchanges: AtomicUsize::new(0),
         }
+    }
+
+    /// Revokes every refresh token of `user`, as an administrator's "revoke sessions" does.
+    pub fn revoke_sessions(&self, user: &User) {
+        self.refresh_tokens.revoke_user(user);
+    }
+
+    /// How many refresh tokens the authority has issued.
+    pub fn refresh_tokens_issued(&self) -> usize {
+        self.refresh_tokens.count()
     }
 
     /// The consent grants and Conditional Access state the on-behalf-of grant consults.

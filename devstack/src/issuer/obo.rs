@@ -83,11 +83,14 @@ pub fn on_behalf_of(issuer: &Issuer, request: &TokenRequest) -> Result<TokenResp
         expires_in: lifetime,
         ext_expires_in: lifetime,
         access_token,
+        refresh_token: None,
+        id_token: None,
     })
 }
 
-/// Step 1: the request comes from the server app, proven by a federated assertion.
-fn authenticate_client(
+/// Step 1: the request comes from the server app, proven by a federated assertion. The same
+/// check authenticates the server app's authorization code and refresh token redemptions.
+pub(super) fn authenticate_client(
     issuer: &Issuer,
     client_id: &str,
     request: &TokenRequest,

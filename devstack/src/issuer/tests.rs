@@ -761,3 +761,164 @@ async fn the_redirect_uri_is_compared_as_sent_not_as_parsed() {
     .await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// Broker mode: the server app signs users in as a confidential client whose credential is the
+/// managed identity's federated assertion, and gets refresh tokens.
+mod confidential_server_app {
+    use super::*;
+    use crate::tenant::TOKEN_EXCHANGE_AUDIENCE;
+
+    const CALLBACK: &str = "http://127.0.0.1:7071/callback";
+
+    fn start() -> Devstack {
+        Devstack::start_with(DevstackOptions {
+            identifier_uri: Some(RESOURCE.to_owned()),
+            server_redirect_uris: vec![CALLBACK.to_owned()],
+            ..DevstackOptions::default()
+        })
+        .unwrap()
+    }
+
+    fn sign_in(challenge: &str) -> Vec<(&'static str, String)> {
+        let request = with(sign_in_request(challenge), "client_id", SERVER_CLIENT_ID);
+        let request = with(request, "redirect_uri", CALLBACK);
+        with(
+            request,
+            "scope",
+            &format!("{RESOURCE}/user_impersonation offline_access openid profile"),
+        )
+    }
+
+    fn assertion(devstack: &Devstack) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "client_assertion_type",
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            (
+                "client_assertion",
+                devstack.managed_identity_token(TOKEN_EXCHANGE_AUDIENCE),
+            ),
+        ]
+    }
+
+    async fn code(devstack: &Devstack, verifier: &str) -> String {
+        let response = authorize(devstack, &sign_in(&pkce::s256_challenge(verifier))).await;
+        assert_eq!(response.status(), StatusCode::FOUND);
+        let location = Url::parse(response.headers()[LOCATION].to_str().unwrap()).unwrap();
+        assert!(location.as_str().starts_with(CALLBACK), "{location}");
+        let query: HashMap<String, String> = location.query_pairs().into_owned().collect();
+        query["code"].clone()
+    }
+
+    fn redeem(devstack: &Devstack, code: &str, verifier: &str) -> Vec<(&'static str, String)> {
+        let mut form = with(redemption(code, verifier), "client_id", SERVER_CLIENT_ID);
+        form = with(form, "redirect_uri", CALLBACK);
+        form = with(
+            form,
+            "scope",
+            &format!("{RESOURCE}/user_impersonation offline_access openid profile"),
+        );
+        form.extend(assertion(devstack));
+        form
+    }
+
+    #[tokio::test]
+    async fn a_sign_in_yields_an_access_token_for_the_api_and_a_refresh_token() {
+        let devstack = start();
+        let (verifier, _) = pkce::new_pair();
+        let code = code(&devstack, &verifier).await;
+        let (status, body) = token(&devstack, &redeem(&devstack, &code, &verifier)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let jwks = fetch_jwks(&devstack).await;
+        let claims = validate(&devstack, body["access_token"].as_str().unwrap(), &jwks)
+            .unwrap()
+            .claims;
+        assert_eq!(claims["aud"], SERVER_CLIENT_ID);
+        assert_eq!(claims["azp"], SERVER_CLIENT_ID);
+        assert_eq!(claims["azpacr"], "2", "a confidential client");
+        assert_eq!(claims["scp"], "user_impersonation");
+        assert_eq!(claims["oid"], user("adele").unwrap().object_id);
+        assert!(body["refresh_token"].as_str().unwrap().len() > 40);
+        assert!(body["id_token"].is_string());
+
+        // The refresh token buys a new access token and a new refresh token; the old one keeps
+        // working, as Entra's does.
+        let first = body["refresh_token"].as_str().unwrap().to_owned();
+        let mut refresh = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("client_id", SERVER_CLIENT_ID.to_owned()),
+            ("refresh_token", first.clone()),
+            (
+                "scope",
+                format!("{RESOURCE}/user_impersonation offline_access"),
+            ),
+        ];
+        refresh.extend(assertion(&devstack));
+        let (status, refreshed) = token(&devstack, &refresh).await;
+        assert_eq!(status, StatusCode::OK, "{refreshed}");
+        assert_ne!(refreshed["refresh_token"], first.as_str());
+        let claims = validate(
+            &devstack,
+            refreshed["access_token"].as_str().unwrap(),
+            &jwks,
+        )
+        .unwrap()
+        .claims;
+        assert_eq!(claims["scp"], "user_impersonation");
+        assert_eq!(token(&devstack, &refresh).await.0, StatusCode::OK);
+
+        // Without the federated assertion the server app is not authenticated.
+        let bare: Vec<_> = refresh
+            .iter()
+            .filter(|(name, _)| !name.starts_with("client_assertion"))
+            .cloned()
+            .collect();
+        assert_token_error(
+            &token(&devstack, &bare).await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7_000_218,
+        );
+
+        // Revoked sessions end every refresh.
+        devstack.revoke_sessions("adele");
+        assert_token_error(
+            &token(&devstack, &refresh).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            50_173,
+        );
+    }
+
+    #[tokio::test]
+    async fn only_the_registered_web_redirect_is_accepted() {
+        let devstack = start();
+        let request = with(
+            sign_in(&pkce::new_pair().1),
+            "redirect_uri",
+            "http://127.0.0.1:7071/elsewhere",
+        );
+        assert_error_page(authorize(&devstack, &request).await, 50_011).await;
+        let loopback = with(
+            sign_in(&pkce::new_pair().1),
+            "redirect_uri",
+            "http://127.0.0.1:9/",
+        );
+        assert_error_page(authorize(&devstack, &loopback).await, 50_011).await;
+    }
+
+    #[tokio::test]
+    async fn public_clients_get_no_refresh_token() {
+        let devstack = start();
+        let (verifier, _) = pkce::new_pair();
+        let code = code_for(
+            &devstack,
+            &sign_in_request(&pkce::s256_challenge(&verifier)),
+        )
+        .await;
+        let (status, body) = token(&devstack, &redemption(&code, &verifier)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.get("refresh_token").is_none(), "{body}");
+    }
+}

@@ -4,6 +4,11 @@
 //!
 //! - `authorization_code`: a public client redeems the code a sign-in produced, proving with
 //!   the PKCE verifier that it started that sign-in. The token acts for the user.
+//! - `authorization_code` for the server app, a confidential client (broker mode): the same,
+//!   plus the federated client assertion; with `offline_access` it also gets a refresh token,
+//!   and with `openid` an ID token.
+//! - `refresh_token`: the server app trades a refresh token, with its assertion, for a new
+//!   access token and a new refresh token ([`super::refresh`]).
 //! - `client_credentials`: a confidential client asks for a token for itself. The scope must
 //!   be `{resource}/.default`, because an application has no consent prompt to pick
 //!   permissions in; it gets the app roles it was granted.
@@ -33,11 +38,13 @@ use super::{
     codes::Redemption,
     error::EntraError,
     obo, pkce,
+    refresh::Lookup,
 };
-use crate::tenant::{ClientApp, ClientKind};
+use crate::tenant::{ClientApp, ClientKind, SERVER_APP, SERVER_CLIENT_ID, User};
 
 const AUTHORIZATION_CODE: &str = "authorization_code";
 const CLIENT_CREDENTIALS: &str = "client_credentials";
+const REFRESH_TOKEN: &str = "refresh_token";
 
 #[derive(Debug, Default, Deserialize)]
 pub struct TokenRequest {
@@ -50,6 +57,7 @@ pub struct TokenRequest {
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
     pub code: Option<String>,
+    pub refresh_token: Option<String>,
     pub redirect_uri: Option<String>,
     pub code_verifier: Option<String>,
     pub scope: Option<String>,
@@ -68,6 +76,10 @@ pub struct TokenResponse {
     pub expires_in: u64,
     pub ext_expires_in: u64,
     pub access_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
 }
 
 pub async fn token(
@@ -105,7 +117,22 @@ fn issue(
     if grant_type == obo::JWT_BEARER {
         return obo::on_behalf_of(issuer, request);
     }
-    let client = super::registered_client(required(&request.client_id, "client_id")?)?;
+    let client_id = required(&request.client_id, "client_id")?;
+    // The server app signs users in itself in broker mode: a confidential client, proven by
+    // its federated credential like in the on-behalf-of grant.
+    if client_id.eq_ignore_ascii_case(SERVER_CLIENT_ID) {
+        obo::authenticate_client(issuer, client_id, request)?;
+        return match grant_type {
+            AUTHORIZATION_CODE => redeem_code(issuer, &SERVER_APP, request),
+            REFRESH_TOKEN => refresh(issuer, &SERVER_APP, request),
+            other => Err(EntraError::new(
+                "unsupported_grant_type",
+                70_003,
+                format!("The app requested an unsupported grant type '{other}'."),
+            )),
+        };
+    }
+    let client = super::registered_client(client_id)?;
     match grant_type {
         AUTHORIZATION_CODE => redeem_code(issuer, client, request),
         CLIENT_CREDENTIALS => client_credentials(issuer, client, request),
@@ -196,10 +223,90 @@ fn redeem_code(
         &scopes.granted(),
         grant.user.app_roles,
     );
+    let confidential = client.kind == ClientKind::Confidential;
+    let refresh_token = (confidential && grant.offline_access).then(|| {
+        issuer
+            .refresh_tokens
+            .issue(client.client_id, grant.user, scopes.clone())
+    });
+    let openid = request
+        .scope
+        .as_deref()
+        .is_some_and(|scope| scope.split_whitespace().any(|s| s == "openid"));
     Ok(TokenResponse {
         scope: Some(scopes.response_scope()),
+        refresh_token,
+        id_token: (confidential && openid).then(|| id_token(issuer, grant.user, client)),
         ..signed_response(issuer, &claims)
     })
+}
+
+/// The refresh token grant: a new access token and a new refresh token (the old one keeps
+/// working, as Entra's does).
+fn refresh(
+    issuer: &Issuer,
+    client: &'static ClientApp,
+    request: &TokenRequest,
+) -> Result<TokenResponse, EntraError> {
+    let presented = required(&request.refresh_token, "refresh_token")?;
+    let issued = match issuer.refresh_tokens.lookup(presented) {
+        Lookup::Valid(issued) => issued,
+        Lookup::Revoked => {
+            return Err(invalid_grant(
+                50_173,
+                "The provided grant has expired due to it being revoked, a fresh auth token is                  needed. The user might have changed or reset their password.",
+            ));
+        }
+        Lookup::Unknown => {
+            return Err(invalid_grant(
+                9_002_313,
+                "Invalid request. Request is malformed or invalid.",
+            ));
+        }
+    };
+    if !issued.client_id.eq_ignore_ascii_case(client.client_id) {
+        return Err(invalid_grant(
+            70_000,
+            "The provided refresh token was issued to a different client.",
+        ));
+    }
+    let api = issuer.server_api();
+    let scopes = match request.scope.as_deref() {
+        None => issued.scopes.clone(),
+        Some(scope) => {
+            let requested = api.parse(scope)?;
+            if requested
+                .granted()
+                .iter()
+                .any(|name| !issued.scopes.granted().contains(name))
+            {
+                return Err(EntraError::invalid_scope(scope));
+            }
+            requested
+        }
+    };
+    let claims = claims::delegated(
+        &issuer.issuer_url(),
+        issued.user,
+        client,
+        &scopes.granted(),
+        issued.user.app_roles,
+    );
+    let refresh_token = issuer
+        .refresh_tokens
+        .issue(client.client_id, issued.user, scopes.clone());
+    Ok(TokenResponse {
+        scope: Some(scopes.response_scope()),
+        refresh_token: Some(refresh_token),
+        ..signed_response(issuer, &claims)
+    })
+}
+
+/// An ID token for `user` signing in to `client`.
+fn id_token(issuer: &Issuer, user: &User, client: &ClientApp) -> String {
+    let mut claims = claims::delegated(&issuer.issuer_url(), user, client, &[], &[]);
+    claims["aud"] = serde_json::json!(client.client_id);
+    issuer.sign_current(&claims)
 }
 
 fn client_credentials(
@@ -244,6 +351,8 @@ fn signed_response(issuer: &Issuer, claims: &Value) -> TokenResponse {
         expires_in: lifetime,
         ext_expires_in: lifetime,
         access_token: issuer.sign_current(claims),
+        refresh_token: None,
+        id_token: None,
     }
 }
 

@@ -180,7 +180,7 @@ async fn refusals_have_the_token_services_shape() {
         (Some(secret), old_version.to_vec(), 400, "2019-08-01"),
         (
             Some(secret),
-            query("https://storage.azure.com"),
+            query("https://management.azure.com"),
             400,
             "AADSTS500011",
         ),
@@ -373,4 +373,22 @@ async fn the_credential_fails_on_a_wrong_secret_an_unknown_identity_or_an_outage
         3,
         "the SDK retries a 500 (by default for up to a minute)"
     );
+}
+
+#[tokio::test]
+async fn blob_storage_tokens_are_v1_as_azures_are() {
+    let devstack = crate::tests::start();
+    let token = devstack.managed_identity_token(crate::tenant::STORAGE_RESOURCE);
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, payload)
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(claims["aud"], "https://storage.azure.com");
+    assert_eq!(
+        claims["iss"],
+        format!("https://sts.windows.net/{}/", crate::tenant::TENANT_ID)
+    );
+    assert_eq!(claims["ver"], "1.0");
 }
