@@ -5,7 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{HOW_TO_CONFIRM, addresses, check_confirmation, confirmation};
+use super::{HOW_TO_CONFIRM, addresses, check_confirmation, claim, confirmation, settle};
 use crate::{
     caller::Access,
     config::Toolset,
@@ -122,7 +122,11 @@ impl GraphTool for SendMail {
                 "saveToSentItems": true,
             }),
         );
-        session.get::<()>(&request).await?;
+        let claim = claim(presented)?;
+        if let Err(failure) = session.attempt::<()>(&request).await {
+            settle(claim, &failure);
+            return Err(session.explain(failure));
+        }
         Ok(Output {
             status: "sent".into(),
             message,

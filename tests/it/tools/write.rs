@@ -238,3 +238,62 @@ async fn write_tools_need_the_toolset_and_the_writer_role() {
     assert_eq!(body["error"]["code"], -32602, "{body}");
     assert!(default.devstack.sent_mail("megan").is_empty());
 }
+
+fn refused_once(status: u16) -> Vec<devstack::GraphFault> {
+    vec![devstack::GraphFault::Status {
+        status,
+        retry_after: None,
+    }]
+}
+
+#[tokio::test]
+async fn a_confirmation_sends_once_however_often_it_is_replayed_unless_graph_refused_it() {
+    let server = server();
+    let preview = call_as(&server, "megan", "send_mail", mail()).await;
+    let confirmed = with(
+        &mail(),
+        "confirmation",
+        json!(string(structured(&preview), "confirmation")),
+    );
+
+    // A 400 means Graph sent nothing, so the confirmation is still good for one send.
+    server
+        .devstack
+        .inject_graph_faults("/v1.0/me/sendMail", refused_once(400));
+    tool_error(&call_as(&server, "megan", "send_mail", confirmed.clone()).await);
+    assert!(server.devstack.sent_mail("megan").is_empty());
+
+    let sent = call_as(&server, "megan", "send_mail", confirmed.clone()).await;
+    assert_eq!(structured(&sent)["status"], "sent");
+    for _ in 0..3 {
+        let replayed = call_as(&server, "megan", "send_mail", confirmed.clone()).await;
+        assert!(tool_error(&replayed).contains("already used"));
+    }
+    assert_eq!(server.devstack.sent_mail("megan").len(), 1);
+}
+
+#[tokio::test]
+async fn a_send_graph_may_have_carried_out_is_not_repeated_with_the_same_confirmation() {
+    let server = server();
+    let preview = call_as(&server, "megan", "send_mail", mail()).await;
+    let confirmed = with(
+        &mail(),
+        "confirmation",
+        json!(string(structured(&preview), "confirmation")),
+    );
+
+    // A 503 to a send does not say whether the message went out: the retry must not risk a
+    // second copy, and tells the model where to look instead.
+    server
+        .devstack
+        .inject_graph_faults("/v1.0/me/sendMail", refused_once(503));
+    tool_error(&call_as(&server, "megan", "send_mail", confirmed.clone()).await);
+    let retried = tool_error(&call_as(&server, "megan", "send_mail", confirmed).await);
+    assert!(retried.contains("already used"), "{retried}");
+    assert!(retried.contains("Sent Items"), "{retried}");
+    let sends = graph_requests(&server)
+        .into_iter()
+        .filter(|request| request.path == "/v1.0/me/sendMail")
+        .count();
+    assert_eq!(sends, 1, "only the first attempt reached Graph");
+}
