@@ -8,6 +8,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::untrusted::Rendering;
 use crate::content::{html::visible_text, text::clean};
 
 /// `emailAddress` in Graph.
@@ -126,24 +127,23 @@ impl From<GraphUser> for Colleague {
 }
 
 impl Colleague {
-    /// One line: name, address, title, department, office, id.
-    pub fn line(&self) -> String {
-        let mut parts = vec![self.name.clone().unwrap_or_else(|| "(no name)".into())];
-        for part in [
-            self.address.as_ref().map(|a| format!("<{a}>")),
-            self.job_title.clone(),
-            self.department.clone(),
-            self.office
-                .as_ref()
-                .map(|office| format!("office {office}")),
-            self.id.as_ref().map(|id| format!("id {id}")),
+    /// The colleague in a text rendering as `role`: the server's line (their id), then what the
+    /// directory says about them in a block (names and titles can be set by people too).
+    pub fn render(&self, rendering: &mut Rendering, role: &str) {
+        rendering.line(match &self.id {
+            Some(id) => format!("{role} id {id}"),
+            None => role.to_owned(),
+        });
+        let fields = [
+            ("name", &self.name),
+            ("address", &self.address),
+            ("job title", &self.job_title),
+            ("department", &self.department),
+            ("office", &self.office),
         ]
         .into_iter()
-        .flatten()
-        {
-            parts.push(part);
-        }
-        parts.join(" · ")
+        .filter_map(|(name, value)| value.clone().map(|value| (name, value)));
+        rendering.fields(role, fields);
     }
 }
 

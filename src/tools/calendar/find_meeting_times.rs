@@ -237,24 +237,21 @@ impl GraphTool for FindMeetingTimes {
             rendering.line(format!("No suggestions: {reason}"));
         }
         for suggestion in &output.suggestions {
-            let attendees: Vec<String> = suggestion
-                .attendees
-                .iter()
-                .map(|entry| {
-                    format!(
-                        "{} {}",
-                        entry.contact.display(),
-                        entry.availability.as_deref().unwrap_or("unknown")
-                    )
-                })
-                .collect();
             rendering.line(format!(
-                "- {} to {} ({}% likely; {})",
+                "- {} to {} ({}% likely)",
                 suggestion.start,
                 suggestion.end,
                 suggestion.confidence.round(),
-                attendees.join(", ")
             ));
+            rendering.fields(
+                "attendees",
+                suggestion.attendees.iter().map(|entry| {
+                    (
+                        entry.availability.as_deref().unwrap_or("unknown"),
+                        entry.contact.display(),
+                    )
+                }),
+            );
         }
         rendering.line(format!("Times in {}.", output.time_zone));
         Some(rendering.finish())

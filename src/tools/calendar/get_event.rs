@@ -81,10 +81,7 @@ impl GraphTool for GetEvent {
 
     fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
-        for line in output.event.lines() {
-            rendering.line(line);
-        }
-        rendering.content("subject", &output.event.subject);
+        output.event.render(&mut rendering);
         if !output.body.is_empty() {
             rendering.content("description", &output.body);
         }

@@ -128,10 +128,7 @@ impl GraphTool for ListEvents {
             rendering.line("None.");
         }
         for event in &output.events {
-            for line in event.lines() {
-                rendering.line(line);
-            }
-            rendering.content("subject", &event.subject);
+            event.render(&mut rendering);
         }
         if let Some(note) = &output.note {
             rendering.line(format!("Note: {note}"));

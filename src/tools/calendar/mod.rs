@@ -16,7 +16,10 @@ pub use list_events::ListEvents;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::shapes::{Contact, GraphEmailAddress, GraphRecipient, cleaned};
+use super::{
+    shapes::{Contact, GraphEmailAddress, GraphRecipient, cleaned},
+    untrusted::Rendering,
+};
 use crate::local_time::{DateTimeTimeZone, UserZone, format_local, from_graph, graph_date};
 
 /// An event as Graph sends it (`$select` of [`EVENT_FIELDS`]).
@@ -161,22 +164,23 @@ impl Event {
         }
     }
 
-    /// The event's lines for a text rendering: time, place, people; the subject and other
-    /// free text go into content blocks by the caller.
-    fn lines(&self) -> Vec<String> {
-        let mut lines = vec![format!(
+    /// The event in a text rendering: the server's line (id, times), then everything the
+    /// organizer and attendees wrote (subject, place, people, meeting link) in one block.
+    fn render(&self, rendering: &mut Rendering) {
+        rendering.line(format!(
             "id {}: {} to {}{}{}",
             self.id,
             self.start,
             self.end,
             if self.all_day { " (all day)" } else { "" },
             if self.cancelled { " (cancelled)" } else { "" },
-        )];
+        ));
+        let mut fields = vec![("subject", self.subject.clone())];
         if let Some(location) = &self.location {
-            lines.push(format!("  location: {location}"));
+            fields.push(("location", location.clone()));
         }
         if let Some(organizer) = &self.organizer {
-            lines.push(format!("  organizer: {}", organizer.display()));
+            fields.push(("organizer", organizer.display()));
         }
         if !self.attendees.is_empty() {
             let attendees: Vec<String> = self
@@ -187,12 +191,12 @@ impl Event {
                     None => attendee.contact.display(),
                 })
                 .collect();
-            lines.push(format!("  attendees: {}", attendees.join(", ")));
+            fields.push(("attendees", attendees.join(", ")));
         }
         if let Some(url) = &self.online_meeting_url {
-            lines.push(format!("  online meeting: {url}"));
+            fields.push(("online meeting", url.clone()));
         }
-        lines
+        rendering.fields("event", fields);
     }
 }
 

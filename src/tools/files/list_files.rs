@@ -102,7 +102,7 @@ impl GraphTool for ListFiles {
             rendering.line("The folder is empty.");
         }
         for item in &output.items {
-            rendering.line(item.line());
+            item.render(&mut rendering);
         }
         if output.next_cursor.is_some() {
             rendering.line("More items: call again with next_cursor.");

@@ -16,7 +16,7 @@ pub use search_files::SearchFiles;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{ToolError, arguments, shapes::cleaned};
+use super::{ToolError, arguments, shapes::cleaned, untrusted::Rendering};
 
 /// The one permission of the toolset: the user's files and the ones shared with them.
 const FILES: &[&str] = &["Files.Read.All"];
@@ -129,23 +129,26 @@ impl FileSummary {
         })
     }
 
-    fn line(&self) -> String {
+    /// The item in a text rendering: the server's line (id, size, sharing), then the names
+    /// people chose (the item's and its folder's) in a block.
+    fn render(&self, rendering: &mut Rendering) {
         let mut line = format!(
-            "- {}{} (id {})",
-            self.name,
-            if self.is_folder { "/" } else { "" },
+            "- {} id {}",
+            if self.is_folder { "folder" } else { "file" },
             self.id
         );
         if let Some(size) = self.size_bytes.filter(|_| !self.is_folder) {
             line.push_str(&format!(", {size} bytes"));
         }
-        if let Some(path) = &self.folder_path {
-            line.push_str(&format!(", in {path}"));
-        }
         if self.shared {
             line.push_str(", shared with you");
         }
-        line
+        rendering.line(line);
+        let mut fields = vec![("name", self.name.clone())];
+        if let Some(path) = &self.folder_path {
+            fields.push(("in", path.clone()));
+        }
+        rendering.fields("item", fields);
     }
 }
 

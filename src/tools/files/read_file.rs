@@ -156,7 +156,7 @@ impl GraphTool for ReadFile {
 
     fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
-        rendering.line(output.file.line());
+        output.file.render(&mut rendering);
         if let Some(url) = &output.file.web_url {
             rendering.line(format!("Web link: {url}"));
         }

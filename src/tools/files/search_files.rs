@@ -87,7 +87,7 @@ impl GraphTool for SearchFiles {
             rendering.line("No files match.");
         }
         for file in &output.files {
-            rendering.line(file.line());
+            file.render(&mut rendering);
         }
         if output.next_cursor.is_some() {
             rendering.line("More matches: call again with next_cursor.");

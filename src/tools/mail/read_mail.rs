@@ -180,8 +180,8 @@ impl GraphTool for ReadMail {
     fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
         rendering.line(format!("Message id {}", output.id));
-        if let Some(from) = &output.from {
-            rendering.line(format!("From: {}", from.display()));
+        if let Some(received) = &output.received {
+            rendering.line(format!("Received: {received}"));
         }
         let list = |contacts: &[Contact]| {
             contacts
@@ -190,22 +190,32 @@ impl GraphTool for ReadMail {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        rendering.line(format!("To: {}", list(&output.to)));
+        let mut headers = Vec::new();
+        if let Some(from) = &output.from {
+            headers.push(("from", from.display()));
+        }
+        headers.push(("to", list(&output.to)));
         if !output.cc.is_empty() {
-            rendering.line(format!("Cc: {}", list(&output.cc)));
+            headers.push(("cc", list(&output.cc)));
         }
-        if let Some(received) = &output.received {
-            rendering.line(format!("Received: {received}"));
-        }
-        rendering.content("subject", &output.subject);
+        headers.push(("subject", output.subject.clone()));
+        rendering.fields("headers", headers);
         rendering.content("body", &output.body);
-        for attachment in &output.attachments {
-            rendering.line(format!(
-                "Attachment: {} ({}, {} bytes)",
-                attachment.name,
-                attachment.content_type.as_deref().unwrap_or("unknown type"),
-                attachment.size_bytes.unwrap_or_default()
-            ));
+        if !output.attachments.is_empty() {
+            rendering.fields(
+                "attachments",
+                output.attachments.iter().map(|attachment| {
+                    (
+                        "attachment",
+                        format!(
+                            "{} ({}, {} bytes)",
+                            attachment.name,
+                            attachment.content_type.as_deref().unwrap_or("unknown type"),
+                            attachment.size_bytes.unwrap_or_default()
+                        ),
+                    )
+                }),
+            );
         }
         Some(rendering.finish())
     }

@@ -210,9 +210,6 @@ impl GraphTool for SearchMail {
             if let Some(received) = &message.received {
                 line.push_str(&format!(", received {received}"));
             }
-            if let Some(from) = &message.from {
-                line.push_str(&format!(", from {}", from.display()));
-            }
             if message.unread {
                 line.push_str(", unread");
             }
@@ -220,10 +217,15 @@ impl GraphTool for SearchMail {
                 line.push_str(", has attachments");
             }
             rendering.line(line);
-            rendering.content("subject", &message.subject);
-            if let Some(preview) = &message.preview {
-                rendering.content("preview", preview);
+            let mut fields = Vec::new();
+            if let Some(from) = &message.from {
+                fields.push(("from", from.display()));
             }
+            fields.push(("subject", message.subject.clone()));
+            if let Some(preview) = &message.preview {
+                fields.push(("preview", preview.clone()));
+            }
+            rendering.fields("message", fields);
         }
         if let Some(note) = &output.note {
             rendering.line(format!("Note: {note}"));

@@ -162,7 +162,7 @@ impl GraphTool for FindPeople {
             rendering.line("No one matches.");
         }
         for person in &output.people {
-            rendering.line(format!("- {}", person.line()));
+            person.render(&mut rendering, "person");
         }
         if output.next_cursor.is_some() {
             rendering.line("More matches: call again with next_cursor.");

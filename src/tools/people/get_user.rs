@@ -113,17 +113,15 @@ impl GraphTool for GetUser {
 
     fn render(output: &Output) -> Option<String> {
         let mut rendering = Rendering::new();
-        rendering.line(output.user.line());
+        output.user.render(&mut rendering, "user");
         if let Some(manager) = &output.manager {
-            rendering.line(format!("Manager: {}", manager.line()));
+            manager.render(&mut rendering, "manager");
         }
         if output.direct_reports.is_empty() {
             rendering.line("Direct reports: none");
-        } else {
-            rendering.line("Direct reports:");
-            for report in &output.direct_reports {
-                rendering.line(format!("- {}", report.line()));
-            }
+        }
+        for report in &output.direct_reports {
+            report.render(&mut rendering, "direct report");
         }
         for note in &output.notes {
             rendering.line(format!("Note: {note}"));

@@ -288,20 +288,22 @@ impl GraphTool for SearchM365 {
             rendering.line("Nothing found.");
         }
         for hit in &output.hits {
-            let mut line = format!("- [{}] {}", hit.kind.label(), hit.title);
+            let mut line = format!("- [{}]", hit.kind.label());
             if let Some(id) = &hit.id {
-                line.push_str(&format!(" (id {id})"));
-            }
-            if let Some(from) = &hit.from {
-                line.push_str(&format!(", from {from}"));
+                line.push_str(&format!(" id {id}"));
             }
             if let Some(when) = &hit.when {
                 line.push_str(&format!(", {when}"));
             }
             rendering.line(line);
-            if let Some(summary) = &hit.summary {
-                rendering.content("summary", summary);
+            let mut fields = vec![("title", hit.title.clone())];
+            if let Some(from) = &hit.from {
+                fields.push(("from", from.clone()));
             }
+            if let Some(summary) = &hit.summary {
+                fields.push(("summary", summary.clone()));
+            }
+            rendering.fields("hit", fields);
         }
         if output.next_cursor.is_some() {
             rendering.line("More results: call again with next_cursor.");

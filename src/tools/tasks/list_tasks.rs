@@ -191,9 +191,8 @@ impl GraphTool for ListTasks {
         }
         for task in &output.tasks {
             rendering.line(format!(
-                "- id {} on list \"{}\": {}{}{}",
+                "- id {}: {}{}{}",
                 task.id,
-                task.list,
                 task.status,
                 task.due
                     .as_ref()
@@ -205,7 +204,10 @@ impl GraphTool for ListTasks {
                     .map(|_| ", important")
                     .unwrap_or_default(),
             ));
-            rendering.content("title", &task.title);
+            rendering.fields(
+                "task",
+                [("list", task.list.clone()), ("title", task.title.clone())],
+            );
             if let Some(notes) = &task.notes {
                 rendering.content("notes", notes);
             }

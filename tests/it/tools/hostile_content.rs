@@ -37,10 +37,9 @@ fn boundary(text: &str) -> String {
 fn only_inside_blocks(text: &str, needle: &str) {
     let boundary = boundary(text);
     let (open, close) = (format!("[content {boundary}]"), format!("[end {boundary}]"));
-    let mut rest = text;
     let mut inside = 0;
-    while let Some(at) = rest.find(needle) {
-        let before = &rest[..at];
+    for (at, _) in text.match_indices(needle) {
+        let before = &text[..at];
         let opened = before.rfind(&open);
         let closed = before.rfind(&close);
         assert!(
@@ -48,7 +47,6 @@ fn only_inside_blocks(text: &str, needle: &str) {
             "`{needle}` outside a content block:\n{text}"
         );
         inside += 1;
-        rest = &rest[at + needle.len()..];
     }
     assert!(inside > 0, "`{needle}` not shown at all:\n{text}");
 }
@@ -313,4 +311,86 @@ async fn a_file_download_never_carries_the_graph_token() {
         .find(|request| request.path == "/_layouts/15/download.aspx")
         .expect("the pre-authenticated download was followed");
     assert!(download.header("authorization").is_none());
+}
+
+/// Fields whose text someone other than this server chose: the organizer, the sender, whoever
+/// named a file or a task list, the directory.
+const CHOSEN_BY_PEOPLE: &[&str] = &[
+    "subject",
+    "location",
+    "name",
+    "address",
+    "preview",
+    "title",
+    "summary",
+    "from",
+    "folder_path",
+    "job_title",
+    "department",
+    "office",
+    "list",
+    "online_meeting_url",
+];
+
+/// Every string in `value` under a key in [`CHOSEN_BY_PEOPLE`].
+fn chosen_by_people(value: &Value, found: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|item| chosen_by_people(item, found)),
+        Value::Object(fields) => {
+            for (key, field) in fields {
+                match field {
+                    Value::String(text) if CHOSEN_BY_PEOPLE.contains(&key.as_str()) => {
+                        found.push(text.clone());
+                    }
+                    _ => chosen_by_people(field, found),
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn every_text_people_chose_sits_inside_a_content_block_in_every_read_tool() {
+    let server = server();
+    let message = server
+        .devstack
+        .message_id("adele", sample::ATTACHMENT_MAIL_SUBJECT)
+        .unwrap();
+    let (drive, item) = server
+        .devstack
+        .drive_item_id("adele", "Quarterly review.docx")
+        .unwrap();
+    let events = call_as(&server, "adele", "list_events", json!({})).await;
+    let event = structured(&events)["events"][0]["id"].clone();
+    let calls = [
+        ("list_events", json!({})),
+        ("get_event", json!({ "event_id": event })),
+        (
+            "find_meeting_times",
+            json!({ "attendees": ["alex@contoso.example"], "max_candidates": 3 }),
+        ),
+        ("search_mail", json!({ "query": "budget" })),
+        ("read_mail", json!({ "message_id": message })),
+        ("list_files", json!({})),
+        ("search_files", json!({ "query": "budget" })),
+        (
+            "read_file",
+            json!({ "file_id": format!("{drive}:{item}"), "max_chars": 200 }),
+        ),
+        ("find_people", json!({ "query": "megan" })),
+        ("get_user", json!({ "user": "megan@contoso.example" })),
+        ("list_tasks", json!({})),
+        ("search_m365", json!({ "query": "budget" })),
+    ];
+    for (tool, arguments) in calls {
+        let body = call_as(&server, "adele", tool, arguments).await;
+        let mut chosen = Vec::new();
+        chosen_by_people(structured(&body), &mut chosen);
+        assert!(!chosen.is_empty(), "{tool} returned no one's text: {body}");
+        let shown = text(&body);
+        for value in chosen {
+            only_inside_blocks(&shown, &value);
+        }
+    }
 }
