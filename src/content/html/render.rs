@@ -118,6 +118,8 @@ const PREFORMATTED: &[LocalName] = &[
 #[derive(Clone, Copy)]
 struct Inherited {
     color: Rgba,
+    /// `-webkit-text-fill-color`, which paints the text instead of `color` when set.
+    text_fill: Option<Rgba>,
     /// The nearest background behind the text (a page with none is white).
     background: [u8; 3],
     font_pixels: f32,
@@ -129,6 +131,7 @@ struct Inherited {
 impl Inherited {
     const PAGE: Inherited = Inherited {
         color: Rgba::BLACK,
+        text_fill: None,
         background: Rgba::WHITE.rgb,
         font_pixels: DEFAULT_FONT_PIXELS,
         opacity: 1.0,
@@ -136,8 +139,9 @@ impl Inherited {
     };
 
     fn text_is_readable(&self) -> bool {
-        self.color.alpha >= MIN_READABLE_OPACITY
-            && !self.color.blends_into(self.background)
+        let paint = self.text_fill.unwrap_or(self.color);
+        paint.alpha >= MIN_READABLE_OPACITY
+            && !paint.blends_into(self.background)
             && self.font_pixels >= MIN_READABLE_FONT_PIXELS
             && self.opacity >= MIN_READABLE_OPACITY
     }
@@ -250,11 +254,14 @@ fn inherit(element: &Element, sheet: &StyleSheet, parent: Inherited) -> Option<I
     };
     Some(Inherited {
         color,
+        text_fill: style.text_fill.or(parent.text_fill),
         background: background.unwrap_or(parent.background),
         font_pixels: style
             .font_size
             .map_or(parent.font_pixels, |size| size.resolve(parent.font_pixels)),
-        opacity: parent.opacity * style.opacity.unwrap_or(1.0),
+        opacity: parent.opacity
+            * style.opacity.unwrap_or(1.0)
+            * style.filter_opacity.unwrap_or(1.0),
         preformatted: parent.preformatted
             || (name.ns == ns!(html) && PREFORMATTED.contains(&name.local)),
     })

@@ -9,11 +9,13 @@
 //! Two policies keep it on the safe side of an attacker:
 //!
 //! - For properties that hide a whole subtree (`display`, `visibility`, `mso-hide`, tiny
-//!   clipped boxes, off-screen positions) any declaration that hides counts, even if a later
+//!   clipped boxes, off-screen positions, transforms that shrink a box to nothing or move it
+//!   off the screen, clips with no area) any declaration that hides counts, even if a later
 //!   one seems to undo it: a browser would drop a later declaration it finds invalid, and we
 //!   do not validate every value the way it does, so "last one wins" could be fooled into
 //!   showing hidden text.
-//! - For the values that inherit (`color`, `background`, `font-size`, `opacity`) the cascade
+//! - For the values that inherit (`color`, `-webkit-text-fill-color`, `background`,
+//!   `font-size`, `opacity` and `filter: opacity()`) the cascade
 //!   within the attribute is followed (a later valid declaration wins, `!important` beats a
 //!   normal one), because containers routinely set `font-size:0` or white text that their
 //!   children override; values this module cannot parse are ignored, as browsers ignore
@@ -56,8 +58,12 @@ pub(super) struct InlineStyle {
     pub(super) color: Option<Rgba>,
     pub(super) background: Option<Background>,
     pub(super) font_size: Option<FontSize>,
+    /// WebKit and Blink paint text in this colour instead of `color` when it is set.
+    pub(super) text_fill: Option<Rgba>,
     /// This element's own opacity (it multiplies with its ancestors').
     pub(super) opacity: Option<f32>,
+    /// The opacity of `filter: opacity()`, which multiplies with `opacity`.
+    pub(super) filter_opacity: Option<f32>,
 }
 
 impl InlineStyle {
@@ -69,7 +75,9 @@ impl InlineStyle {
             color: later.color.or(self.color),
             background: later.background.or(self.background),
             font_size: later.font_size.or(self.font_size),
+            text_fill: later.text_fill.or(self.text_fill),
             opacity: later.opacity.or(self.opacity),
+            filter_opacity: later.filter_opacity.or(self.filter_opacity),
         }
     }
 }
@@ -94,7 +102,9 @@ pub(super) fn parse(style: &str) -> InlineStyle {
     let mut color: Option<(Rgba, bool)> = None;
     let mut background: Option<(Background, bool)> = None;
     let mut font_size: Option<(FontSize, bool)> = None;
+    let mut text_fill: Option<(Rgba, bool)> = None;
     let mut opacity: Option<(f32, bool)> = None;
+    let mut filter_opacity: Option<(f32, bool)> = None;
     let mut clips_overflow = false;
     let mut tiny_box = false;
     for Declaration {
@@ -122,6 +132,13 @@ pub(super) fn parse(style: &str) -> InlineStyle {
                 let pixels = parse_length(value).and_then(|length| length.absolute_pixels());
                 result.hides_subtree |= pixels.is_some_and(|pixels| pixels <= OFF_SCREEN_PIXELS);
             }
+            "transform" => result.hides_subtree |= functions(value).any(transform_hides),
+            "scale" => result.hides_subtree |= value.split_whitespace().take(2).any(is_zero_scale),
+            "translate" => result.hides_subtree |= value.split_whitespace().any(is_off_screen),
+            "clip-path" => result.hides_subtree |= functions(value).any(clip_path_hides),
+            "clip" => result.hides_subtree |= functions(value).any(clip_hides),
+            "-webkit-text-fill-color" => cascade(&mut text_fill, parse_color(value), important),
+            "filter" => cascade(&mut filter_opacity, opacity_in_filter(value), important),
             "color" => cascade(&mut color, parse_color(value), important),
             "background-color" => cascade(&mut background, parse_background(value), important),
             "background" => cascade(&mut background, background_in_shorthand(value), important),
@@ -135,8 +152,142 @@ pub(super) fn parse(style: &str) -> InlineStyle {
     result.color = color.map(|(value, _)| value);
     result.background = background.map(|(value, _)| value);
     result.font_size = font_size.map(|(value, _)| value);
+    result.text_fill = text_fill.map(|(value, _)| value);
     result.opacity = opacity.map(|(value, _)| value);
+    result.filter_opacity = filter_opacity.map(|(value, _)| value);
     result
+}
+
+/// Each `name(arguments)` in a value that lists functions (`translate(…) scale(…)`), the name
+/// lower-cased and the arguments split on commas and whitespace.
+fn functions(value: &str) -> impl Iterator<Item = (String, Vec<&str>)> {
+    value.split_inclusive(')').filter_map(|call| {
+        let (name, rest) = call.split_once('(')?;
+        let name = name.split_whitespace().last()?.to_ascii_lowercase();
+        let inside = rest.strip_suffix(')')?;
+        let arguments = inside
+            .split([',', ' ', '\t', '\n'])
+            .filter(|part| !part.is_empty())
+            .collect();
+        Some((name, arguments))
+    })
+}
+
+/// A scale factor that flattens the box (zero, or so close that nothing can be read).
+fn is_zero_scale(factor: &str) -> bool {
+    component(factor, 1.0).is_some_and(|factor| factor.abs() < 0.01)
+}
+
+/// A shift that puts the box off the screen.
+fn is_off_screen(shift: &str) -> bool {
+    parse_length(shift)
+        .and_then(|length| length.absolute_pixels())
+        .is_some_and(|pixels| pixels <= OFF_SCREEN_PIXELS)
+}
+
+/// A transform function that shrinks the box to nothing, turns it edge-on, or moves it off
+/// the screen.
+fn transform_hides((name, arguments): (String, Vec<&str>)) -> bool {
+    match name.as_str() {
+        "scale" | "scalex" | "scaley" | "scale3d" => {
+            arguments.iter().take(2).any(|a| is_zero_scale(a))
+        }
+        "translate" | "translatex" | "translatey" | "translate3d" => {
+            arguments.iter().take(2).any(|a| is_off_screen(a))
+        }
+        // A plane turned a quarter about an axis in it is seen edge-on.
+        "rotatex" | "rotatey" => arguments.first().is_some_and(|angle| {
+            angle_degrees(angle)
+                .is_some_and(|degrees| (degrees.rem_euclid(180.0) - 90.0).abs() < 1.0)
+        }),
+        // A matrix that maps the plane onto a line or a point.
+        "matrix" => {
+            let numbers: Vec<f32> = arguments.iter().filter_map(|a| a.parse().ok()).collect();
+            numbers.len() == 6 && (numbers[0] * numbers[3] - numbers[1] * numbers[2]).abs() < 1e-4
+        }
+        _ => false,
+    }
+}
+
+fn angle_degrees(angle: &str) -> Option<f32> {
+    let (number, per_unit) = if let Some(n) = angle.strip_suffix("deg") {
+        (n, 1.0)
+    } else if let Some(n) = angle.strip_suffix("grad") {
+        (n, 0.9)
+    } else if let Some(n) = angle.strip_suffix("rad") {
+        (n, 180.0 / std::f32::consts::PI)
+    } else if let Some(n) = angle.strip_suffix("turn") {
+        (n, 360.0)
+    } else if angle == "0" {
+        (angle, 1.0)
+    } else {
+        return None;
+    };
+    let number: f32 = number.parse().ok()?;
+    number.is_finite().then_some(number * per_unit)
+}
+
+/// A `clip-path` shape with no area: an inset of half the box or more from opposite sides, a
+/// circle or ellipse of radius zero.
+fn clip_path_hides((name, arguments): (String, Vec<&str>)) -> bool {
+    let percent = |text: &str| -> Option<f32> {
+        match text.strip_suffix('%') {
+            Some(number) => number.parse().ok(),
+            None => parse_length(text)
+                .filter(|length| length.number == 0.0)
+                .map(|_| 0.0),
+        }
+    };
+    match name.as_str() {
+        "inset" => {
+            let sides: Vec<f32> = arguments
+                .iter()
+                .take_while(|a| **a != "round")
+                .map_while(|a| percent(a))
+                .collect();
+            let [top, right, bottom, left] = match sides[..] {
+                [all] => [all; 4],
+                [vertical, horizontal] => [vertical, horizontal, vertical, horizontal],
+                [top, horizontal, bottom] => [top, horizontal, bottom, horizontal],
+                [top, right, bottom, left] => [top, right, bottom, left],
+                _ => return false,
+            };
+            top + bottom >= 100.0 || left + right >= 100.0
+        }
+        "circle" | "ellipse" => arguments
+            .iter()
+            .take_while(|a| **a != "at")
+            .any(|radius| parse_length(radius).is_some_and(|length| length.number == 0.0)),
+        _ => false,
+    }
+}
+
+/// A `clip: rect(top, right, bottom, left)` with no area.
+fn clip_hides((name, arguments): (String, Vec<&str>)) -> bool {
+    let pixels: Vec<Option<f32>> = arguments
+        .iter()
+        .map(|a| parse_length(a).and_then(|length| length.absolute_pixels()))
+        .collect();
+    match (name.as_str(), &pixels[..]) {
+        ("rect", [top, right, bottom, left]) => {
+            matches!((top, bottom), (Some(top), Some(bottom)) if bottom <= top)
+                || matches!((left, right), (Some(left), Some(right)) if right <= left)
+        }
+        _ => false,
+    }
+}
+
+/// The product of the `opacity()` functions in a `filter`; `None` when there are none.
+fn opacity_in_filter(value: &str) -> Option<f32> {
+    functions(value)
+        .filter(|(name, _)| name == "opacity")
+        .map(|(_, arguments)| {
+            arguments
+                .first()
+                .and_then(|a| parse_opacity(a))
+                .unwrap_or(1.0)
+        })
+        .reduce(|a, b| a * b)
 }
 
 /// Keeps the declaration that wins: a later one unless the earlier is `!important` and the

@@ -106,6 +106,28 @@ fn each_inline_style_that_hides_text_drops_it() {
         "\\64 isplay: none",
         "display/* a comment */: none",
         "display:none; display:block",
+        "transform: scale(0)",
+        "transform:scale(0.001, 1)",
+        "transform: translate(10px) scaleY(0)",
+        "transform: scale3d(1, 0, 1)",
+        "transform: translateX(-9999px)",
+        "transform: translate(0, -2000px)",
+        "transform: rotateX(90deg)",
+        "transform: rotateY(0.25turn)",
+        "transform: matrix(0, 0, 0, 0, 0, 0)",
+        "scale: 0",
+        "translate: -9999px 0",
+        "clip-path: inset(50%)",
+        "clip-path: inset(0 0 100% 0)",
+        "clip-path: circle(0)",
+        "clip-path: ellipse(0 10px at 50% 50%)",
+        "position:absolute; clip: rect(0 0 0 0)",
+        "clip: rect(1px, 1px, 1px, 1px)",
+        "filter: opacity(0)",
+        "filter: blur(0) opacity(2%)",
+        "-webkit-text-fill-color: transparent",
+        "-webkit-text-fill-color: #fff",
+        "color: black; -webkit-text-fill-color: white",
     ];
     for style in hiding_styles {
         assert_eq!(
@@ -137,6 +159,18 @@ fn styles_that_leave_text_readable_keep_it() {
         "font-size: 1px; font-size: 14px",
         "color: white; color: black",
         "color: black !important; color: white",
+        "transform: scale(1.2)",
+        "transform: translateX(-20px) rotate(90deg)",
+        "transform: rotateX(30deg)",
+        "transform: matrix(1, 0, 0, 1, 0, 0)",
+        "clip-path: inset(10%)",
+        "clip-path: circle(40%)",
+        "clip: rect(0, 100px, 20px, 0)",
+        "clip: auto",
+        "filter: opacity(0.8)",
+        "filter: grayscale(1)",
+        "-webkit-text-fill-color: black",
+        "color: white; -webkit-text-fill-color: black",
     ];
     for style in readable_styles {
         assert_eq!(
@@ -191,6 +225,28 @@ fn a_container_with_font_size_zero_still_shows_children_that_set_their_own_size(
     let html = r#"<div style="font-size:0"> <div style="display:inline-block;font-size:14px">left</div>
                   <div style="display:inline-block;font-size:14px">right</div> stray</div>"#;
     assert_eq!(shown(html), "left\nright");
+}
+
+#[test]
+fn a_text_fill_colour_is_inherited_and_wins_over_a_descendant_colour() {
+    assert_eq!(
+        shown(
+            "<p>seen<span style=\"-webkit-text-fill-color:transparent\">\
+             <b style=\"color:black\">HIDDEN</b></span></p>"
+        ),
+        "seen"
+    );
+}
+
+#[test]
+fn filter_opacity_multiplies_with_opacity_even_across_a_sheet_and_an_inline_style() {
+    assert_eq!(
+        shown(
+            "<style>.x{filter:opacity(0.15)}</style>\
+             <p>seen<span class=\"x\" style=\"opacity:0.5\">HIDDEN</span></p>"
+        ),
+        "seen"
+    );
 }
 
 #[test]
