@@ -6,7 +6,8 @@
 //! One request travels through the modules in this order:
 //!
 //! - [`hosting`]: the Functions custom-handler contract: which port, the readiness probe,
-//!   graceful shutdown, the environment the process runs with.
+//!   graceful shutdown, the environment the process runs with, and keeping the host's
+//!   connection usable when an answer comes before the request body was read.
 //! - [`app`]: the HTTP routes and the tower layers in front of them, in request order.
 //! - [`telemetry`]: one JSON line per request on stdout, never a token or a body.
 //! - [`inbound_auth`]: the gateway proof, in-process validation of every Entra ID token, per-tool

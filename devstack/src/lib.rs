@@ -111,8 +111,9 @@ impl Default for DevstackOptions {
 }
 
 /// The values a handler is configured with to run against a devstack, as a real deployment is
-/// configured for its tenant. The handler's settings name them; this crate does not.
-#[derive(Debug, Clone)]
+/// configured for its tenant. The handler's settings name them; this crate does not. Not `Debug`:
+/// the identity header is a secret.
+#[derive(Clone)]
 pub struct HandlerSettings {
     pub tenant_id: String,
     /// The server app registration's client id: the token audience.
