@@ -90,6 +90,15 @@ pub const MAX_PDF_LOAD_BYTES: usize = 128 * 1024 * 1024;
 /// How much page content is decompressed from one PDF, all pages together.
 pub const MAX_PDF_CONTENT_BYTES: usize = 64 * 1024 * 1024;
 
+/// How much of one page's content is parsed into drawing operations. Parsing keeps 40 to 100
+/// bytes per byte of content (an operation per operator, an object per operand) and takes up to
+/// a second per MiB (lopdf 0.47, measured), while a page of text is tens of kilobytes.
+pub const MAX_PDF_PAGE_PARSE_BYTES: usize = 256 * 1024;
+
+/// How much page content is parsed from one PDF, all pages together: the bound on the time
+/// one document can take.
+pub const MAX_PDF_PARSE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The most text extracted from one file, in bytes of UTF-8.
 pub const MAX_EXTRACTED_TEXT_BYTES: usize = 4 * 1024 * 1024;
 

@@ -11,7 +11,10 @@
 //! lopdf's own `extract_text` ignores line moves (two lines run together), hence this walker.
 //! Loading is bounded by lopdf (`LoadOptions::max_decompressed_size` per stream, bounded
 //! object nesting); page content by [`MAX_PDF_STREAM_BYTES`] per page and
-//! [`MAX_PDF_CONTENT_BYTES`] for the whole document. A PDF whose text needs a password is
+//! [`MAX_PDF_CONTENT_BYTES`] for the whole document when inflated, and by
+//! [`MAX_PDF_PAGE_PARSE_BYTES`] and [`MAX_PDF_PARSE_BYTES`] when parsed, which costs far more
+//! memory and time per byte; one page is parsed at a time in the process, so concurrent reads
+//! cannot add those costs up. A PDF whose text needs a password is
 //! refused as encrypted; one encrypted with an empty user password (only restricting
 //! printing or copying) is read, as any viewer would show it.
 //!
@@ -19,14 +22,20 @@
 //! evaluated: text in render mode 3 (invisible) is kept, because that is how scanned PDFs
 //! carry their recognized text over the page image a reader sees.
 
-use std::collections::{BTreeMap, HashMap};
+use std::{
+    collections::{BTreeMap, HashMap},
+    sync::Mutex,
+};
 
 use lopdf::{Dictionary, Document, Encoding, LoadOptions, Object, content::Content};
 
 use super::{
-    DocumentKind, ExtractError, MAX_PDF_CONTENT_BYTES, MAX_PDF_LOAD_BYTES, MAX_PDF_STREAM_BYTES,
-    output::Output,
+    DocumentKind, ExtractError, MAX_PDF_CONTENT_BYTES, MAX_PDF_LOAD_BYTES,
+    MAX_PDF_PAGE_PARSE_BYTES, MAX_PDF_PARSE_BYTES, MAX_PDF_STREAM_BYTES, output::Output,
 };
+
+/// Held while a page is parsed and walked (see the module doc).
+static PARSING: Mutex<()> = Mutex::new(());
 
 /// A gap in a `TJ` array wider than this (in thousandths of the font size) is a space
 /// between words; narrower ones are kerning.
@@ -64,6 +73,7 @@ pub(super) fn extract(bytes: &[u8], out: &mut Output) -> Result<(), ExtractError
         return Err(ExtractError::Encrypted { kind });
     }
     let mut budget = MAX_PDF_CONTENT_BYTES;
+    let mut parse_budget = MAX_PDF_PARSE_BYTES;
     let mut fonts = Fonts::default();
     for (number, page) in document.get_pages() {
         if out.is_full() {
@@ -91,6 +101,27 @@ pub(super) fn extract(bytes: &[u8], out: &mut Output) -> Result<(), ExtractError
             }
         };
         budget = budget.saturating_sub(content.len());
+        if content.len() > MAX_PDF_PAGE_PARSE_BYTES {
+            out.note(format!(
+                "page {number} draws more than this server reads from a page ({} KiB of content); \
+                 its text was not read",
+                MAX_PDF_PAGE_PARSE_BYTES >> 10
+            ));
+            continue;
+        }
+        if content.len() > parse_budget {
+            out.note(format!(
+                "the document draws more than this server reads from a document ({} MiB of page \
+                 content); the pages from {number} on were not read",
+                MAX_PDF_PARSE_BYTES >> 20
+            ));
+            break;
+        }
+        parse_budget -= content.len();
+        // A panic elsewhere while holding it leaves nothing half-done that parsing relies on.
+        let _parsing = PARSING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let Ok(content) = Content::decode(&content) else {
             out.note(format!("the content of page {number} could not be read"));
             continue;
@@ -423,5 +454,43 @@ mod tests {
             "{text}"
         );
         assert!(!text.contains("after"));
+    }
+
+    #[test]
+    fn a_page_with_more_content_than_is_parsed_is_skipped_and_the_next_one_read() {
+        let heavy = format!(
+            "BT /F1 12 Tf (drawn) Tj ET {}",
+            " ".repeat(MAX_PDF_PAGE_PARSE_BYTES)
+        );
+        let bytes = fixtures::pdf_with_compressed_pages(&[
+            "BT /F1 12 Tf (before) Tj ET",
+            &heavy,
+            "BT /F1 12 Tf (after) Tj ET",
+        ]);
+        let text = extract_document(&bytes, DocumentKind::Pdf).unwrap();
+        assert!(text.contains("before") && text.contains("after"), "{text}");
+        assert!(!text.contains("drawn"), "{text}");
+        assert!(text.contains("page 2 draws more than"), "{text}");
+    }
+
+    #[test]
+    fn pages_past_the_document_parse_budget_are_not_read() {
+        let page_bytes = 200 * 1024;
+        let pages: Vec<String> = (1..=MAX_PDF_PARSE_BYTES / page_bytes + 1)
+            .map(|n| format!("BT /F1 12 Tf (p{n}) Tj ET{}", " ".repeat(page_bytes - 30)))
+            .collect();
+        let last = pages.len();
+        let pages: Vec<&str> = pages.iter().map(String::as_str).collect();
+        let text = extract_document(
+            &fixtures::pdf_with_compressed_pages(&pages),
+            DocumentKind::Pdf,
+        )
+        .unwrap();
+        assert!(text.contains(&format!("p{}\n", last - 1)), "{text}");
+        assert!(!text.contains(&format!("p{last}\n")), "{text}");
+        assert!(
+            text.contains(&format!("the pages from {last} on were not read")),
+            "{text}"
+        );
     }
 }
