@@ -364,6 +364,7 @@ pub async fn callback(
         ),
     };
     if let Some(error) = query.error.as_deref() {
+        let error = callback_error(error);
         tracing::info!(entra_error = error, "Entra sign-in ended without a code");
         return match error {
             "access_denied" | "consent_required" | "interaction_required" | "login_required" => {
@@ -894,6 +895,35 @@ fn display_claims(token: &str) -> (String, String) {
         (true, false) => (login, String::new()),
         _ => (name, login),
     }
+}
+
+/// The `error` at the callback as one of the codes OAuth 2.0 (RFC 6749 §4.1.2.1) and OpenID
+/// Connect (Core §3.1.2.6) define, or `other`: anyone can write that query, so what it says is
+/// never logged as it came.
+fn callback_error(error: &str) -> &'static str {
+    const CODES: &[&str] = &[
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    ];
+    CODES
+        .iter()
+        .find(|code| **code == error)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// A base64url SHA-256: 43 characters.

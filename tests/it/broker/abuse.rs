@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{tls::Answer, *};
 
@@ -426,6 +426,107 @@ async fn consent_cannot_be_skipped_forged_or_replayed() {
     let outcome = browser.post_form(&consent, &form).await;
     assert_error_page(&outcome, StatusCode::BAD_REQUEST, "expired");
     no_codes_or_consents(&stack).await;
+}
+
+#[tokio::test]
+async fn client_chosen_text_never_reaches_the_log() {
+    let stack = BrokerStack::start().await;
+    let client_id = stack.registered_client("Logged").await;
+    stack.tokens_for(&client_id, "adele").await;
+
+    // The callback's `error` is anyone's to write: only a code OAuth defines is logged.
+    let canary_error = "canary-error-6d1f3b";
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let request = AuthorizationRequest::new(&client_id, &stack.scope(), &stack.public_url);
+    let to_entra = http
+        .get(stack.authorize_url(&request))
+        .send()
+        .await
+        .unwrap();
+    let cookie = to_entra.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let entra = Url::parse(to_entra.headers()[LOCATION].to_str().unwrap()).unwrap();
+    let state = entra
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut callback = Url::parse(&stack.url("/callback")).unwrap();
+    callback
+        .query_pairs_mut()
+        .append_pair("error", canary_error)
+        .append_pair("state", &state);
+    let back = http
+        .get(callback.as_str())
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let to_client = Url::parse(back.headers()[LOCATION].to_str().unwrap()).unwrap();
+    assert!(
+        to_client.as_str().starts_with(CLIENT_REDIRECT),
+        "{to_client}"
+    );
+    assert!(
+        to_client
+            .query_pairs()
+            .any(|(name, value)| name == "error" && value == "server_error")
+    );
+    let event = stack
+        .handler
+        .output
+        .wait_for_event(|event| event["message"] == "Entra sign-in ended without a code");
+    assert_eq!(event["entra_error"], "other", "{event}");
+
+    // The revoke form's `client` is logged only as a key the store had, and only once deleted.
+    let canary_client = "canary-client-2e8a4c";
+    let mut browser = Browser::new(&stack);
+    let outcome = browser.open(&stack.url("/consents")).await;
+    let (_, page) = outcome.page();
+    let (session, csrf, client) = (
+        hidden(page, "session"),
+        hidden(page, "csrf"),
+        hidden(page, "client"),
+    );
+    for revoked in [canary_client, &client, &client] {
+        let outcome = browser
+            .post_form(
+                &stack.url("/consents/revoke"),
+                &[
+                    ("session", session.as_str()),
+                    ("csrf", csrf.as_str()),
+                    ("client", revoked),
+                ],
+            )
+            .await;
+        assert_eq!(outcome.page().0, StatusCode::OK);
+    }
+    let revoked: Vec<Value> = stack
+        .handler
+        .output
+        .events()
+        .into_iter()
+        .filter(|event| event["message"] == "consent revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "only a delete that happened: {revoked:?}");
+    assert_eq!(revoked[0]["client"], client.as_str());
+
+    let logs = stack.handler.output.all();
+    for canary in [canary_error, canary_client] {
+        assert!(
+            !logs.contains(canary),
+            "{canary} leaked into the logs:\n{logs}"
+        );
+    }
 }
 
 #[tokio::test]
