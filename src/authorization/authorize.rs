@@ -39,7 +39,7 @@ use url::Url;
 
 use super::{
     Broker,
-    clients::{ClientError, ClientKind, client_key, hex},
+    clients::{Client, ClientError, ClientKind, client_key, hex},
     consents::{self, Consent},
     pages::{self, error_page, escape},
     random_token, redirect,
@@ -176,13 +176,8 @@ pub async fn authorize(State(broker): State<Arc<Broker>>, RawQuery(query): RawQu
             "The application did not say where to return (redirect_uri is missing).",
         );
     };
-    if redirect::find(&client.redirect_uris, redirect_uri).is_none() {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid sign-in request",
-            "The return address (redirect_uri) is not one the application registered. Nothing \
-             was sent to it.",
-        );
+    if let Err(why) = may_return_to(&broker, &client, redirect_uri) {
+        return error_page(StatusCode::BAD_REQUEST, "Invalid sign-in request", why);
     }
     let Ok(return_to) = Url::parse(redirect_uri) else {
         return error_page(
@@ -448,12 +443,16 @@ pub async fn callback(
         };
     }
 
-    // The client may have changed its metadata since: check again.
+    // The client may have changed its metadata since, its registration expired, or the
+    // operator's policy changed: check again.
     let client = match broker.clients.resolve(&sign_in.client_id).await {
-        Ok(client) if redirect::find(&client.redirect_uris, &sign_in.redirect_uri).is_some() => {
-            client
-        }
-        Ok(_) | Err(ClientError::Invalid(_)) => {
+        Ok(client) => match may_return_to(&broker, &client, &sign_in.redirect_uri) {
+            Ok(()) => client,
+            Err(why) => {
+                return error_page(StatusCode::BAD_REQUEST, "Unknown application", why);
+            }
+        },
+        Err(ClientError::Invalid(_)) => {
             return error_page(
                 StatusCode::BAD_REQUEST,
                 "Unknown application",
@@ -841,6 +840,28 @@ async fn issue_code(broker: &Broker, pending: &Pending, consent_id: &str) -> Res
         query.append_pair("iss", &broker.settings.issuer);
     }
     pages::see_other(location.as_str())
+}
+
+/// Whether `client` may be sent to `redirect_uri`: one of its redirect URIs and, for a client
+/// that registered itself, one the operator's policy admits now. Its registration is sealed into
+/// its client id, where a policy narrowed since it registered would never reach it. `Err` says
+/// why not, for the error page.
+fn may_return_to(broker: &Broker, client: &Client, redirect_uri: &str) -> Result<(), &'static str> {
+    if redirect::find(&client.redirect_uris, redirect_uri).is_none() {
+        return Err(
+            "The return address (redirect_uri) is not one the application registered. Nothing \
+             was sent to it.",
+        );
+    }
+    let admitted = Url::parse(redirect_uri)
+        .is_ok_and(|url| redirect::admitted(&broker.settings.redirect_policy, &url));
+    if client.kind == ClientKind::Registered && !admitted {
+        return Err(
+            "The return address (redirect_uri) is no longer allowed by this server's policy for \
+             applications that registered themselves. Nothing was sent to it.",
+        );
+    }
+    Ok(())
 }
 
 /// Sends an OAuth error to the client's (verified) redirect URI.

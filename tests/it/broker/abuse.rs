@@ -125,6 +125,70 @@ async fn redirect_uri_mismatches_and_open_redirects_are_refused_without_redirect
 }
 
 #[tokio::test]
+async fn a_registration_is_held_to_the_redirect_policy_of_today() {
+    let stack = BrokerStack::start().await;
+    // Registered while the policy admitted loopback, and a sign-in started then.
+    let client_id = stack.registered_client("Admitted Once").await;
+    let request = AuthorizationRequest::new(&client_id, &stack.scope(), &stack.public_url);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let to_entra = http
+        .get(stack.authorize_url(&request))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(to_entra.status(), StatusCode::FOUND);
+    let cookie = to_entra.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let from_entra = http
+        .get(to_entra.headers()[LOCATION].to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let callback = Url::parse(from_entra.headers()[LOCATION].to_str().unwrap()).unwrap();
+
+    // The operator admits VS Code's web callback only now: the sealed registration still lists
+    // loopback, and is refused at /authorize and at the callback of the sign-in under way.
+    let narrowed =
+        stack.another_instance_with(&[("MCP_BROKER_REDIRECT_URIS", "https://vscode.dev/redirect")]);
+    let authorize = stack
+        .authorize_url(&request)
+        .replace(&stack.issuer(), &narrowed.url(""));
+    let mut browser = Browser::following(&[&narrowed.url(""), stack.devstack.base_url()]);
+    let outcome = browser.open(&authorize).await;
+    assert_error_page(&outcome, StatusCode::BAD_REQUEST, "no longer allowed");
+    let page = http
+        .get(format!(
+            "{}?{}",
+            narrowed.url("/callback"),
+            callback.query().unwrap()
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("no longer allowed"), "{page}");
+    no_codes_or_consents(&stack).await;
+    assert!(
+        stack
+            .azurite
+            .blobs(&stack.devstack, "pending/")
+            .await
+            .is_empty(),
+        "no consent page either"
+    );
+}
+
+#[tokio::test]
 async fn pkce_resource_scope_and_response_type_errors_go_back_to_the_client() {
     let stack = BrokerStack::start().await;
     let client_id = stack.registered_client("Careless").await;
