@@ -168,6 +168,7 @@ pub async fn authorize(State(broker): State<Arc<Broker>>, RawQuery(query): RawQu
             );
         }
         Err(ClientError::Unavailable) => return unavailable_page(),
+        Err(ClientError::Busy { retry_after }) => return busy_page(retry_after),
     };
     let Some(redirect_uri) = get("redirect_uri") else {
         return error_page(
@@ -461,6 +462,7 @@ pub async fn callback(
             );
         }
         Err(ClientError::Unavailable) => return unavailable_page(),
+        Err(ClientError::Busy { retry_after }) => return busy_page(retry_after),
     };
     pending.client_name = client.name.clone();
     pending.client_host = match &client.kind {
@@ -966,6 +968,21 @@ pub fn unavailable_page() -> Response {
         "This server cannot complete sign-ins right now (its storage or key is unavailable). \
          Nothing was granted.",
     )
+}
+
+/// The application could not be looked up now (its metadata document: this instance is at its
+/// fetch limits). Nothing goes to the client: it is not verified yet.
+fn busy_page(retry_after: u64) -> Response {
+    let mut response = error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Try again in a moment",
+        "This server is looking up many applications right now and could not look up this one \
+         (temporarily_unavailable). Nothing was sent to the application.",
+    );
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+    response
 }
 
 fn invalid_state_page() -> Response {

@@ -62,6 +62,11 @@ pub struct Client {
 pub enum ClientError {
     Invalid(String),
     Unavailable,
+    /// Its metadata document cannot be fetched now: this instance is at its fetch limits (see
+    /// [`super::fetch`]). Try again after this many seconds.
+    Busy {
+        retry_after: u64,
+    },
 }
 
 /// What a dynamic registration keeps, sealed into its `client_id`.
@@ -165,9 +170,7 @@ impl Clients {
             .fetch(&url)
             .await
             .map_err(|error| match error {
-                FetchError::TimedOut | FetchError::Unreachable | FetchError::Status(500..) => {
-                    ClientError::Invalid(error.describe())
-                }
+                FetchError::Busy { retry_after } => ClientError::Busy { retry_after },
                 other => ClientError::Invalid(other.describe()),
             })?;
         parse_document(client_id, &url, &body).map_err(ClientError::Invalid)

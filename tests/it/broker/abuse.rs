@@ -681,6 +681,71 @@ async fn metadata_documents_cannot_point_the_server_at_private_addresses() {
 }
 
 #[tokio::test]
+async fn metadata_document_fetches_are_limited_per_instance() {
+    let stack = BrokerStack::start().await;
+    let documents = &stack.documents;
+    let authorize = |path: String| {
+        let stack = &stack;
+        async move {
+            let client_id = stack.documents.url(&path);
+            let request = AuthorizationRequest::new(&client_id, &stack.scope(), &stack.public_url);
+            let outcome = Browser::new(stack)
+                .open(&stack.authorize_url(&request))
+                .await;
+            let (status, page) = outcome.page();
+            (status, page.to_owned())
+        }
+    };
+
+    // Four slow documents hold every fetch this instance may make at once: a fifth is refused
+    // at once, and fetched nowhere.
+    for n in 0..4 {
+        documents.set(
+            &format!("/slow-{n}.json"),
+            Answer::Slow(Duration::from_secs(3)),
+        );
+    }
+    let slow = futures::future::join_all((0..4).map(|n| authorize(format!("/slow-{n}.json"))));
+    let fifth = async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let started = Instant::now();
+        let answer = authorize("/fifth.json".into()).await;
+        (answer, started.elapsed())
+    };
+    let (slow, ((status, page), waited)) = tokio::join!(slow, fifth);
+    for (status, page) in slow {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    }
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert!(page.contains("temporarily_unavailable"), "{page}");
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
+    assert_eq!(documents.hits("/fifth.json"), 0);
+
+    // A flood of made-up documents, one after another: a burst is fetched, then refused.
+    let (mut fetched, mut refused) = (0, 0);
+    for n in 0..40 {
+        let path = format!("/made-up-{n}.json");
+        let (status, page) = authorize(path.clone()).await;
+        match status {
+            StatusCode::BAD_REQUEST => {
+                assert!(page.contains("HTTP 404"), "{page}");
+                fetched += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(documents.hits(&path), 0, "refused: not fetched");
+                refused += 1;
+            }
+            other => panic!("{other}: {page}"),
+        }
+    }
+    assert!(
+        (10..=30).contains(&fetched) && refused >= 10,
+        "fetched {fetched}, refused {refused}"
+    );
+    no_codes_or_consents(&stack).await;
+}
+
+#[tokio::test]
 async fn registration_floods_are_rate_limited() {
     let stack = BrokerStack::start().await;
     let mut limited = 0;
