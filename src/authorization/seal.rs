@@ -13,7 +13,7 @@
 //! previous enabled versions of the secret open values; a value sealed with a key older than
 //! that no longer opens (its holder signs in again). A value naming a key this instance does not
 //! know never waits for Key Vault: anyone can send such values, as many as they like. It starts
-//! a re-read in the background (rate-limited, see [`Sealer::open`]) and is answered
+//! a re-read in the background (at most one a minute, however many arrive) and is answered
 //! [`SealError::KeyUnavailable`] ("try again") while that re-read may still bring the key
 //! (another instance saw a rotation first), [`SealError::Invalid`] afterwards.
 //!
