@@ -39,7 +39,7 @@ use url::Url;
 
 use super::{
     Broker,
-    clients::{ClientError, ClientKind, client_key, hex},
+    clients::{Client, ClientError, ClientKind, client_key, hex},
     consents::{self, Consent},
     pages::{self, error_page, escape},
     random_token, redirect,
@@ -168,6 +168,7 @@ pub async fn authorize(State(broker): State<Arc<Broker>>, RawQuery(query): RawQu
             );
         }
         Err(ClientError::Unavailable) => return unavailable_page(),
+        Err(ClientError::Busy { retry_after }) => return busy_page(retry_after),
     };
     let Some(redirect_uri) = get("redirect_uri") else {
         return error_page(
@@ -176,13 +177,8 @@ pub async fn authorize(State(broker): State<Arc<Broker>>, RawQuery(query): RawQu
             "The application did not say where to return (redirect_uri is missing).",
         );
     };
-    if redirect::find(&client.redirect_uris, redirect_uri).is_none() {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "Invalid sign-in request",
-            "The return address (redirect_uri) is not one the application registered. Nothing \
-             was sent to it.",
-        );
+    if let Err(why) = may_return_to(&broker, &client, redirect_uri) {
+        return error_page(StatusCode::BAD_REQUEST, "Invalid sign-in request", why);
     }
     let Ok(return_to) = Url::parse(redirect_uri) else {
         return error_page(
@@ -364,6 +360,7 @@ pub async fn callback(
         ),
     };
     if let Some(error) = query.error.as_deref() {
+        let error = callback_error(error);
         tracing::info!(entra_error = error, "Entra sign-in ended without a code");
         return match error {
             "access_denied" | "consent_required" | "interaction_required" | "login_required" => {
@@ -447,12 +444,16 @@ pub async fn callback(
         };
     }
 
-    // The client may have changed its metadata since: check again.
+    // The client may have changed its metadata since, its registration expired, or the
+    // operator's policy changed: check again.
     let client = match broker.clients.resolve(&sign_in.client_id).await {
-        Ok(client) if redirect::find(&client.redirect_uris, &sign_in.redirect_uri).is_some() => {
-            client
-        }
-        Ok(_) | Err(ClientError::Invalid(_)) => {
+        Ok(client) => match may_return_to(&broker, &client, &sign_in.redirect_uri) {
+            Ok(()) => client,
+            Err(why) => {
+                return error_page(StatusCode::BAD_REQUEST, "Unknown application", why);
+            }
+        },
+        Err(ClientError::Invalid(_)) => {
             return error_page(
                 StatusCode::BAD_REQUEST,
                 "Unknown application",
@@ -461,6 +462,7 @@ pub async fn callback(
             );
         }
         Err(ClientError::Unavailable) => return unavailable_page(),
+        Err(ClientError::Busy { retry_after }) => return busy_page(retry_after),
     };
     pending.client_name = client.name.clone();
     pending.client_host = match &client.kind {
@@ -842,6 +844,28 @@ async fn issue_code(broker: &Broker, pending: &Pending, consent_id: &str) -> Res
     pages::see_other(location.as_str())
 }
 
+/// Whether `client` may be sent to `redirect_uri`: one of its redirect URIs and, for a client
+/// that registered itself, one the operator's policy admits now. Its registration is sealed into
+/// its client id, where a policy narrowed since it registered would never reach it. `Err` says
+/// why not, for the error page.
+fn may_return_to(broker: &Broker, client: &Client, redirect_uri: &str) -> Result<(), &'static str> {
+    if redirect::find(&client.redirect_uris, redirect_uri).is_none() {
+        return Err(
+            "The return address (redirect_uri) is not one the application registered. Nothing \
+             was sent to it.",
+        );
+    }
+    let admitted = Url::parse(redirect_uri)
+        .is_ok_and(|url| redirect::admitted(&broker.settings.redirect_policy, &url));
+    if client.kind == ClientKind::Registered && !admitted {
+        return Err(
+            "The return address (redirect_uri) is no longer allowed by this server's policy for \
+             applications that registered themselves. Nothing was sent to it.",
+        );
+    }
+    Ok(())
+}
+
 /// Sends an OAuth error to the client's (verified) redirect URI.
 fn error_redirect(
     broker: &Broker,
@@ -896,6 +920,35 @@ fn display_claims(token: &str) -> (String, String) {
     }
 }
 
+/// The `error` at the callback as one of the codes OAuth 2.0 (RFC 6749 §4.1.2.1) and OpenID
+/// Connect (Core §3.1.2.6) define, or `other`: anyone can write that query, so what it says is
+/// never logged as it came.
+fn callback_error(error: &str) -> &'static str {
+    const CODES: &[&str] = &[
+        "invalid_request",
+        "unauthorized_client",
+        "access_denied",
+        "unsupported_response_type",
+        "invalid_scope",
+        "server_error",
+        "temporarily_unavailable",
+        "interaction_required",
+        "login_required",
+        "account_selection_required",
+        "consent_required",
+        "invalid_request_uri",
+        "invalid_request_object",
+        "request_not_supported",
+        "request_uri_not_supported",
+        "registration_not_supported",
+    ];
+    CODES
+        .iter()
+        .find(|code| **code == error)
+        .copied()
+        .unwrap_or("other")
+}
+
 /// A base64url SHA-256: 43 characters.
 fn is_s256_challenge(challenge: &str) -> bool {
     challenge.len() == 43
@@ -915,6 +968,21 @@ pub fn unavailable_page() -> Response {
         "This server cannot complete sign-ins right now (its storage or key is unavailable). \
          Nothing was granted.",
     )
+}
+
+/// The application could not be looked up now (its metadata document: this instance is at its
+/// fetch limits). Nothing goes to the client: it is not verified yet.
+fn busy_page(retry_after: u64) -> Response {
+    let mut response = error_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Try again in a moment",
+        "This server is looking up many applications right now and could not look up this one \
+         (temporarily_unavailable). Nothing was sent to the application.",
+    );
+    response
+        .headers_mut()
+        .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+    response
 }
 
 fn invalid_state_page() -> Response {

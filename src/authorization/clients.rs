@@ -8,10 +8,14 @@
 //! - **Dynamic registration**: [`super::registration`] seals what was registered into the
 //!   `client_id` it answers with (`dcr.<sealed>`), so nothing is stored per registration and a
 //!   flood of registrations fills no storage. Such a client is unverified: the consent page says
-//!   so.
+//!   so. Nothing can be revoked or changed in a sealed registration, so it expires after
+//!   [`MAX_REGISTRATION_AGE`], and its redirect URIs are checked against the operator's policy
+//!   at every use, not only when it registered (see [`super::authorize`]).
 //!
 //! Only public clients exist here (`token_endpoint_auth_method: none`, PKCE): the broker issues
 //! no client credentials.
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -20,6 +24,7 @@ use super::{
     fetch::{FetchError, SafeFetcher},
     redirect,
     seal::{Purpose, SealError, Sealer},
+    unix_now,
 };
 
 /// Most redirect URIs a client may have.
@@ -29,6 +34,11 @@ pub const MAX_NAME: usize = 80;
 /// Longest `client_id` accepted (a metadata URL or a sealed registration).
 pub const MAX_CLIENT_ID: usize = 2048;
 pub const REGISTERED_PREFIX: &str = "dcr.";
+/// How long a dynamic registration starts sign-ins: twice the longest a refresh-token family
+/// lives ([`super::families::ABSOLUTE`]), so a client that signs in again when its family ends
+/// usually still can; then it registers again. Sign-ins already made are not cut short (the
+/// token endpoint does not look at the registration).
+pub const MAX_REGISTRATION_AGE: Duration = Duration::from_secs(180 * 24 * 60 * 60);
 const REGISTRATION_BINDING: &[u8] = b"registration";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,6 +62,11 @@ pub struct Client {
 pub enum ClientError {
     Invalid(String),
     Unavailable,
+    /// Its metadata document cannot be fetched now: this instance is at its fetch limits (see
+    /// [`super::fetch`]). Try again after this many seconds.
+    Busy {
+        retry_after: u64,
+    },
 }
 
 /// What a dynamic registration keeps, sealed into its `client_id`.
@@ -121,6 +136,12 @@ impl Clients {
             })?;
         let registration: Registration = serde_json::from_slice(&plaintext)
             .map_err(|_| ClientError::Invalid("the registration cannot be read".into()))?;
+        if unix_now().saturating_sub(registration.issued_at) > MAX_REGISTRATION_AGE.as_secs() {
+            return Err(ClientError::Invalid(format!(
+                "the client's registration is older than {} days and has expired (register again)",
+                MAX_REGISTRATION_AGE.as_secs() / (24 * 60 * 60)
+            )));
+        }
         Ok(Client {
             client_id: client_id.to_owned(),
             name: registration.name,
@@ -149,9 +170,7 @@ impl Clients {
             .fetch(&url)
             .await
             .map_err(|error| match error {
-                FetchError::TimedOut | FetchError::Unreachable | FetchError::Status(500..) => {
-                    ClientError::Invalid(error.describe())
-                }
+                FetchError::Busy { retry_after } => ClientError::Busy { retry_after },
                 other => ClientError::Invalid(other.describe()),
             })?;
         parse_document(client_id, &url, &body).map_err(ClientError::Invalid)
@@ -258,7 +277,10 @@ pub fn hex(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
+    use crate::authorization::seal::{KeyMaterial, StaticKeys};
 
     const ID: &str = "https://app.example/oauth/client.json";
 
@@ -304,6 +326,35 @@ mod tests {
             assert!(parse(bad).is_err(), "{field}");
         }
         assert!(parse_document(ID, &Url::parse(ID).unwrap(), b"[1,2]").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_registration_expires() {
+        let clients = Clients::new(
+            SafeFetcher::new(None),
+            Sealer::new(Arc::new(StaticKeys(KeyMaterial {
+                current: vec![7; 32],
+                previous: None,
+            }))),
+        );
+        let registered = |age: u64| Registration {
+            name: "Client".into(),
+            redirect_uris: vec!["http://127.0.0.1/".into()],
+            issued_at: unix_now() - age,
+        };
+        let young = clients
+            .seal_registration(&registered(MAX_REGISTRATION_AGE.as_secs() - 60))
+            .await
+            .unwrap();
+        assert_eq!(clients.resolve(&young).await.unwrap().name, "Client");
+        let old = clients
+            .seal_registration(&registered(MAX_REGISTRATION_AGE.as_secs() + 1))
+            .await
+            .unwrap();
+        assert!(matches!(
+            clients.resolve(&old).await,
+            Err(ClientError::Invalid(why)) if why.contains("expired")
+        ));
     }
 
     #[test]

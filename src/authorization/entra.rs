@@ -16,14 +16,20 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
 use url::Url;
 
-use crate::{identity::ManagedIdentity, outbound::OutboundHttp};
+use crate::{
+    identity::ManagedIdentity,
+    outbound::{BodyError, OutboundHttp, read_capped},
+};
 
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const ATTEMPTS: usize = 2;
+/// The largest answer read from Entra's token endpoint: tokens are a few kilobytes, and an
+/// answer is never read whole without a cap (see [`crate::outbound`]).
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
 
 /// Tokens from Entra. Opaque; never logged.
 pub struct EntraTokens {
@@ -181,7 +187,7 @@ impl EntraClient {
             let status = response.status();
             if status.is_success() {
                 let answer: TokenAnswer =
-                    response.json().await.map_err(|_| EntraError::Unreachable)?;
+                    read_answer(response).await.ok_or(EntraError::Unreachable)?;
                 tracing::info!(grant_type, "Entra token request for the broker");
                 return Ok(EntraTokens {
                     access_token: answer.access_token,
@@ -192,7 +198,7 @@ impl EntraClient {
             if status.is_server_error() {
                 continue;
             }
-            let answer: ErrorAnswer = response.json().await.unwrap_or_default();
+            let answer: ErrorAnswer = read_answer(response).await.unwrap_or_default();
             tracing::warn!(
                 grant_type,
                 status = status.as_u16(),
@@ -207,5 +213,72 @@ impl EntraClient {
             break;
         }
         Err(last)
+    }
+}
+
+/// A token endpoint answer as `T`, read up to [`MAX_ANSWER_BYTES`]; `None` if it is larger,
+/// broke off, or is not `T`.
+async fn read_answer<T: DeserializeOwned>(response: reqwest::Response) -> Option<T> {
+    match read_capped(response, MAX_ANSWER_BYTES).await {
+        Ok(body) => serde_json::from_slice(&body).ok(),
+        Err(BodyError::TooLarge { limit }) => {
+            tracing::warn!(limit, "Entra's answer to the broker exceeded the size cap");
+            None
+        }
+        Err(BodyError::Interrupted { .. }) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use axum::{Router, body::Body, response::Response, routing::get};
+    use bytes::Bytes;
+
+    use super::*;
+
+    /// A server answering with `body`, chunked (no `Content-Length` to refuse up front).
+    async fn serve(body: String) -> SocketAddr {
+        let answer = move || {
+            let body = body.clone();
+            async move {
+                let chunks: Vec<Result<Bytes, std::io::Error>> = body
+                    .into_bytes()
+                    .chunks(4096)
+                    .map(|chunk| Ok(Bytes::copy_from_slice(chunk)))
+                    .collect();
+                Response::new(Body::from_stream(futures::stream::iter(chunks)))
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(listener, Router::new().route("/", get(answer)))
+                .await
+                .unwrap()
+        });
+        addr
+    }
+
+    async fn read(body: String) -> Option<TokenAnswer> {
+        let addr = serve(body).await;
+        read_answer(reqwest::get(format!("http://{addr}/")).await.unwrap()).await
+    }
+
+    #[tokio::test]
+    async fn token_answers_are_read_up_to_the_cap_only() {
+        let token = |padding: usize| {
+            serde_json::json!({
+                "access_token": "x".repeat(padding),
+                "refresh_token": "r",
+                "expires_in": 3600,
+            })
+            .to_string()
+        };
+        let answer = read(token(1000)).await.expect("a token answer");
+        assert_eq!(answer.expires_in, 3600);
+        assert!(read(token(MAX_ANSWER_BYTES)).await.is_none());
+        assert!(read("not json".into()).await.is_none());
     }
 }

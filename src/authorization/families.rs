@@ -173,7 +173,7 @@ impl Families<'_> {
                 return Ok(());
             };
             let Ok(mut family) = serde_json::from_slice::<Family>(&entry.value) else {
-                return self.store.delete(&key(family_id)).await;
+                return self.store.delete(&key(family_id)).await.map(|_| ());
             };
             if family.revoked {
                 return Ok(());

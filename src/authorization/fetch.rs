@@ -19,6 +19,11 @@
 //! - Answers are cached by their `Cache-Control` (`max-age` up to a day; `no-store`/`no-cache`
 //!   not at all; 60 seconds when the document says nothing), and failures for 30 seconds, so
 //!   one client id cannot make the server fetch over and over.
+//! - Many client ids cannot either: an instance fetches at most [`MAX_CONCURRENT_FETCHES`]
+//!   documents at once and [`FETCHES_PER_MINUTE`] a minute (answers from the cache do not
+//!   count). Beyond that a fetch is refused at once ([`FetchError::Busy`]), not queued: a
+//!   flood of authorization requests naming made-up documents costs the server no connections
+//!   and no waiting requests.
 //!
 //! Tests reach a document server on loopback through [`TestNetwork`] (names mapped to loopback
 //! addresses, a test CA): only local mode in a devstack build sets it, so a deployment cannot.
@@ -36,6 +41,7 @@ use reqwest::{
 };
 use url::{Host, Url};
 
+use super::rate_limit::RateLimit;
 use crate::outbound::TestNetwork;
 
 pub const TIME_LIMIT: Duration = Duration::from_secs(5);
@@ -45,6 +51,11 @@ const DEFAULT_FRESHNESS: Duration = Duration::from_secs(60);
 const MAX_FRESHNESS: Duration = Duration::from_secs(24 * 60 * 60);
 const FAILURE_FRESHNESS: Duration = Duration::from_secs(30);
 const CACHE_CAPACITY: usize = 1000;
+/// Documents an instance fetches at once; each may hold a connection for [`TIME_LIMIT`].
+pub const MAX_CONCURRENT_FETCHES: usize = 4;
+/// Documents an instance fetches a minute (burst: a third of it): real clients are few and
+/// their documents cached.
+pub const FETCHES_PER_MINUTE: u32 = 60;
 
 /// Why a document could not be fetched, in words safe to show the user and the client.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +70,11 @@ pub enum FetchError {
     /// Not answered with 200 (the status).
     Status(u16),
     Unreachable,
+    /// This instance is fetching as many documents as it may: nothing was fetched; try again
+    /// after this many seconds.
+    Busy {
+        retry_after: u64,
+    },
 }
 
 impl FetchError {
@@ -82,6 +98,9 @@ impl FetchError {
                 format!("the client metadata URL answered HTTP {status}")
             }
             FetchError::Unreachable => "the client metadata URL could not be reached".to_owned(),
+            FetchError::Busy { .. } => {
+                "this server is fetching too many client metadata documents right now".to_owned()
+            }
         }
     }
 }
@@ -96,6 +115,8 @@ pub struct SafeFetcher {
     client: reqwest::Client,
     overrides: Arc<Vec<(String, IpAddr)>>,
     cache: Mutex<HashMap<String, Cached>>,
+    fetching: tokio::sync::Semaphore,
+    rate: RateLimit,
 }
 
 impl SafeFetcher {
@@ -132,6 +153,8 @@ impl SafeFetcher {
             client: builder.build().expect("the metadata HTTP client builds"),
             overrides,
             cache: Mutex::default(),
+            fetching: tokio::sync::Semaphore::new(MAX_CONCURRENT_FETCHES),
+            rate: RateLimit::new(FETCHES_PER_MINUTE, FETCHES_PER_MINUTE / 3),
         }
     }
 
@@ -140,6 +163,17 @@ impl SafeFetcher {
         let key = url.as_str().to_owned();
         if let Some(cached) = self.cached(&key) {
             return cached;
+        }
+        // A refusal here says nothing about the document: it is not cached.
+        let Ok(_fetching) = self.fetching.try_acquire() else {
+            tracing::warn!("client metadata document fetches: concurrency limit reached");
+            return Err(FetchError::Busy {
+                retry_after: TIME_LIMIT.as_secs(),
+            });
+        };
+        if let Err(retry_after) = self.rate.take() {
+            tracing::warn!("client metadata document fetches: rate limit reached");
+            return Err(FetchError::Busy { retry_after });
         }
         let started = Instant::now();
         let (result, freshness) = match tokio::time::timeout(TIME_LIMIT, self.fetch_now(url)).await

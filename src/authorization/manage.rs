@@ -143,18 +143,24 @@ pub async fn revoke(
              wrong). Nothing was changed.",
         );
     }
-    if consents::revoke(
+    match consents::revoke(
         broker.store.as_ref(),
         &pending.tenant_id,
         &pending.object_id,
         client,
     )
     .await
-    .is_err()
     {
-        return unavailable_page();
+        // Only a key the store had, never the form's text.
+        Ok(Some(client)) => tracing::info!(
+            tid = %pending.tenant_id,
+            oid = %pending.object_id,
+            client = %client,
+            "consent revoked"
+        ),
+        Ok(None) => {}
+        Err(_) => return unavailable_page(),
     }
-    tracing::info!(tid = %pending.tenant_id, oid = %pending.object_id, client, "consent revoked");
     pages::see_other(
         &broker
             .settings

@@ -357,7 +357,5 @@ impl KeySource for NoKey {
     async fn keys(&self) -> Result<seal::KeyMaterial, seal::SealError> {
         Err(seal::SealError::KeyUnavailable)
     }
-    async fn reread(&self) -> Result<seal::KeyMaterial, seal::SealError> {
-        Err(seal::SealError::KeyUnavailable)
-    }
+    fn look_again(&self) {}
 }

@@ -11,13 +11,19 @@
 //!
 //! A sealed value names its key by a short id. During a rotation both the current and the
 //! previous enabled versions of the secret open values; a value sealed with a key older than
-//! that no longer opens (its holder signs in again). When a value names a key this instance has
-//! not read yet (another instance saw the rotation first), the secret is re-read once.
+//! that no longer opens (its holder signs in again). A value naming a key this instance does not
+//! know never waits for Key Vault: anyone can send such values, as many as they like. It starts
+//! a re-read in the background (at most one a minute, however many arrive) and is answered
+//! [`SealError::KeyUnavailable`] ("try again") while that re-read may still bring the key
+//! (another instance saw a rotation first), [`SealError::Invalid`] afterwards.
 //!
 //! Layout: `0x01 | key id (8) | nonce (12) | ciphertext | tag (16)`, base64url without padding
 //! where it travels as text.
 
-use std::sync::Arc;
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use async_trait::async_trait;
 use aws_lc_rs::{
@@ -28,6 +34,7 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD},
 };
+use tokio::time::Instant;
 
 use crate::secrets::{KeyVaultSecrets, SecretVersions};
 
@@ -37,6 +44,12 @@ const NONCE_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 const MIN_KEY_BYTES: usize = 32;
 const HKDF_SALT: &[u8] = b"m365-mcp-handler broker sealing v1";
+/// After a value named an unknown key, how long such values are answered "try again": the
+/// background re-read it started usually lands well within it.
+const UNKNOWN_KEY_SETTLE: Duration = Duration::from_secs(5);
+/// Least time between two re-reads started by unknown keys; between the settling time and the
+/// next re-read, unknown keys are invalid.
+const UNKNOWN_KEY_INTERVAL: Duration = Duration::from_secs(60);
 
 /// What a sealed value is for; each purpose has its own derived key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,8 +101,9 @@ pub enum SealError {
 #[async_trait]
 pub trait KeySource: Send + Sync + 'static {
     async fn keys(&self) -> Result<KeyMaterial, SealError>;
-    /// Reads again now (a value named a key this instance does not know).
-    async fn reread(&self) -> Result<KeyMaterial, SealError>;
+    /// Starts a re-read in the background (a value named a key this instance does not know);
+    /// never waits.
+    fn look_again(&self);
 }
 
 /// The sealing key in Key Vault.
@@ -115,30 +129,8 @@ impl KeySource for VaultKey {
         material(&versions)
     }
 
-    /// Asks Key Vault again (another instance may have seen a rotation first) and waits a
-    /// moment for the answer.
-    async fn reread(&self) -> Result<KeyMaterial, SealError> {
-        let before: Vec<String> = match self.secrets.versions(&self.name).await {
-            Ok(versions) => versions
-                .version_ids()
-                .into_iter()
-                .map(str::to_owned)
-                .collect(),
-            Err(_) => return Err(SealError::KeyUnavailable),
-        };
+    fn look_again(&self) {
         self.secrets.look_again(&self.name);
-        for _ in 0..20 {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let versions = self
-                .secrets
-                .versions(&self.name)
-                .await
-                .map_err(|_| SealError::KeyUnavailable)?;
-            if versions.version_ids() != before {
-                return material(&versions);
-            }
-        }
-        self.keys().await
     }
 }
 
@@ -189,20 +181,23 @@ impl KeySource for StaticKeys {
     async fn keys(&self) -> Result<KeyMaterial, SealError> {
         Ok(self.0.clone())
     }
-    async fn reread(&self) -> Result<KeyMaterial, SealError> {
-        Ok(self.0.clone())
-    }
+    fn look_again(&self) {}
 }
 
 /// Seals and opens values with the broker's key.
 #[derive(Clone)]
 pub struct Sealer {
     source: Arc<dyn KeySource>,
+    /// When an unknown key last started a re-read.
+    looked_again: Arc<Mutex<Option<Instant>>>,
 }
 
 impl Sealer {
     pub fn new(source: Arc<dyn KeySource>) -> Self {
-        Self { source }
+        Self {
+            source,
+            looked_again: Arc::default(),
+        }
     }
 
     /// `plaintext` sealed for `purpose`, bound to `binding`.
@@ -244,11 +239,8 @@ impl Sealer {
             return Err(SealError::Invalid);
         }
         let named: [u8; KEY_ID_LEN] = sealed[1..1 + KEY_ID_LEN].try_into().expect("length");
-        let mut keys = self.source.keys().await?;
-        if find(&keys, &named).is_none() {
-            keys = self.source.reread().await?;
-        }
-        let material = find(&keys, &named).ok_or(SealError::Invalid)?;
+        let keys = self.source.keys().await?;
+        let material = find(&keys, &named).ok_or_else(|| self.unknown_key())?;
         let key = derive(material, purpose);
         let nonce: [u8; NONCE_LEN] = sealed[1 + KEY_ID_LEN..1 + KEY_ID_LEN + NONCE_LEN]
             .try_into()
@@ -262,6 +254,23 @@ impl Sealer {
             )
             .map_err(|_| SealError::Invalid)?;
         Ok(plaintext.to_vec())
+    }
+
+    /// What a value naming an unknown key gets, without waiting: the first one in a while
+    /// starts a re-read and, like those right after it, hears "try again"; later ones, once the
+    /// re-read had time to bring a rotated key, are invalid. However many arrive, Key Vault sees
+    /// at most one re-read per [`UNKNOWN_KEY_INTERVAL`].
+    fn unknown_key(&self) -> SealError {
+        let mut looked_again = self.looked_again.lock().unwrap_or_else(|e| e.into_inner());
+        match *looked_again {
+            Some(at) if at.elapsed() < UNKNOWN_KEY_SETTLE => SealError::KeyUnavailable,
+            Some(at) if at.elapsed() < UNKNOWN_KEY_INTERVAL => SealError::Invalid,
+            _ => {
+                *looked_again = Some(Instant::now());
+                self.source.look_again();
+                SealError::KeyUnavailable
+            }
+        }
     }
 
     /// [`Sealer::seal`] as base64url text.
@@ -388,7 +397,7 @@ mod tests {
         );
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn the_previous_key_still_opens_and_an_older_one_does_not() {
         let old = sealer(1, None)
             .seal_text(Purpose::EntraRefreshToken, b"f", b"rt")
@@ -403,12 +412,90 @@ mod tests {
             b"rt"
         );
         let twice = sealer(3, Some(2));
+        // "Try again" while a re-read might still bring the key, then invalid.
+        assert_eq!(
+            twice
+                .open_text(Purpose::EntraRefreshToken, b"f", &old)
+                .await,
+            Err(SealError::KeyUnavailable)
+        );
+        tokio::time::sleep(UNKNOWN_KEY_SETTLE).await;
         assert_eq!(
             twice
                 .open_text(Purpose::EntraRefreshToken, b"f", &old)
                 .await,
             Err(SealError::Invalid)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unknown_key_never_waits_for_the_vault_and_starts_one_re_read_at_most() {
+        use crate::secrets::{
+            KeyVaultSecrets, SecretVersions,
+            tests::{FakeVault, version},
+        };
+        let hex = |byte: u8| format!("{byte:02x}").repeat(32);
+        let vault = FakeVault::new(
+            SecretVersions {
+                current: version("v1", &hex(1), Duration::from_secs(60)),
+                previous: None,
+            },
+            Duration::from_secs(1),
+        );
+        let secrets = KeyVaultSecrets::with_source(vault.clone(), Duration::from_secs(300));
+        let instance = Sealer::new(Arc::new(VaultKey::new(secrets, "sealing".into())));
+        let own = instance.seal(Purpose::Code, b"c", b"mine").await.unwrap();
+        assert_eq!(vault.reads(), 1);
+        tokio::time::sleep(crate::secrets::MIN_REREAD).await;
+
+        // Another instance rotated first: its values name a key this one has not read yet.
+        *vault.versions.lock().unwrap() = Ok(SecretVersions {
+            current: version("v2", &hex(2), Duration::ZERO),
+            previous: Some(version("v1", &hex(1), Duration::from_secs(60))),
+        });
+        let rotated = sealer(2, Some(1))
+            .seal(Purpose::Code, b"c", b"theirs")
+            .await
+            .unwrap();
+        let forged = sealer(9, None)
+            .seal(Purpose::Code, b"c", b"forged")
+            .await
+            .unwrap();
+        for sealed in [&rotated, &forged].repeat(50) {
+            let answer =
+                tokio::time::timeout(Duration::ZERO, instance.open(Purpose::Code, b"c", sealed))
+                    .await
+                    .expect("answered without waiting for Key Vault");
+            assert_eq!(answer, Err(SealError::KeyUnavailable));
+        }
+        settle().await;
+        assert_eq!(vault.reads(), 2, "one re-read, in the background");
+        assert_eq!(
+            instance.open(Purpose::Code, b"c", &own).await.unwrap(),
+            b"mine"
+        );
+
+        // The re-read brought the rotated key; a key nobody has stays unknown, and invalid.
+        tokio::time::sleep(UNKNOWN_KEY_SETTLE).await;
+        assert_eq!(
+            instance.open(Purpose::Code, b"c", &rotated).await.unwrap(),
+            b"theirs"
+        );
+        for _ in 0..50 {
+            assert_eq!(
+                instance.open(Purpose::Code, b"c", &forged).await,
+                Err(SealError::Invalid)
+            );
+        }
+        settle().await;
+        assert_eq!(vault.reads(), 2);
+    }
+
+    /// Lets spawned reads run (time is paused).
+    async fn settle() {
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
     }
 
     #[test]

@@ -350,6 +350,24 @@ impl Config {
             }
         }
 
+        let proof_secret = reader.raw(&MCP_GATEWAY_PROOF_SECRET_NAME);
+        distinct_secrets(
+            &mut reader,
+            &[
+                (&MCP_GATEWAY_PROOF_SECRET_NAME, proof_secret),
+                (
+                    &MCP_SIGNING_KEY_SECRET_NAME,
+                    outbound.signing_key_secret.clone(),
+                ),
+                (
+                    &MCP_BROKER_SEALING_KEY_SECRET_NAME,
+                    authorization
+                        .broker()
+                        .map(|broker| broker.sealing_key_secret.clone()),
+                ),
+            ],
+        );
+
         reader.finish(Config {
             authorization,
             auth,
@@ -363,6 +381,34 @@ impl Config {
             log_level,
             toolsets,
         })
+    }
+}
+
+/// Each Key Vault secret serves one purpose. The gateway proof's value travels in every request
+/// APIM forwards, so a signing or sealing key that is the same secret is known outside the
+/// handler; and a key shared by two purposes lets a value made for one pass as the other.
+/// Key Vault compares secret names without case.
+fn distinct_secrets(reader: &mut Reader, secrets: &[(&'static Setting, Option<String>)]) {
+    let named: Vec<(&'static Setting, &str)> = secrets
+        .iter()
+        .filter_map(|(setting, name)| name.as_deref().map(|name| (*setting, name)))
+        .collect();
+    for (index, (setting, name)) in named.iter().enumerate() {
+        for (earlier, earlier_name) in &named[..index] {
+            if name.eq_ignore_ascii_case(earlier_name) {
+                reader.problem(
+                    setting,
+                    format!(
+                        "names the same Key Vault secret as {} (`{name}`), but each secret \
+                         serves one purpose",
+                        earlier.name
+                    ),
+                    "give each its own secret with its own random value (azd up creates \
+                     mcp-gateway-proof, mcp-signing-key and mcp-broker-sealing-key)",
+                );
+                break;
+            }
+        }
     }
 }
 
@@ -767,6 +813,64 @@ mod tests {
             Some("mcp-signing-key")
         );
         assert_eq!(read(&[]).unwrap().outbound.signing_key_secret, None);
+    }
+
+    #[test]
+    fn one_key_vault_secret_cannot_serve_two_purposes() {
+        let vault = (KEY_VAULT_URL.name, "https://kv-m365.vault.azure.net/");
+        let proof = [
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+            (MCP_GATEWAY_PROOF_SECRET_NAME.name, "mcp-shared"),
+        ];
+        let mut shared = vec![vault, (MCP_SIGNING_KEY_SECRET_NAME.name, "MCP-Shared")];
+        shared.extend(proof);
+        let error = read(&shared).unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![MCP_SIGNING_KEY_SECRET_NAME.name]
+        );
+        assert!(
+            error.problems[0]
+                .message
+                .contains(MCP_GATEWAY_PROOF_SECRET_NAME.name),
+            "{error}"
+        );
+        // The broker's sealing key (its default name included), reported with every other
+        // problem at once.
+        let error = read(&[
+            vault,
+            (MCP_AUTHORIZATION.name, "broker"),
+            (MCP_SIGNING_KEY_SECRET_NAME.name, "mcp-broker-sealing-key"),
+            (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+            (MCP_GATEWAY_PROOF_SECRET_NAME.name, "mcp-broker-sealing-key"),
+            (MCP_TOOLSETS.name, "chat"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![
+                MCP_TOOLSETS.name,
+                MCP_SIGNING_KEY_SECRET_NAME.name,
+                MCP_BROKER_SEALING_KEY_SECRET_NAME.name
+            ]
+        );
+        // Outside broker mode the sealing key's name is not used.
+        let config = read(&[
+            vault,
+            (MCP_SIGNING_KEY_SECRET_NAME.name, "mcp-signing-key"),
+            (MCP_BROKER_SEALING_KEY_SECRET_NAME.name, "mcp-signing-key"),
+        ]);
+        assert!(config.is_ok());
+        assert!(
+            read(&[
+                vault,
+                (MCP_AUTHORIZATION.name, "broker"),
+                (MCP_SIGNING_KEY_SECRET_NAME.name, "mcp-signing-key"),
+                (MCP_GATEWAY_PROOF_HEADER.name, "x-mcp-gateway-proof"),
+                (MCP_GATEWAY_PROOF_SECRET_NAME.name, "mcp-gateway-proof"),
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

@@ -209,12 +209,12 @@ impl StateStore for BlobStore {
         self.put(key, value, Condition::Unchanged(etag)).await
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         let client = self.client().await?;
         let blob = client.blob_client(key);
         match deadline(blob.delete(Some(BlobClientDeleteOptions::default()))).await? {
-            Ok(_) => Ok(()),
-            Err(error) if status_and_code(&error).0 == Some(StatusCode::NotFound) => Ok(()),
+            Ok(_) => Ok(true),
+            Err(error) if status_and_code(&error).0 == Some(StatusCode::NotFound) => Ok(false),
             Err(error) => Err(unavailable("delete", &error)),
         }
     }

@@ -102,9 +102,10 @@ impl StateStore for MemoryStore {
         })
     }
 
-    async fn delete(&self, key: &str) -> Result<(), StoreError> {
-        self.with(|_, map| map.remove(key));
-        Ok(())
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .with(|_, map| map.remove(key))
+            .is_some_and(|stored| live(&stored)))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
@@ -148,8 +149,12 @@ mod tests {
             store.list("codes/").await.unwrap(),
             vec!["codes/a".to_owned()]
         );
-        store.delete("codes/a").await.unwrap();
+        assert!(store.delete("codes/a").await.unwrap(), "deleted");
         assert!(store.read("codes/a").await.unwrap().is_none());
+        assert!(
+            !store.delete("codes/a").await.unwrap(),
+            "nothing left to delete"
+        );
         assert_eq!(
             store
                 .replace("codes/a", b"5".to_vec(), &entry.etag, TTL)

@@ -55,8 +55,8 @@ pub trait StateStore: Send + Sync + 'static {
         etag: &ETag,
         ttl: Duration,
     ) -> Result<ETag, StoreError>;
-    /// Removes `key`; removing nothing is fine.
-    async fn delete(&self, key: &str) -> Result<(), StoreError>;
+    /// Removes `key`; removing nothing is fine. Whether there was something to remove.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
     /// Keys starting with `prefix` (bounded: the broker lists one user's consents).
     async fn list(&self, prefix: &str) -> Result<Vec<String>, StoreError>;
 }

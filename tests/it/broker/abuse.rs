@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{tls::Answer, *};
 
@@ -78,8 +78,10 @@ async fn redirect_uri_mismatches_and_open_redirects_are_refused_without_redirect
         StatusCode::BAD_REQUEST,
         "cannot identify the application",
     );
-    // A client id from another server (sealed with another key) is not ours.
-    let forged = format!("dcr.{}", random(200));
+    // A client id this server did not seal is not ours ("AA": not the version byte of a sealed
+    // value; one naming a key this server does not know is answered without waiting, see
+    // src/authorization/seal.rs).
+    let forged = format!("dcr.AA{}", random(200));
     let outcome = browser
         .open(&stack.authorize_url(&base.clone().with("client_id", &forged)))
         .await;
@@ -120,6 +122,70 @@ async fn redirect_uri_mismatches_and_open_redirects_are_refused_without_redirect
         assert_eq!(answer["error"], error, "{body}: {answer}");
     }
     no_codes_or_consents(&stack).await;
+}
+
+#[tokio::test]
+async fn a_registration_is_held_to_the_redirect_policy_of_today() {
+    let stack = BrokerStack::start().await;
+    // Registered while the policy admitted loopback, and a sign-in started then.
+    let client_id = stack.registered_client("Admitted Once").await;
+    let request = AuthorizationRequest::new(&client_id, &stack.scope(), &stack.public_url);
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let to_entra = http
+        .get(stack.authorize_url(&request))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(to_entra.status(), StatusCode::FOUND);
+    let cookie = to_entra.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let from_entra = http
+        .get(to_entra.headers()[LOCATION].to_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let callback = Url::parse(from_entra.headers()[LOCATION].to_str().unwrap()).unwrap();
+
+    // The operator admits VS Code's web callback only now: the sealed registration still lists
+    // loopback, and is refused at /authorize and at the callback of the sign-in under way.
+    let narrowed =
+        stack.another_instance_with(&[("MCP_BROKER_REDIRECT_URIS", "https://vscode.dev/redirect")]);
+    let authorize = stack
+        .authorize_url(&request)
+        .replace(&stack.issuer(), &narrowed.url(""));
+    let mut browser = Browser::following(&[&narrowed.url(""), stack.devstack.base_url()]);
+    let outcome = browser.open(&authorize).await;
+    assert_error_page(&outcome, StatusCode::BAD_REQUEST, "no longer allowed");
+    let page = http
+        .get(format!(
+            "{}?{}",
+            narrowed.url("/callback"),
+            callback.query().unwrap()
+        ))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::BAD_REQUEST);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("no longer allowed"), "{page}");
+    no_codes_or_consents(&stack).await;
+    assert!(
+        stack
+            .azurite
+            .blobs(&stack.devstack, "pending/")
+            .await
+            .is_empty(),
+        "no consent page either"
+    );
 }
 
 #[tokio::test]
@@ -427,6 +493,107 @@ async fn consent_cannot_be_skipped_forged_or_replayed() {
 }
 
 #[tokio::test]
+async fn client_chosen_text_never_reaches_the_log() {
+    let stack = BrokerStack::start().await;
+    let client_id = stack.registered_client("Logged").await;
+    stack.tokens_for(&client_id, "adele").await;
+
+    // The callback's `error` is anyone's to write: only a code OAuth defines is logged.
+    let canary_error = "canary-error-6d1f3b";
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let request = AuthorizationRequest::new(&client_id, &stack.scope(), &stack.public_url);
+    let to_entra = http
+        .get(stack.authorize_url(&request))
+        .send()
+        .await
+        .unwrap();
+    let cookie = to_entra.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let entra = Url::parse(to_entra.headers()[LOCATION].to_str().unwrap()).unwrap();
+    let state = entra
+        .query_pairs()
+        .find(|(name, _)| name == "state")
+        .unwrap()
+        .1
+        .into_owned();
+    let mut callback = Url::parse(&stack.url("/callback")).unwrap();
+    callback
+        .query_pairs_mut()
+        .append_pair("error", canary_error)
+        .append_pair("state", &state);
+    let back = http
+        .get(callback.as_str())
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    let to_client = Url::parse(back.headers()[LOCATION].to_str().unwrap()).unwrap();
+    assert!(
+        to_client.as_str().starts_with(CLIENT_REDIRECT),
+        "{to_client}"
+    );
+    assert!(
+        to_client
+            .query_pairs()
+            .any(|(name, value)| name == "error" && value == "server_error")
+    );
+    let event = stack
+        .handler
+        .output
+        .wait_for_event(|event| event["message"] == "Entra sign-in ended without a code");
+    assert_eq!(event["entra_error"], "other", "{event}");
+
+    // The revoke form's `client` is logged only as a key the store had, and only once deleted.
+    let canary_client = "canary-client-2e8a4c";
+    let mut browser = Browser::new(&stack);
+    let outcome = browser.open(&stack.url("/consents")).await;
+    let (_, page) = outcome.page();
+    let (session, csrf, client) = (
+        hidden(page, "session"),
+        hidden(page, "csrf"),
+        hidden(page, "client"),
+    );
+    for revoked in [canary_client, &client, &client] {
+        let outcome = browser
+            .post_form(
+                &stack.url("/consents/revoke"),
+                &[
+                    ("session", session.as_str()),
+                    ("csrf", csrf.as_str()),
+                    ("client", revoked),
+                ],
+            )
+            .await;
+        assert_eq!(outcome.page().0, StatusCode::OK);
+    }
+    let revoked: Vec<Value> = stack
+        .handler
+        .output
+        .events()
+        .into_iter()
+        .filter(|event| event["message"] == "consent revoked")
+        .collect();
+    assert_eq!(revoked.len(), 1, "only a delete that happened: {revoked:?}");
+    assert_eq!(revoked[0]["client"], client.as_str());
+
+    let logs = stack.handler.output.all();
+    for canary in [canary_error, canary_client] {
+        assert!(
+            !logs.contains(canary),
+            "{canary} leaked into the logs:\n{logs}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn metadata_documents_cannot_point_the_server_at_private_addresses() {
     let stack = BrokerStack::start().await;
     let documents = &stack.documents;
@@ -510,6 +677,71 @@ async fn metadata_documents_cannot_point_the_server_at_private_addresses() {
     );
     browser.open(&stack.authorize_url(&request)).await;
     assert_eq!(documents.hits("/huge.json"), before);
+    no_codes_or_consents(&stack).await;
+}
+
+#[tokio::test]
+async fn metadata_document_fetches_are_limited_per_instance() {
+    let stack = BrokerStack::start().await;
+    let documents = &stack.documents;
+    let authorize = |path: String| {
+        let stack = &stack;
+        async move {
+            let client_id = stack.documents.url(&path);
+            let request = AuthorizationRequest::new(&client_id, &stack.scope(), &stack.public_url);
+            let outcome = Browser::new(stack)
+                .open(&stack.authorize_url(&request))
+                .await;
+            let (status, page) = outcome.page();
+            (status, page.to_owned())
+        }
+    };
+
+    // Four slow documents hold every fetch this instance may make at once: a fifth is refused
+    // at once, and fetched nowhere.
+    for n in 0..4 {
+        documents.set(
+            &format!("/slow-{n}.json"),
+            Answer::Slow(Duration::from_secs(3)),
+        );
+    }
+    let slow = futures::future::join_all((0..4).map(|n| authorize(format!("/slow-{n}.json"))));
+    let fifth = async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let started = Instant::now();
+        let answer = authorize("/fifth.json".into()).await;
+        (answer, started.elapsed())
+    };
+    let (slow, ((status, page), waited)) = tokio::join!(slow, fifth);
+    for (status, page) in slow {
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{page}");
+    }
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{page}");
+    assert!(page.contains("temporarily_unavailable"), "{page}");
+    assert!(waited < Duration::from_secs(1), "{waited:?}");
+    assert_eq!(documents.hits("/fifth.json"), 0);
+
+    // A flood of made-up documents, one after another: a burst is fetched, then refused.
+    let (mut fetched, mut refused) = (0, 0);
+    for n in 0..40 {
+        let path = format!("/made-up-{n}.json");
+        let (status, page) = authorize(path.clone()).await;
+        match status {
+            StatusCode::BAD_REQUEST => {
+                assert!(page.contains("HTTP 404"), "{page}");
+                fetched += 1;
+            }
+            StatusCode::TOO_MANY_REQUESTS => {
+                assert_eq!(documents.hits(&path), 0, "refused: not fetched");
+                refused += 1;
+            }
+            other => panic!("{other}: {page}"),
+        }
+    }
+    assert!(
+        (10..=30).contains(&fetched) && refused >= 10,
+        "fetched {fetched}, refused {refused}"
+    );
     no_codes_or_consents(&stack).await;
 }
 

@@ -239,6 +239,67 @@ async fn consent_is_remembered_per_user_and_client() {
 }
 
 #[tokio::test]
+async fn approving_more_keeps_earlier_sign_ins_and_a_loopback_port_change_asks_nothing() {
+    let stack = BrokerStack::start().await;
+    let (status, registration) = stack
+        .register(json!({
+            "client_name": "Native And Web",
+            "redirect_uris": ["http://127.0.0.1/", "https://vscode.dev/redirect"],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{registration}");
+    let client_id = registration["client_id"].as_str().unwrap();
+    let request = |redirect: &str| {
+        AuthorizationRequest::new(client_id, &stack.scope(), &stack.public_url)
+            .with("redirect_uri", redirect)
+            .with("login_hint", "adele")
+    };
+    let redeem = |code: String, request: AuthorizationRequest, redirect: &'static str| {
+        let stack = &stack;
+        async move {
+            let (status, tokens) = stack
+                .token(&[
+                    ("grant_type", "authorization_code"),
+                    ("client_id", client_id),
+                    ("code", &code),
+                    ("redirect_uri", redirect),
+                    ("code_verifier", &request.verifier),
+                ])
+                .await;
+            assert_eq!(status, StatusCode::OK, "{tokens}");
+            tokens
+        }
+    };
+
+    // The app's first run listens on one port: the consent page, approved.
+    let first = request("http://127.0.0.1:54321/");
+    let code = stack.sign_in(&mut Browser::new(&stack), &first).await;
+    let tokens = redeem(code, first, "http://127.0.0.1:54321/").await;
+    let first_refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+
+    // Its next run listens on another: the same redirect URI (RFC 8252 §7.3), nothing asked.
+    let next = request("http://127.0.0.1:60123/");
+    let outcome = Browser::new(&stack).open(&stack.authorize_url(&next)).await;
+    assert!(outcome.query().contains_key("code"), "{outcome:?}");
+
+    // A redirect URI not approved yet: the page again, and approving it extends the consent.
+    let web = request("https://vscode.dev/redirect");
+    let mut browser = Browser::new(&stack);
+    let outcome = browser.open(&stack.authorize_url(&web)).await;
+    let (status, page) = outcome.page();
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let code = browser
+        .submit_consent(&stack.issuer(), page, "approve")
+        .await
+        .code();
+    redeem(code, web, "https://vscode.dev/redirect").await;
+
+    // The first sign-in was not revoked by the second approval.
+    let (status, refreshed) = stack.refresh(client_id, &first_refresh).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+}
+
+#[tokio::test]
 async fn refresh_tokens_rotate_and_a_reused_one_revokes_the_family() {
     let stack = BrokerStack::start().await;
     let client_id = stack.registered_client("Refresher").await;

@@ -109,6 +109,16 @@ impl BrokerStack {
         start_handler(&self.env, free_port())
     }
 
+    /// Another instance with `changed` settings, as after the operator changed them.
+    pub fn another_instance_with(&self, changed: &[(&str, &str)]) -> Handler {
+        let mut env = self.env.clone();
+        for (name, value) in changed {
+            env.retain(|(existing, _)| existing != name);
+            env.push((name.to_string(), value.to_string()));
+        }
+        start_handler(&env, free_port())
+    }
+
     pub fn issuer(&self) -> String {
         self.handler.url("")
     }
