@@ -105,7 +105,7 @@ impl Output {
     }
 }
 
-fn capture(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+pub fn capture(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
     thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             match line {

@@ -452,7 +452,8 @@ impl PublicClient {
                 {
                     drop(session);
                     (self.say)(&format!(
-                        "m365-mcp-handler: a tool needs your consent to {}.",
+                        "m365-mcp-handler: Microsoft Entra ID needs your consent before a tool \
+                         can use {}.",
                         permission_names(scopes)
                     ));
                     self.sign_in_and_wait(scopes, None, call).await?;
