@@ -5,6 +5,7 @@
 //! configured), and reads its stdout (MCP only) and stderr (the prompt and the log) apart.
 
 mod clients;
+mod configs;
 mod sign_in;
 mod token_store;
 mod wire;
