@@ -486,6 +486,16 @@ impl Devstack {
         self.issuer.revoke_sessions(known_user(user));
     }
 
+    /// Lets every Entra refresh token of `user` expire, as 90 days without use do: their next
+    /// refresh fails with AADSTS700082.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn expire_refresh_tokens(&self, user: &str) {
+        self.issuer.expire_refresh_tokens(known_user(user));
+    }
+
     /// How many Entra refresh tokens the authority has issued (each refresh issues one).
     pub fn refresh_tokens_issued(&self) -> usize {
         self.issuer.refresh_tokens_issued()

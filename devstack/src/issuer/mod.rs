@@ -122,6 +122,11 @@ impl Issuer {
         self.refresh_tokens.revoke_user(user);
     }
 
+    /// Lets every refresh token of `user` expire.
+    pub fn expire_refresh_tokens(&self, user: &User) {
+        self.refresh_tokens.expire_user(user);
+    }
+
     /// How many refresh tokens the authority has issued.
     pub fn refresh_tokens_issued(&self) -> usize {
         self.refresh_tokens.count()

@@ -24,7 +24,7 @@ use super::{
     Issuer,
     error::EntraError,
     graph_scope::{GraphScopes, Requested},
-    refresh::{Lookup, Reach},
+    refresh::Reach,
     scope::ApiScopes,
     token::{TokenRequest, TokenResponse, id_token},
 };
@@ -93,33 +93,14 @@ pub fn refresh(
         .refresh_token
         .as_deref()
         .ok_or_else(|| EntraError::missing("refresh_token"))?;
-    let user = match issuer.refresh_tokens.lookup(presented) {
-        Lookup::Valid(issued)
-            if issued.client_id.eq_ignore_ascii_case(client.client_id)
-                && issued.reach == Reach::Graph =>
-        {
-            issued.user
-        }
-        Lookup::Valid(_) => {
-            return Err(invalid_grant(
-                70_000,
-                "The provided refresh token was issued to a different client.",
-            ));
-        }
-        Lookup::Revoked => {
-            return Err(invalid_grant(
-                50_173,
-                "The provided grant has expired due to it being revoked, a fresh auth token is \
-                 needed. The user might have changed or reset their password.",
-            ));
-        }
-        Lookup::Unknown => {
-            return Err(invalid_grant(
-                9_002_313,
-                "Invalid request. Request is malformed or invalid.",
-            ));
-        }
-    };
+    let issued = issuer.refresh_tokens.redeem(presented)?;
+    if !issued.client_id.eq_ignore_ascii_case(client.client_id) || issued.reach != Reach::Graph {
+        return Err(invalid_grant(
+            70_000,
+            "The provided refresh token was issued to a different client.",
+        ));
+    }
+    let user = issued.user;
     let scope = request
         .scope
         .as_deref()

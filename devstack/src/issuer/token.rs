@@ -44,7 +44,7 @@ use super::{
     device_code::{DEVICE_CODE_GRANT, Poll},
     error::EntraError,
     obo, pkce,
-    refresh::{Lookup, Reach},
+    refresh::Reach,
     scope::ApiScopes,
     sign_in::{self, SignInScopes},
 };
@@ -335,21 +335,7 @@ fn refresh(
     request: &TokenRequest,
 ) -> Result<TokenResponse, EntraError> {
     let presented = required(&request.refresh_token, "refresh_token")?;
-    let issued = match issuer.refresh_tokens.lookup(presented) {
-        Lookup::Valid(issued) => issued,
-        Lookup::Revoked => {
-            return Err(invalid_grant(
-                50_173,
-                "The provided grant has expired due to it being revoked, a fresh auth token is                  needed. The user might have changed or reset their password.",
-            ));
-        }
-        Lookup::Unknown => {
-            return Err(invalid_grant(
-                9_002_313,
-                "Invalid request. Request is malformed or invalid.",
-            ));
-        }
-    };
+    let issued = issuer.refresh_tokens.redeem(presented)?;
     let issued_scopes = match &issued.reach {
         Reach::ServerApi(scopes) if issued.client_id.eq_ignore_ascii_case(client.client_id) => {
             scopes

@@ -1,7 +1,7 @@
 //! What `handler stdio` keeps between runs, and where: one file readable by the user alone,
 //! holding the refresh token (rotated on every use, the newest always stored), who signed in,
-//! and the tenant and app it belongs to. A revoked refresh token means a new sign-in prompt,
-//! not a crash; `handler logout` removes the file.
+//! and the tenant and app it belongs to. A revoked or expired refresh token means a new sign-in
+//! prompt, not a crash; `handler logout` removes the file.
 
 use std::process::Command;
 
@@ -115,36 +115,53 @@ fn the_next_run_uses_the_stored_refresh_token_and_stores_its_rotation() {
     );
 }
 
-#[test]
-fn a_revoked_refresh_token_leads_to_a_new_sign_in_prompt_not_a_crash() {
+/// The next run after the stored refresh token stopped working (`end`): it says why (Entra's
+/// `code`), prompts for a new sign-in on stderr, keeps running, and serves once it is done.
+fn a_dead_refresh_token_leads_to_a_new_sign_in(end: impl FnOnce(&devstack::Devstack), code: &str) {
     let tenant = LocalTenant::new();
     let mut first = tenant.start(&[], &[]);
     first.initialize();
     first.wait_for_stderr("signed in as adele@contoso.example");
     first.close();
-    let revoked = tenant.stored()["refresh_token"]
+    let dead = tenant.stored()["refresh_token"]
         .as_str()
         .unwrap()
         .to_owned();
 
-    tenant.devstack.revoke_sessions("adele");
+    end(&tenant.devstack);
     let mut second = tenant.start(&[], &[]);
     second.initialize();
     let notice = second.wait_for_stderr("the stored sign-in no longer works");
-    assert!(notice.contains("AADSTS50173"), "{notice}");
+    assert!(notice.contains(code), "{notice}");
     second.wait_for_stderr("enter the code");
     second.wait_for_stderr("signed in as adele@contoso.example");
     assert!(second.running());
     let profile = second.call_tool("get_my_profile", json!({}));
     assert_eq!(profile["isError"], false, "{profile}");
     assert_eq!(tenant.device_sign_ins(), 2);
-    assert_ne!(tenant.stored()["refresh_token"], revoked.as_str());
+    assert_ne!(tenant.stored()["refresh_token"], dead.as_str());
     for line in second.output.stderr() {
         assert!(
-            !line.contains(&revoked),
+            !line.contains(&dead),
             "a refresh token reached the log: {line}"
         );
     }
+}
+
+#[test]
+fn a_revoked_refresh_token_leads_to_a_new_sign_in_prompt_not_a_crash() {
+    a_dead_refresh_token_leads_to_a_new_sign_in(
+        |devstack| devstack.revoke_sessions("adele"),
+        "AADSTS50173",
+    );
+}
+
+#[test]
+fn an_expired_refresh_token_leads_to_a_new_sign_in_prompt_not_a_crash() {
+    a_dead_refresh_token_leads_to_a_new_sign_in(
+        |devstack| devstack.expire_refresh_tokens("adele"),
+        "AADSTS700082",
+    );
 }
 
 #[test]

@@ -323,6 +323,21 @@ async fn refreshing_rotates_the_refresh_token_and_needs_consent_for_more() {
 }
 
 #[tokio::test]
+async fn an_expired_or_unknown_refresh_token_is_refused_as_entra_refuses_it() {
+    let devstack = start_fast();
+    let tokens = signed_in(&devstack, &["User.Read"]).await;
+    let issued = tokens["refresh_token"].as_str().unwrap();
+    let scope = format!("{}/User.Read offline_access", devstack.graph_base_url());
+
+    let reply = token(&devstack, &refresh("devstack-rt.made-up", &scope)).await;
+    assert_token_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", 9_002_313);
+
+    devstack.expire_refresh_tokens("adele");
+    let reply = token(&devstack, &refresh(issued, &scope)).await;
+    assert_token_error(&reply, StatusCode::BAD_REQUEST, "invalid_grant", 700_082);
+}
+
+#[tokio::test]
 async fn a_browser_sign_in_with_pkce_gets_graph_tokens_directly() {
     let devstack = start();
     let (verifier, challenge) = pkce::new_pair();
