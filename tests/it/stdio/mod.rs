@@ -115,6 +115,9 @@ pub struct StdioHandler {
     child: Child,
     stdin: Option<ChildStdin>,
     pub output: Output,
+    /// The threads reading stdout and stderr: done once the process and anything it started
+    /// have closed them.
+    readers: Vec<thread::JoinHandle<()>>,
     next_id: u64,
 }
 
@@ -132,13 +135,16 @@ impl StdioHandler {
             .stderr(Stdio::piped());
         let mut child = command.spawn().expect("handler binary starts");
         let output = Output::default();
-        capture(child.stdout.take().unwrap(), output.stdout.clone());
-        capture(child.stderr.take().unwrap(), output.stderr.clone());
+        let readers = vec![
+            capture(child.stdout.take().unwrap(), output.stdout.clone()),
+            capture(child.stderr.take().unwrap(), output.stderr.clone()),
+        ];
         let stdin = child.stdin.take();
         StdioHandler {
             child,
             stdin,
             output,
+            readers,
             next_id: 1,
         }
     }
@@ -240,8 +246,10 @@ impl StdioHandler {
         let deadline = Instant::now() + PATIENCE;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                // Give the capture threads a moment to drain the pipes.
-                thread::sleep(Duration::from_millis(100));
+                // Every line it wrote is collected once the readers reach end of stream.
+                for reader in self.readers.drain(..) {
+                    reader.join().unwrap();
+                }
                 return (status, self.output.clone());
             }
             assert!(

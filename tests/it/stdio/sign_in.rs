@@ -296,6 +296,16 @@ fn with_browser_it_signs_in_with_pkce_through_a_loopback_redirect() {
         .find(|request| request.body.contains("grant_type=authorization_code"))
         .expect("the code was redeemed");
     assert!(redemption.body.contains("code_verifier="));
+    let redeemed: std::collections::HashMap<String, String> =
+        url::form_urlencoded::parse(redemption.body.as_bytes())
+            .into_owned()
+            .collect();
+    for line in handler.output.stderr() {
+        assert!(
+            !line.contains(&redeemed["code"]) && !line.contains(&redeemed["code_verifier"]),
+            "the authorization code or its verifier reached the log: {line}"
+        );
+    }
 
     let profile = handler.call_tool("get_my_profile", json!({}));
     assert_eq!(profile["isError"], false, "{profile}");

@@ -1,6 +1,7 @@
 //! stdout is the MCP transport: nothing but JSON-RPC may ever appear there, whatever the log
-//! level and whatever happens (a sign-in, tool errors, a protocol error). And serving over
-//! stdio opens no listening port.
+//! level and whatever happens (a sign-in, tool errors, a protocol error). The log on stderr
+//! carries no token, device code or other secret, at any level. And serving over stdio opens
+//! no listening port.
 
 use serde_json::{Value, json};
 
@@ -48,6 +49,84 @@ fn stdout_carries_nothing_but_json_rpc_and_the_log_goes_to_stderr() {
         "the log is on stderr"
     );
     assert!(stderr.iter().any(|line| line.contains("enter the code")));
+}
+
+/// Every secret the handler sent the stand-ins: the access tokens it presented to Graph, and
+/// the refresh tokens and device codes it redeemed at the token endpoint.
+fn secrets_sent(tenant: &LocalTenant) -> Vec<String> {
+    let mut secrets = Vec::new();
+    for request in tenant.devstack.requests() {
+        if let Some(bearer) = request
+            .header("authorization")
+            .and_then(|value| value.strip_prefix("Bearer "))
+        {
+            secrets.push(bearer.to_owned());
+        }
+        for (name, value) in url::form_urlencoded::parse(request.body.as_bytes()) {
+            if ["refresh_token", "device_code", "code", "code_verifier"].contains(&name.as_ref()) {
+                secrets.push(value.into_owned());
+            }
+        }
+    }
+    secrets
+}
+
+#[test]
+fn no_token_or_device_code_reaches_the_log_even_at_trace_level() {
+    let tenant = LocalTenant::new();
+    let trace = [(MCP_LOG.name, "trace")];
+    let mut first = tenant.start(&[], &trace);
+    first.initialize();
+    first.wait_for_startup_sign_in();
+    first.call_tool("get_my_profile", json!({}));
+    first.call_tool("list_events", json!({}));
+    let (_, first) = first.close();
+    // The next run reads the stored refresh token and refreshes it.
+    let mut second = tenant.start(&[], &trace);
+    second.initialize();
+    second.wait_for_startup_sign_in();
+    second.call_tool("get_my_profile", json!({}));
+    let (_, second) = second.close();
+
+    let sent = secrets_sent(&tenant);
+    let issued = tenant.devstack.refresh_tokens_of("local", "adele");
+    assert!(
+        tenant
+            .devstack
+            .requests()
+            .iter()
+            .any(|request| request.service == "graph" && request.header("authorization").is_some()),
+        "access tokens were presented"
+    );
+    assert!(
+        sent.iter().any(|secret| issued.contains(secret)),
+        "refresh tokens were redeemed"
+    );
+    assert!(
+        tenant
+            .devstack
+            .requests()
+            .iter()
+            .any(|request| request.body.contains("device_code=")),
+        "a device code was redeemed"
+    );
+    let log: Vec<String> = first.stderr().into_iter().chain(second.stderr()).collect();
+    assert!(
+        log.iter()
+            .any(|line| line.contains("graph token from the refresh token")),
+        "the log tells of the token requests"
+    );
+    for line in &log {
+        for secret in sent.iter().chain(&issued) {
+            assert!(
+                !line.contains(secret.as_str()),
+                "a secret in the log: {line}"
+            );
+        }
+        // ID tokens (never sent anywhere, so not among those) are JWTs, whose encoded header
+        // starts so.
+        assert!(!line.contains("eyJ"), "a JWT in the log: {line}");
+    }
 }
 
 /// The inodes of the TCP sockets listening on this machine (Linux's `/proc/net/tcp*`).
