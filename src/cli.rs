@@ -29,6 +29,13 @@ pub fn parse(args: &[String]) -> Result<Command, String> {
     match args {
         [] => Ok(Command::Serve),
         [flag] if flag == "--help" || flag == "-h" => Ok(Command::Help),
+        // Someone trying the local commands asks them for help first.
+        [command, flag]
+            if (command == "stdio" || command == "logout")
+                && (flag == "--help" || flag == "-h") =>
+        {
+            Ok(Command::Help)
+        }
         [flag] if flag == "--version" || flag == "-V" => Ok(Command::Version),
         [command] if command == "stdio" => Ok(Command::Stdio { browser: false }),
         [command, flag] if command == "stdio" && flag == "--browser" => {

@@ -119,6 +119,14 @@ fn help_documents_every_setting() {
     assert!(help.contains("handler stdio [--browser]"));
     assert!(help.contains("handler logout"));
     assert!(help.contains("\n      default: (required)\n"));
+    for command in ["stdio", "logout"] {
+        let output = Command::new(HANDLER)
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        assert_eq!(String::from_utf8(output.stdout).unwrap(), help);
+    }
 }
 
 #[test]
