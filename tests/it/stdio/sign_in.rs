@@ -77,6 +77,20 @@ fn pending_then_approved_signs_in_at_start_and_the_tools_act_for_that_user() {
     for oidc in ["openid", "profile", "offline_access"] {
         assert!(scopes.contains(&oidc), "{oidc}");
     }
+
+    // A public client: Entra and Graph only (no managed identity, no Key Vault), no secret or
+    // assertion, and Graph tokens from the user's own grant, never on-behalf-of.
+    for request in tenant.devstack.requests() {
+        assert!(
+            ["issuer", "token", "graph"].contains(&request.service),
+            "{} {}",
+            request.service,
+            request.path
+        );
+        for never in ["client_secret", "client_assertion", "jwt-bearer"] {
+            assert!(!request.body.contains(never), "{never}: {}", request.body);
+        }
+    }
 }
 
 #[test]
