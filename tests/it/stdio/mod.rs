@@ -8,6 +8,7 @@ mod clients;
 mod configs;
 mod sign_in;
 mod token_store;
+mod toolsets;
 mod wire;
 
 use std::{
