@@ -27,7 +27,7 @@ use crate::{
     config::{Config, ProofSourceConfig},
     graph::GraphClient,
     hosting,
-    identity::{ManagedIdentity, obo::OnBehalfOf},
+    identity::{GraphTokens, ManagedIdentity, obo::OnBehalfOf},
     inbound_auth::{
         self, InboundAuth, ToolAuthorization,
         gateway_proof::{self, ConfiguredProof, GatewayProof, ProofSource},
@@ -83,13 +83,21 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
         }
     };
     let graph = Arc::new(DelegatedGraph::new(
-        obo,
+        GraphTokens::OnBehalfOf(obo),
         GraphClient::new(http.clone(), &outbound.graph_base_url),
         &outbound.graph_base_url,
         config.auth.client_id.clone(),
         keys,
     ));
-    let registry = tools::registry(config, graph);
+    let registry = tools::registry(
+        &config.toolsets,
+        config.outbound.tool_deadline,
+        tools::ServedAt {
+            tenant_id: config.auth.tenant_id.clone(),
+            endpoint: config.public_url.to_string(),
+        },
+        graph,
+    );
 
     // One Key Vault client for every secret the server reads (gateway proof, sealing key).
     let secrets = outbound.key_vault_url.as_ref().map(|vault| {

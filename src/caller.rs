@@ -3,7 +3,8 @@
 //!
 //! [`inbound_auth`](crate::inbound_auth) produces a [`Caller`] for every accepted request; tools
 //! check it against their [`Access`], and the on-behalf-of exchange presents its
-//! [`BearerToken`] to Entra ID. Nothing here knows about HTTP.
+//! [`BearerToken`] to Entra ID. `handler stdio` has one caller, the user who signed in to it,
+//! and no inbound token. Nothing here knows about HTTP.
 
 use std::fmt;
 
@@ -53,7 +54,9 @@ pub struct Caller {
     pub scopes: Vec<String>,
     /// App roles of this API (`roles`).
     pub roles: Vec<String>,
-    pub token: BearerToken,
+    /// The token the caller presented; `None` for the one local user of `handler stdio`, who
+    /// signed in to the process itself and presents nothing.
+    pub token: Option<BearerToken>,
 }
 
 impl Caller {
@@ -114,7 +117,7 @@ mod tests {
             kind: CallerKind::User,
             scopes: vec!["user_impersonation".into()],
             roles: Vec::new(),
-            token: BearerToken::new("eyJ-caller-token-8c7b6a".into()),
+            token: Some(BearerToken::new("eyJ-caller-token-8c7b6a".into())),
         };
         let shown = format!("{caller:?} {:?}", caller.token);
         assert!(!shown.contains("eyJ-caller-token-8c7b6a"), "{shown}");

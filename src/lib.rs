@@ -21,7 +21,8 @@
 //! - [`transport`]: MCP Streamable HTTP (rmcp, stateless, JSON responses) and the envelope
 //!   rules in front of it (body size, parse errors, batches, protocol versions).
 //! - [`tools`]: one file per tool family and the registry that serves them.
-//! - [`identity`]: the managed identity and the on-behalf-of exchange for Graph tokens.
+//! - [`identity`]: where delegated Graph tokens come from: the managed identity and the
+//!   on-behalf-of exchange, or (`handler stdio`) the user's own sign-in as a public client.
 //! - [`graph`]: Microsoft Graph over HTTP: deadlines, retries, paging, safe request building.
 //!
 //! Beside the path:
@@ -41,6 +42,13 @@
 //!   zone names mapped to IANA.
 //! - [`config`]: every setting, declared once, read and validated at start-up; [`cli`]: the
 //!   arguments.
+//!
+//! The other way to run the same tools, `handler stdio`, takes its own short path:
+//!
+//! - [`stdio`]: MCP over stdin and stdout for one local user (rmcp's stdio transport, the same
+//!   [`transport::McpServer`] and [`tools`]), who signs in to the process as a public client of
+//!   their own app registration ([`identity::public_client`]); no listening port, no inbound
+//!   token, no managed identity, no Key Vault.
 //!
 //! Modules depend on each other without cycles (a test checks it). `local_mode` (the `devstack`
 //! cargo feature, on by default and left out of the deployed build) runs the handler against
@@ -64,6 +72,7 @@ pub mod outbound;
 pub mod protocol;
 pub mod secrets;
 pub mod signing;
+pub mod stdio;
 pub mod telemetry;
 pub mod tools;
 pub mod transport;

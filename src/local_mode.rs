@@ -17,6 +17,13 @@
 //! single-threaded, and only then starts the devstack. [`prepare`] does the rest without
 //! touching the process environment, for tests.
 //!
+//! `handler stdio` with no tenant configured ([`prepare_stdio`]) signs its user in at the
+//! devstack's Entra ID instead (which approves the device code for the sample user by
+//! itself) and calls the devstack's Graph: a newcomer sees the tools work offline with one
+//! command. The stand-ins listen on an ephemeral loopback port for as long as the process
+//! runs, as they do for `cargo run`; the sign-in stays in memory, because the next process's
+//! stand-ins will not know its refresh token.
+//!
 //! Local mode refuses to start where it could be reached by anyone but the developer: under
 //! the Azure Functions host, on an App Service instance, or on a non-loopback address.
 
@@ -30,8 +37,8 @@ use crate::{
         settings::{
             FUNCTIONS_CUSTOMHANDLER_PORT, GRAPH_BASE_URL, IDENTITY_ENDPOINT, IDENTITY_HEADER,
             KEY_VAULT_URL, MANAGED_IDENTITY_CLIENT_ID, MCP_APP_ID_URI, MCP_AUTHORITY_HOST,
-            MCP_CLIENT_ID, MCP_LISTEN_ADDR, MCP_PUBLIC_URL, MCP_SIGNING_KEY_SECRET_NAME,
-            MCP_TENANT_ID,
+            MCP_CLIENT_ID, MCP_LISTEN_ADDR, MCP_PUBLIC_CLIENT_ID, MCP_PUBLIC_URL,
+            MCP_SIGNING_KEY_SECRET_NAME, MCP_TENANT_ID,
         },
     },
     hosting::Environment,
@@ -40,10 +47,11 @@ use crate::{
 
 pub const MCP_DEVSTACK_ADDR: Setting = Setting {
     name: "MCP_DEVSTACK_ADDR",
-    default: "127.0.0.1:7072",
+    default: "127.0.0.1:7072 (for `handler stdio`: 127.0.0.1 and a free port)",
     help: "Local development only: where `cargo run` (with no MCP_TENANT_ID) starts the local \
            stand-ins for Entra ID, managed identity, Key Vault and Graph, and where `handler \
-           dev-token` finds them.",
+           dev-token` finds them; also where `handler stdio` starts its own when no \
+           MCP_TENANT_ID is set.",
 };
 
 pub const MCP_DEVSTACK_VAULT_ADDR: Setting = Setting {
@@ -123,6 +131,80 @@ pub unsafe fn enter(
         notice,
     };
     Ok((environment, devstack))
+}
+
+/// What `handler stdio` runs with: its settings, the devstack it signs in at when no tenant
+/// is configured (stopped when dropped), and a notice for stderr.
+pub struct PreparedStdio {
+    pub env: HashMap<String, String>,
+    pub devstack: Option<Devstack>,
+    pub notice: Option<String>,
+}
+
+/// With `MCP_TENANT_ID` set, returns `env` unchanged. Without it, starts a devstack on a
+/// loopback port (`MCP_DEVSTACK_ADDR`, or any free one) and points `handler stdio` at it:
+/// its tenant and authority, its Graph, and the public client a user would register.
+pub fn prepare_stdio(mut env: HashMap<String, String>) -> Result<PreparedStdio, String> {
+    let set = |name: &str| env.get(name).is_some_and(|value| !value.trim().is_empty());
+    if set(MCP_TENANT_ID.name) {
+        return Ok(PreparedStdio {
+            env,
+            devstack: None,
+            notice: None,
+        });
+    }
+    if let Some(marker) = HOSTED_MARKERS.iter().find(|name| set(name)) {
+        return Err(format!(
+            "MCP_TENANT_ID is not set, and the local stand-ins refuse to run here: {marker} \
+             says this is Azure Functions or App Service.\n    fix: set MCP_TENANT_ID and \
+             MCP_PUBLIC_CLIENT_ID (run `handler --help` for every setting)."
+        ));
+    }
+    let addr = match env.get(MCP_DEVSTACK_ADDR.name) {
+        Some(_) => devstack_addr(&env)?,
+        None => SocketAddr::from(([127, 0, 0, 1], 0)),
+    };
+    if !addr.ip().is_loopback() {
+        return Err(format!(
+            "MCP_DEVSTACK_ADDR must be a loopback address, not {addr}: the local stand-ins \
+             hand out tokens to anyone who asks.\n    fix: use MCP_DEVSTACK_ADDR=127.0.0.1:<port>."
+        ));
+    }
+    let devstack = Devstack::start_with(DevstackOptions {
+        addr,
+        ..DevstackOptions::default()
+    })
+    .map_err(|error| {
+        format!(
+            "the local stand-ins cannot listen on {addr}: {error}\n    fix: set \
+             MCP_DEVSTACK_ADDR to a free loopback address and port"
+        )
+    })?;
+    let settings = devstack.handler_settings();
+    for (name, value) in [
+        (MCP_TENANT_ID.name, settings.tenant_id),
+        (MCP_AUTHORITY_HOST.name, settings.authority_host),
+        (GRAPH_BASE_URL.name, settings.graph_base_url),
+        (MCP_PUBLIC_CLIENT_ID.name, settings.public_client_id),
+    ] {
+        env.insert(name.to_owned(), value);
+    }
+    let user = tenant::user(tenant::DEFAULT_USER).expect("the default user exists");
+    let notice = format!(
+        "\nOffline: MCP_TENANT_ID is not set, so `handler stdio` signs in at a local Entra ID \
+         stand-in ({issuer}) and reads the sample tenant from a local Graph stand-in. The \
+         device code shown next is approved for {name} ({upn}) by the stand-in itself, and the \
+         sign-in is kept in memory only. Set MCP_TENANT_ID and MCP_PUBLIC_CLIENT_ID to use \
+         your own tenant.\n",
+        issuer = devstack.issuer(),
+        name = user.display_name,
+        upn = user.user_principal_name,
+    );
+    Ok(PreparedStdio {
+        env,
+        devstack: Some(devstack),
+        notice: Some(notice),
+    })
 }
 
 /// The settings that point a handler at `devstack`, by the names the handler reads.
@@ -754,6 +836,33 @@ mod tests {
             "the credential finds the devstack: {token:?}"
         );
         println!("result=ok");
+    }
+
+    #[test]
+    fn stdio_without_a_tenant_signs_in_at_a_devstack_on_a_free_loopback_port() {
+        let prepared = prepare_stdio(env(&[])).unwrap();
+        let devstack = prepared.devstack.as_ref().unwrap();
+        assert!(devstack.addr().ip().is_loopback());
+        assert_ne!(devstack.addr().port(), 7072, "a free port, not cargo run's");
+        assert_eq!(prepared.env[MCP_TENANT_ID.name], devstack.tenant_id());
+        assert_eq!(prepared.env[MCP_AUTHORITY_HOST.name], devstack.base_url());
+        assert_eq!(prepared.env[GRAPH_BASE_URL.name], devstack.graph_base_url());
+        assert_eq!(
+            prepared.env[MCP_PUBLIC_CLIENT_ID.name],
+            devstack.handler_settings().public_client_id
+        );
+        assert!(prepared.notice.unwrap().contains("Adele Vance"));
+
+        let configured = prepare_stdio(env(&[(MCP_TENANT_ID.name, "x")])).unwrap();
+        assert!(configured.devstack.is_none() && configured.notice.is_none());
+        for marker in HOSTED_MARKERS {
+            let error = prepare_stdio(env(&[(marker, "1")])).err().unwrap();
+            assert!(error.contains(marker), "{error}");
+        }
+        let error = prepare_stdio(env(&[(MCP_DEVSTACK_ADDR.name, "0.0.0.0:0")]))
+            .err()
+            .unwrap();
+        assert!(error.contains("loopback"), "{error}");
     }
 
     #[test]

@@ -5,10 +5,12 @@ use std::process::ExitCode;
 use m365_mcp::{
     app,
     cli::{self, Command},
-    config::Config,
+    config::{Config, StdioConfig},
     hosting::{self, Environment},
+    identity::public_client::{Flow, TokenStore},
     outbound::OutboundHttp,
-    telemetry,
+    stdio,
+    telemetry::{self, Sink},
 };
 
 // musl's allocator costs the static build two thirds of its throughput (docs/PERFORMANCE.md).
@@ -33,6 +35,15 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match cli::parse(&args) {
         Ok(Command::Serve) => serve(),
+        Ok(Command::Stdio { browser }) => serve_stdio(if browser {
+            Flow::Browser
+        } else {
+            Flow::DeviceCode
+        }),
+        Ok(Command::Logout) => match stdio::logout(&std::env::vars().collect()) {
+            Ok(done) => print_and_succeed(&done),
+            Err(message) => fail(&message, ExitCode::FAILURE),
+        },
         Ok(Command::Help) => print_and_succeed(&cli::help()),
         Ok(Command::Version) => {
             print_and_succeed(&format!("handler {}\n", env!("CARGO_PKG_VERSION")))
@@ -73,7 +84,7 @@ fn serve() -> ExitCode {
         Ok(config) => config,
         Err(error) => return fail(&error.to_string(), config_error()),
     };
-    telemetry::init(config.log_level);
+    telemetry::init(config.log_level, Sink::Stdout);
     if let Some(notice) = notice {
         eprintln!("{notice}");
     }
@@ -84,6 +95,65 @@ fn serve() -> ExitCode {
     match runtime.block_on(run(config, http)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("handler stopped: {error}"), ExitCode::FAILURE),
+    }
+}
+
+/// `handler stdio`: stdout carries MCP alone, so everything this prints goes to stderr.
+fn serve_stdio(flow: Flow) -> ExitCode {
+    let env: std::collections::HashMap<String, String> = std::env::vars().collect();
+    // With the local stand-ins built in and no tenant configured, the user signs in at them.
+    #[cfg(feature = "devstack")]
+    let (settings, offline, notice, _stand_ins) =
+        match m365_mcp::local_mode::prepare_stdio(env.clone()) {
+            Ok(prepared) => (
+                prepared.env,
+                prepared.devstack.is_some(),
+                prepared.notice,
+                prepared.devstack,
+            ),
+            Err(message) => {
+                return fail(
+                    &format!("handler stdio cannot start: {message}"),
+                    config_error(),
+                );
+            }
+        };
+    #[cfg(not(feature = "devstack"))]
+    let (settings, offline, notice) = (env.clone(), false, None::<String>);
+
+    let config = match StdioConfig::from_lookup(&|name| settings.get(name).cloned()) {
+        Ok(config) => config,
+        Err(error) => return fail(&error.to_string(), config_error()),
+    };
+    let store = if offline {
+        TokenStore::in_memory()
+    } else {
+        match TokenStore::locate(config.token_store_dir.clone(), &|name| {
+            env.get(name).cloned()
+        }) {
+            Ok(store) => store,
+            Err(message) => {
+                return fail(
+                    &format!("handler stdio cannot start: {message}"),
+                    config_error(),
+                );
+            }
+        }
+    };
+    telemetry::init(config.log_level, Sink::Stderr);
+    if let Some(notice) = notice {
+        eprintln!("{notice}");
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime starts");
+    match runtime.block_on(stdio::serve(config, OutboundHttp::default(), store, flow)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(
+            &format!("handler stdio stopped: {message}"),
+            ExitCode::FAILURE,
+        ),
     }
 }
 

@@ -1,5 +1,5 @@
 //! JSON lines on stdout, one event per line; the Functions host forwards stdout to
-//! Application Insights.
+//! Application Insights. `handler stdio` writes them to stderr: its stdout carries MCP alone.
 //!
 //! Each HTTP request produces exactly one `request` event, written by [`request_log`] after
 //! the response is known. Layers further in do not log on their own: they attach *facts* to the
@@ -94,8 +94,17 @@ impl AuthFacts {
     }
 }
 
-/// Installs the JSON subscriber. Safe to call once per process.
-pub fn init(level: Level) {
+/// Where the JSON log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sink {
+    /// The server's: the Functions host collects stdout.
+    Stdout,
+    /// `handler stdio`'s: stdout is the MCP transport.
+    Stderr,
+}
+
+/// Installs the JSON subscriber, writing to `sink`. Safe to call once per process.
+pub fn init(level: Level, sink: Sink) {
     let filter = Targets::new()
         .with_target(env!("CARGO_CRATE_NAME"), level)
         .with_target("handler", level)
@@ -104,10 +113,14 @@ pub fn init(level: Level) {
         .json()
         .flatten_event(true)
         .with_current_span(false)
-        .with_span_list(false)
-        .with_writer(std::io::stdout)
-        .with_filter(filter);
-    let _ = tracing_subscriber::registry().with(layer).try_init();
+        .with_span_list(false);
+    let layer = match sink {
+        Sink::Stdout => layer.with_writer(std::io::stdout).boxed(),
+        Sink::Stderr => layer.with_writer(std::io::stderr).boxed(),
+    };
+    let _ = tracing_subscriber::registry()
+        .with(layer.with_filter(filter))
+        .try_init();
 }
 
 /// Outermost layer: assigns the request id and writes the one `request` event.

@@ -14,8 +14,8 @@
 //!
 //! | path | stand-in | recorded as | module |
 //! |---|---|---|---|
-//! | `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/authorize` | Entra ID authority: discovery, JWKS, sign-in | `issuer` | `issuer` |
-//! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint, including the on-behalf-of grant | `token` | `issuer` |
+//! | `/{tenant}/v2.0/.well-known/openid-configuration`, `/{tenant}/discovery/v2.0/keys`, `/{tenant}/oauth2/v2.0/authorize`, `/{tenant}/oauth2/v2.0/devicecode`, `/devicelogin` | Entra ID authority: discovery, JWKS, sign-in (browser and device code) | `issuer` | `issuer` |
+//! | `/{tenant}/oauth2/v2.0/token` | Entra ID token endpoint, including the on-behalf-of and device code grants | `token` | `issuer` |
 //! | `/msi/token` | App Service managed identity endpoint (`IDENTITY_ENDPOINT`) | `managed_identity` | `managed_identity` |
 //! | `/secrets/{name}`, `/secrets/{name}/{version}`, `/secrets/{name}/versions` | Key Vault secrets, reached through [`vault_transport`] | `key_vault` | `key_vault` |
 //! | `/v1.0/…`, `/_layouts/15/download.aspx` | Microsoft Graph, and OneDrive's pre-authenticated downloads | `graph` | `graph` |
@@ -70,12 +70,13 @@ use self::{
     managed_identity::ManagedIdentity,
     record::{Recorder, recorded, with_unrouted_fallback},
     tenant::{
-        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, MANAGED_IDENTITY_CLIENT_ID,
+        DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, LOCAL_CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID,
         MANAGED_IDENTITY_PRINCIPAL_ID, SERVER_CLIENT_ID, SIGNING_KEY_SECRET, TENANT_ID,
     },
 };
 pub use self::{
     graph::GraphFault,
+    issuer::DeviceAnswer,
     issuer::pkce,
     managed_identity::PATH as MANAGED_IDENTITY_PATH,
     record::Recorded,
@@ -132,6 +133,9 @@ pub struct HandlerSettings {
     pub vault_addr: SocketAddr,
     /// The vault secret that keys cursors and confirmations.
     pub signing_key_secret: String,
+    /// The public client a user registers for `handler stdio`: it signs its one user in
+    /// itself and calls Graph directly.
+    pub public_client_id: String,
 }
 
 /// A running devstack. Dropping it shuts the server down.
@@ -281,6 +285,7 @@ impl Devstack {
             key_vault_url: self.vault_url(),
             vault_addr: self.addr,
             signing_key_secret: SIGNING_KEY_SECRET.to_owned(),
+            public_client_id: LOCAL_CLIENT_ID.to_owned(),
         }
     }
 
@@ -482,9 +487,99 @@ impl Devstack {
         self.issuer.revoke_sessions(known_user(user));
     }
 
+    /// Lets every Entra refresh token of `user` expire, as 90 days without use do: their next
+    /// refresh fails with AADSTS700082.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn expire_refresh_tokens(&self, user: &str) {
+        self.issuer.expire_refresh_tokens(known_user(user));
+    }
+
     /// How many Entra refresh tokens the authority has issued (each refresh issues one).
     pub fn refresh_tokens_issued(&self) -> usize {
         self.issuer.refresh_tokens_issued()
+    }
+
+    /// The refresh tokens the authority issued to `client` (key or client id) for `user`,
+    /// oldest first: the last is the newest rotation.
+    ///
+    /// # Panics
+    ///
+    /// If `client` or `user` is not in the directory.
+    pub fn refresh_tokens_of(&self, client: &str, user: &str) -> Vec<String> {
+        self.issuer
+            .refresh_tokens_of(known_client(client), known_user(user))
+    }
+
+    /// The next device sign-in (device code) follows `answers`, one per poll; after the
+    /// last, it stays pending unless that one was final. Sign-ins without a script have one
+    /// pending poll, then the default user approves.
+    pub fn script_device_sign_in(&self, answers: Vec<DeviceAnswer>) {
+        self.issuer.device_codes().script_next(answers);
+    }
+
+    /// A person at the verification page approves the waiting device sign-in `user_code` as
+    /// `user`; `false` if no such sign-in waits.
+    ///
+    /// # Panics
+    ///
+    /// If `user` is not in the directory.
+    pub fn approve_device_sign_in(&self, user_code: &str, user: &str) -> bool {
+        self.issuer
+            .device_codes()
+            .decide(user_code, Some(known_user(user)))
+    }
+
+    /// A person at the verification page declines the waiting device sign-in `user_code`.
+    pub fn decline_device_sign_in(&self, user_code: &str) -> bool {
+        self.issuer.device_codes().decide(user_code, None)
+    }
+
+    /// What every poll of a device code was told so far, in order, as `(user code, answer)`:
+    /// `approved` or the error (`authorization_pending`, `slow_down`, ...). A client that
+    /// polls sooner than its interval is told `slow_down` without a script asking for it.
+    pub fn device_code_answers(&self) -> Vec<(String, &'static str)> {
+        self.issuer.device_codes().answers()
+    }
+
+    /// The polling interval device codes issued from now on ask for (default 1 second;
+    /// Entra's is 5).
+    pub fn set_device_code_interval(&self, interval: Duration) {
+        self.issuer.device_codes().set_interval(interval);
+    }
+
+    /// The Graph permissions `user` consented to for `client` (key or client id), a client
+    /// that calls Graph itself: what its sign-ins asked for.
+    ///
+    /// # Panics
+    ///
+    /// If `client` or `user` is not in the directory.
+    pub fn client_consented_graph_permissions(
+        &self,
+        client: &str,
+        user: &str,
+    ) -> Vec<&'static str> {
+        self.issuer
+            .policy()
+            .client_consented(known_user(user), known_client(client))
+    }
+
+    /// Withdraws `user`'s consent to `permission` for `client`, a client that calls Graph
+    /// itself: its refreshes asking for it then fail with AADSTS65001 until the user signs in
+    /// again and consents.
+    ///
+    /// # Panics
+    ///
+    /// If `client` or `user` is not in the directory or the permission is not one Graph
+    /// exposes.
+    pub fn withdraw_client_consent(&self, client: &str, user: &str, permission: &str) {
+        self.issuer.policy().withdraw_client_consent(
+            known_user(user),
+            known_client(client),
+            known_permission(permission),
+        );
     }
 
     /// How many on-behalf-of requests reached the token endpoint, successful or not.
@@ -701,6 +796,13 @@ impl Drop for Devstack {
 /// If `user` is not in the sample directory: a test bug.
 fn known_user(user: &str) -> &'static tenant::User {
     tenant::user(user).unwrap_or_else(|| panic!("no user `{user}` in the devstack tenant"))
+}
+
+/// # Panics
+///
+/// If `client` is not registered in the sample directory: a test bug.
+fn known_client(client: &str) -> &'static tenant::ClientApp {
+    tenant::client(client).unwrap_or_else(|| panic!("no client `{client}` in the devstack tenant"))
 }
 
 /// A Graph permission's canonical name.

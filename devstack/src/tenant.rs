@@ -49,6 +49,11 @@ pub const DEV_CLIENT_ID: &str = "cb815bd0-de5e-4cf5-bc3b-9879bd15f847";
 /// Visual Studio Code's real client id: Entra has no dynamic client registration, so VS Code
 /// signs in as itself and the tenant pre-authorizes it on the server's API.
 pub const VSCODE_CLIENT_ID: &str = "aebc6443-996d-45c2-90f0-388ff96faa56";
+/// The app registration a user creates for `handler stdio`: a public client ("Allow public
+/// client flows" on, redirect URI `http://localhost`) asking for delegated Graph permissions,
+/// which signs its one user in with the device code flow or a browser and calls Graph
+/// directly, with no server in between.
+pub const LOCAL_CLIENT_ID: &str = "0c7d4c0e-6a3e-4a2b-9a51-3c1f2f6b8e27";
 /// A second registered public client, for tests of a client allowlist.
 pub const OTHER_CLIENT_ID: &str = "05a3f072-8cc3-4312-bca3-a6398680863f";
 /// A confidential background service granted the server's operator role.
@@ -100,6 +105,8 @@ pub const SERVER_APP: ClientApp = ClientApp {
     display_name: SERVER_DISPLAY_NAME,
     kind: ClientKind::Confidential,
     app_roles: &[],
+    api: ClientApi::Server,
+    public_client_flows: false,
 };
 
 /// Azure Storage's resource: the audience of the managed identity's tokens for Blob Storage,
@@ -217,6 +224,21 @@ pub struct ClientApp {
     pub kind: ClientKind,
     /// App roles of the server granted to this app (application permissions).
     pub app_roles: &'static [&'static str],
+    /// The API whose delegated permissions the registration asks for, and so what its
+    /// sign-ins request: the server's API, or Microsoft Graph directly.
+    pub api: ClientApi,
+    /// "Allow public client flows" on the registration: the device code grant is refused
+    /// (AADSTS7000218) unless it is on.
+    pub public_client_flows: bool,
+}
+
+/// Which API a client signs users in for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientApi {
+    /// The MCP server's API (`user_impersonation`); Graph is reached through the server.
+    Server,
+    /// Microsoft Graph itself: a local app that calls Graph for its one user.
+    Graph,
 }
 
 /// Every registered client.
@@ -228,6 +250,8 @@ pub const CLIENTS: &[ClientApp] = &[
         display_name: "Devstack Dev Client",
         kind: ClientKind::Public,
         app_roles: &[],
+        api: ClientApi::Server,
+        public_client_flows: false,
     },
     ClientApp {
         key: "vscode",
@@ -236,6 +260,8 @@ pub const CLIENTS: &[ClientApp] = &[
         display_name: "Visual Studio Code",
         kind: ClientKind::Public,
         app_roles: &[],
+        api: ClientApi::Server,
+        public_client_flows: false,
     },
     ClientApp {
         key: "other",
@@ -244,6 +270,18 @@ pub const CLIENTS: &[ClientApp] = &[
         display_name: "Other Client",
         kind: ClientKind::Public,
         app_roles: &[],
+        api: ClientApi::Server,
+        public_client_flows: false,
+    },
+    ClientApp {
+        key: "local",
+        client_id: LOCAL_CLIENT_ID,
+        service_principal_id: "8b1f0e52-3d47-4c0f-b6a9-7e2d95c41a60",
+        display_name: "M365 MCP (local)",
+        kind: ClientKind::Public,
+        app_roles: &[],
+        api: ClientApi::Graph,
+        public_client_flows: true,
     },
     ClientApp {
         key: "daemon",
@@ -252,6 +290,8 @@ pub const CLIENTS: &[ClientApp] = &[
         display_name: "Devstack Daemon",
         kind: ClientKind::Confidential,
         app_roles: &[MCP_OPERATOR],
+        api: ClientApi::Server,
+        public_client_flows: false,
     },
 ];
 

@@ -138,15 +138,7 @@ pub(super) fn read(reader: &mut Reader, under_functions_host: bool) -> AuthConfi
         })
         .unwrap_or(false);
 
-    let authority_host = reader
-        .parse(
-            &MCP_AUTHORITY_HOST,
-            "use an https URL with no path, for example https://login.microsoftonline.us",
-            parse_authority_host,
-        )
-        .unwrap_or_else(|| {
-            Url::parse("https://login.microsoftonline.com").expect("default authority parses")
-        });
+    let authority_host = authority_host(reader);
 
     let jwks_refresh_cooldown = reader
         .parse(
@@ -290,7 +282,7 @@ fn read_gateway_proof(
     }
 }
 
-fn guid(reader: &mut Reader, setting: &'static Setting, fix: &str) -> Option<String> {
+pub(super) fn guid(reader: &mut Reader, setting: &'static Setting, fix: &str) -> Option<String> {
     let value = reader.required(setting, fix)?;
     let guid = normalize_guid(&value);
     if guid.is_none() {
@@ -326,6 +318,19 @@ fn parse_app_id_uri(value: &str) -> Result<String, String> {
         ));
     }
     Ok(value.to_owned())
+}
+
+/// `MCP_AUTHORITY_HOST`, or the public cloud's.
+pub(super) fn authority_host(reader: &mut Reader) -> Url {
+    reader
+        .parse(
+            &MCP_AUTHORITY_HOST,
+            "use an https URL with no path, for example https://login.microsoftonline.us",
+            parse_authority_host,
+        )
+        .unwrap_or_else(|| {
+            Url::parse("https://login.microsoftonline.com").expect("default authority parses")
+        })
 }
 
 fn parse_authority_host(value: &str) -> Result<Url, String> {

@@ -13,6 +13,7 @@ mod authorization;
 mod outbound;
 mod secret;
 pub mod settings;
+mod stdio;
 pub mod toolsets;
 
 pub(crate) use auth::normalize_guid;
@@ -24,7 +25,8 @@ pub use authorization::{
 pub use outbound::OutboundConfig;
 pub use secret::SecretString;
 use settings::*;
-pub use settings::{SETTINGS, Setting};
+pub use settings::{SETTINGS, STDIO_READS, STDIO_SETTINGS, Setting};
+pub use stdio::StdioConfig;
 pub use toolsets::{EnabledToolsets, Toolset};
 
 /// Where the listening address came from; the Functions host's port always wins.
@@ -278,17 +280,7 @@ impl Config {
             )
             .unwrap_or(Duration::from_secs(10));
 
-        let log_level = reader
-            .parse(
-                &MCP_LOG,
-                "use one of error, warn, info, debug, trace",
-                |value| {
-                    value
-                        .parse::<tracing::Level>()
-                        .map_err(|_| format!("`{value}` is not a log level"))
-                },
-            )
-            .unwrap_or(tracing::Level::INFO);
+        let log_level = log_level(&mut reader);
 
         let auth = auth::read(&mut reader, listen_source == ListenSource::FunctionsHost);
         let outbound = outbound::read(&mut reader);
@@ -410,6 +402,21 @@ fn distinct_secrets(reader: &mut Reader, secrets: &[(&'static Setting, Option<St
             }
         }
     }
+}
+
+/// `MCP_LOG`.
+fn log_level(reader: &mut Reader) -> tracing::Level {
+    reader
+        .parse(
+            &MCP_LOG,
+            "use one of error, warn, info, debug, trace",
+            |value| {
+                value
+                    .parse::<tracing::Level>()
+                    .map_err(|_| format!("`{value}` is not a log level"))
+            },
+        )
+        .unwrap_or(tracing::Level::INFO)
 }
 
 fn push_unique(list: &mut Vec<String>, item: String) {

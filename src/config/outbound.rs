@@ -50,13 +50,7 @@ pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
         reader.required(platform, MI_FIX);
     }
 
-    let graph_base_url = reader
-        .parse(
-            &GRAPH_BASE_URL,
-            "use https://graph.microsoft.com, or a national cloud's Graph endpoint",
-            |value| https_or_loopback(value, false),
-        )
-        .unwrap_or_else(|| Url::parse("https://graph.microsoft.com").expect("default parses"));
+    let graph_base_url = graph_base_url(reader);
 
     let key_vault_url = reader.parse(
         &KEY_VAULT_URL,
@@ -66,7 +60,7 @@ pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
 
     let secret_refresh = seconds(reader, &MCP_SECRET_REFRESH_SECONDS, 10..=86_400, 300);
     let signing_key_secret = reader.raw(&MCP_SIGNING_KEY_SECRET_NAME);
-    let tool_deadline = seconds(reader, &MCP_TOOL_DEADLINE_SECONDS, 1..=200, 45);
+    let tool_deadline = tool_deadline(reader);
 
     OutboundConfig {
         managed_identity_client_id: managed_identity_client_id.unwrap_or_default(),
@@ -76,6 +70,22 @@ pub(super) fn read(reader: &mut Reader) -> OutboundConfig {
         signing_key_secret,
         tool_deadline,
     }
+}
+
+/// `GRAPH_BASE_URL`, or the public cloud's Graph.
+pub(super) fn graph_base_url(reader: &mut Reader) -> Url {
+    reader
+        .parse(
+            &GRAPH_BASE_URL,
+            "use https://graph.microsoft.com, or a national cloud's Graph endpoint",
+            |value| https_or_loopback(value, false),
+        )
+        .unwrap_or_else(|| Url::parse("https://graph.microsoft.com").expect("default parses"))
+}
+
+/// `MCP_TOOL_DEADLINE_SECONDS`.
+pub(super) fn tool_deadline(reader: &mut Reader) -> Duration {
+    seconds(reader, &MCP_TOOL_DEADLINE_SECONDS, 1..=200, 45)
 }
 
 fn seconds(

@@ -49,7 +49,8 @@ pub const MCP_ALLOWED_ORIGINS: Setting = Setting {
 pub const MCP_TENANT_ID: Setting = Setting {
     name: "MCP_TENANT_ID",
     default: REQUIRED,
-    help: "Entra tenant (GUID) whose tokens are accepted.",
+    help: "Entra tenant (GUID) whose tokens are accepted; for `handler stdio`, the tenant its \
+           user signs in to.",
 };
 
 pub const MCP_CLIENT_ID: Setting = Setting {
@@ -260,6 +261,25 @@ pub const MCP_BROKER_REDIRECT_URIS: Setting = Setting {
            ChatGPT (chatgpt.com) callbacks.",
 };
 
+pub const MCP_PUBLIC_CLIENT_ID: Setting = Setting {
+    name: "MCP_PUBLIC_CLIENT_ID",
+    default: "required by `handler stdio` when MCP_TENANT_ID is set",
+    help: "`handler stdio`: client id (GUID) of your own app registration, a public client \
+           (Authentication > Allow public client flows: Yes; redirect URI http://localhost under \
+           Mobile and desktop applications, for --browser) with the delegated Graph permissions \
+           of the enabled toolsets. You sign in to it; there is no secret.",
+};
+
+pub const MCP_TOKEN_STORE_DIR: Setting = Setting {
+    name: "MCP_TOKEN_STORE_DIR",
+    default: "$XDG_CONFIG_HOME/m365-mcp-handler or ~/.config/m365-mcp-handler (Linux), \
+              ~/Library/Application Support/m365-mcp-handler (macOS), \
+              %APPDATA%\\m365-mcp-handler (Windows)",
+    help: "`handler stdio` and `handler logout`: the directory (created readable by you alone) \
+           holding sign-in.json: your refresh token, who you are (tenant, object id, user name) \
+           and the tenant and app it belongs to.",
+};
+
 /// Every setting the handler reads, in the order `--help` shows them.
 pub const SETTINGS: &[&Setting] = &[
     &FUNCTIONS_CUSTOMHANDLER_PORT,
@@ -297,4 +317,19 @@ pub const SETTINGS: &[&Setting] = &[
     &MCP_BROKER_BLOB_CONTAINER,
     &MCP_BROKER_SEALING_KEY_SECRET_NAME,
     &MCP_BROKER_REDIRECT_URIS,
+];
+
+/// Settings only `handler stdio` and `handler logout` read, in the order `--help` shows them.
+pub const STDIO_SETTINGS: &[&Setting] = &[&MCP_PUBLIC_CLIENT_ID, &MCP_TOKEN_STORE_DIR];
+
+/// Every setting `handler stdio` reads: those it shares with the server, then its own.
+pub const STDIO_READS: &[&Setting] = &[
+    &MCP_TENANT_ID,
+    &MCP_AUTHORITY_HOST,
+    &GRAPH_BASE_URL,
+    &MCP_TOOLSETS,
+    &MCP_TOOL_DEADLINE_SECONDS,
+    &MCP_LOG,
+    &MCP_PUBLIC_CLIENT_ID,
+    &MCP_TOKEN_STORE_DIR,
 ];

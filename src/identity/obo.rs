@@ -19,85 +19,30 @@
 
 use std::{
     collections::HashMap,
-    fmt,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use aws_lc_rs::digest;
 
-use serde::Deserialize;
 use tokio::time::Instant;
 
-use super::ManagedIdentity;
+use super::{
+    ExchangeError, GraphToken, ManagedIdentity,
+    entra::{EntraError, MAX_ANSWER_BYTES, TokenAnswer},
+};
 use crate::{
-    caller::{Caller, CallerKind},
+    caller::{BearerToken, Caller, CallerKind},
     outbound::{BodyError, Call, OutboundHttp, jitter, read_capped},
 };
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
-/// A cached token is replaced this long before it expires (less for very short-lived tokens).
-const EXPIRY_MARGIN: Duration = Duration::from_secs(5 * 60);
 /// Entries kept at most; beyond it, expired entries go first.
 const CAPACITY: usize = 10_000;
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
-/// The token endpoint's answers are a few kilobytes; nothing larger is read.
-const MAX_ANSWER_BYTES: usize = 64 * 1024;
-
-/// A Graph access token. Opaque: never parsed, logged or returned to a client.
-#[derive(Clone)]
-pub struct GraphToken {
-    value: Arc<str>,
-    refresh_after: Instant,
-    /// Shared with the cached copy: set when Graph refused the token.
-    refused: Arc<AtomicBool>,
-}
-
-impl GraphToken {
-    pub fn bearer(&self) -> &str {
-        &self.value
-    }
-
-    /// Graph refused this token (HTTP 401: revoked, say): it leaves the cache, and the next call
-    /// for the same caller token and scopes exchanges again.
-    pub fn refused_by_graph(&self) {
-        self.refused.store(true, Ordering::SeqCst);
-    }
-
-    /// Whether the cache may still hand it out.
-    fn usable(&self, now: Instant) -> bool {
-        now < self.refresh_after && !self.refused.load(Ordering::SeqCst)
-    }
-}
-
-impl fmt::Debug for GraphToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("GraphToken(<redacted>)")
-    }
-}
-
-/// Why no Graph token could be obtained.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ExchangeError {
-    /// The caller is an application: there is no user to act for.
-    NotAUser,
-    /// The user or an administrator has not consented to these permissions (AADSTS65001).
-    ConsentRequired,
-    /// Conditional Access needs the user to sign in again satisfying `claims`.
-    ClaimsChallenge { claims: String },
-    /// The managed identity gave no token.
-    IdentityUnavailable,
-    /// Entra did not answer usefully before the deadline.
-    EntraUnreachable,
-    /// Entra refused for another reason: usually the server's own configuration.
-    Rejected { error: String, code: Option<u32> },
-}
 
 /// One caller token (by its SHA-256, which is no use to anyone who reads it from memory) and
 /// one set of scopes.
@@ -108,8 +53,8 @@ struct CacheKey {
 }
 
 impl CacheKey {
-    fn new(caller: &Caller, scopes: String) -> Self {
-        let digest = digest::digest(&digest::SHA256, caller.token.expose().as_bytes());
+    fn new(token: &BearerToken, scopes: String) -> Self {
+        let digest = digest::digest(&digest::SHA256, token.expose().as_bytes());
         Self {
             token_digest: digest.as_ref().try_into().expect("SHA-256 is 32 bytes"),
             scopes,
@@ -125,23 +70,6 @@ pub struct OnBehalfOf {
     client_id: String,
     identity: ManagedIdentity,
     cache: Mutex<HashMap<CacheKey, Slot>>,
-}
-
-#[derive(Deserialize)]
-struct TokenAnswer {
-    access_token: String,
-    expires_in: u64,
-}
-
-#[derive(Deserialize, Default)]
-struct EntraError {
-    #[serde(default)]
-    error: String,
-    #[serde(default)]
-    error_codes: Vec<u32>,
-    claims: Option<String>,
-    trace_id: Option<String>,
-    correlation_id: Option<String>,
 }
 
 enum Attempt {
@@ -176,16 +104,20 @@ impl OnBehalfOf {
         if caller.kind != CallerKind::User {
             return Err(ExchangeError::NotAUser);
         }
-        let mut sorted = scopes.to_vec();
-        sorted.sort();
-        sorted.dedup();
-        let key = CacheKey::new(caller, sorted.join(" "));
+        // Only the local user of `handler stdio` comes without a token, and it never gets here.
+        let Some(assertion) = caller.token.as_ref() else {
+            return Err(ExchangeError::Rejected {
+                error: "the caller presented no token to exchange".into(),
+                code: None,
+            });
+        };
+        let key = CacheKey::new(assertion, super::scope_key(scopes));
         let slot = self.slot(&key);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| t.usable(Instant::now())) {
             return Ok(token.clone());
         }
-        let token = self.exchange(caller, &key.scopes, call).await?;
+        let token = self.exchange(caller, assertion, &key.scopes, call).await?;
         *cached = Some(token.clone());
         Ok(token)
     }
@@ -204,13 +136,14 @@ impl OnBehalfOf {
     async fn exchange(
         &self,
         caller: &Caller,
+        assertion: &BearerToken,
         scopes: &str,
         call: Call<'_>,
     ) -> Result<GraphToken, ExchangeError> {
         let started = Instant::now();
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.attempt(caller, scopes, call.deadline).await {
+            match self.attempt(assertion, scopes, call.deadline).await {
                 Attempt::Done(result) => {
                     match &result {
                         Ok(_) => tracing::info!(
@@ -249,7 +182,7 @@ impl OnBehalfOf {
         }
     }
 
-    async fn attempt(&self, caller: &Caller, scopes: &str, deadline: Instant) -> Attempt {
+    async fn attempt(&self, user_token: &BearerToken, scopes: &str, deadline: Instant) -> Attempt {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Attempt::Done(Err(ExchangeError::EntraUnreachable));
@@ -269,7 +202,7 @@ impl OnBehalfOf {
             ("client_id", self.client_id.as_str()),
             ("client_assertion_type", CLIENT_ASSERTION_TYPE),
             ("client_assertion", assertion.expose()),
-            ("assertion", caller.token.expose()),
+            ("assertion", user_token.expose()),
             ("scope", scopes),
         ];
         let timeout = remaining.min(ATTEMPT_TIMEOUT);
@@ -314,15 +247,11 @@ impl OnBehalfOf {
         };
         if status.is_success() {
             return Attempt::Done(match serde_json::from_slice::<TokenAnswer>(&body) {
-                Ok(answer) => {
-                    let lifetime = Duration::from_secs(answer.expires_in);
-                    let margin = EXPIRY_MARGIN.min(lifetime / 2);
-                    Ok(GraphToken {
-                        value: answer.access_token.into(),
-                        refresh_after: received + lifetime - margin,
-                        refused: Arc::default(),
-                    })
-                }
+                Ok(answer) => Ok(GraphToken::new(
+                    answer.access_token,
+                    received,
+                    answer.expires_in,
+                )),
                 Err(_) => Err(ExchangeError::Rejected {
                     error: "the token endpoint's answer was not a token".into(),
                     code: None,
@@ -343,8 +272,8 @@ impl OnBehalfOf {
 }
 
 fn classify(error: EntraError) -> ExchangeError {
-    let code = error.error_codes.first().copied();
-    if error.error_codes.contains(&65001) {
+    let code = error.code();
+    if error.is_consent_required() {
         return ExchangeError::ConsentRequired;
     }
     match (error.error.as_str(), error.claims) {
@@ -374,34 +303,5 @@ fn evict(cache: &mut HashMap<CacheKey, Slot>) {
         .collect();
     for key in idle {
         cache.remove(&key);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn debug_output_never_shows_the_graph_token() {
-        let token = GraphToken {
-            value: "graph-token-value-1f2e3d".into(),
-            refresh_after: Instant::now(),
-            refused: Arc::default(),
-        };
-        let shown = format!("{token:?} {:?}", Some(&token));
-        assert!(!shown.contains("graph-token-value-1f2e3d"), "{shown}");
-    }
-
-    #[test]
-    fn a_token_graph_refused_is_no_longer_handed_out_by_any_copy() {
-        let token = GraphToken {
-            value: "graph-token-value-1f2e3d".into(),
-            refresh_after: Instant::now() + Duration::from_secs(3600),
-            refused: Arc::default(),
-        };
-        let cached = token.clone();
-        assert!(cached.usable(Instant::now()));
-        token.refused_by_graph();
-        assert!(!cached.usable(Instant::now()));
     }
 }

@@ -276,7 +276,7 @@ impl TokenValidator {
             kind,
             scopes,
             roles: claims.roles,
-            token: BearerToken::new(token.to_owned()),
+            token: Some(BearerToken::new(token.to_owned())),
         })
     }
 }

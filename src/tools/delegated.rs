@@ -1,14 +1,16 @@
 //! Microsoft Graph on behalf of the caller: the one path by which tools reach Microsoft 365 data.
 //!
 //! A tool declares the Graph permissions it needs; a [`Session`] holds a Graph token for the
-//! caller and exactly those permissions (from the on-behalf-of cache, or one exchange) and sends
-//! the tool's requests within the tool call's deadline. Around every request it keeps Graph's
+//! caller and exactly those permissions (from [`GraphTokens`]: the on-behalf-of exchange, or
+//! for `handler stdio` the user's own sign-in) and sends the tool's requests within the tool
+//! call's deadline. Around every request it keeps Graph's
 //! etiquette: at most [`MAILBOX_CONCURRENCY`] requests in flight per user (Outlook's limit per
 //! mailbox), however many calls of that user arrive together.
 //!
 //! Every way this can fail becomes a [`ToolError`] that tells the AI client what happened and
 //! what to do next, with one exception: a Conditional Access claims challenge goes to the HTTP
-//! layer, which answers 401 so the client can sign the user in again.
+//! layer, which answers 401 so the client can sign the user in again. Over stdio the user signs
+//! in to the server itself, and the error says where and with which code.
 //!
 //! Continuations the session hands out are sealed ([`crate::signing`]) and bound to the caller,
 //! the tool and the listing they continue: a cursor altered, from another user or for another
@@ -31,7 +33,7 @@ use crate::{
         DownloadError, GraphClient, GraphError, GraphRequest,
         paging::{Cursor, InvalidCursor, Limits},
     },
-    identity::obo::{ExchangeError, GraphToken, OnBehalfOf},
+    identity::{ExchangeError, GraphToken, GraphTokens, MissingConsent},
     local_time::UserZone,
     signing::{KeysUnavailable, Purpose, Refused, SigningKeys},
 };
@@ -46,11 +48,12 @@ pub const TIME_ZONE_PERMISSION: &str = "MailboxSettings.Read";
 const CURSOR_LIFETIME: Duration = Duration::from_secs(3600);
 
 pub struct DelegatedGraph {
-    obo: OnBehalfOf,
+    tokens: GraphTokens,
     graph: GraphClient,
     /// Graph's resource identifier, the prefix of its scopes.
     resource: String,
-    /// This server's client id, for the consent instructions.
+    /// The app registration the user consents to (this server's, or over stdio the user's own
+    /// public client), for the consent instructions.
     client_id: String,
     keys: SigningKeys,
     mailboxes: Mailboxes,
@@ -61,7 +64,8 @@ pub struct DelegatedGraph {
 pub struct Session<'a> {
     graph: &'a DelegatedGraph,
     ctx: &'a ToolContext,
-    caller: &'a Caller,
+    /// Who the token acts for.
+    caller: Arc<Caller>,
     tool: &'static str,
     token: GraphToken,
     /// The permissions the token carries.
@@ -101,14 +105,14 @@ impl From<GraphError> for Failure {
 
 impl DelegatedGraph {
     pub fn new(
-        obo: OnBehalfOf,
+        tokens: GraphTokens,
         graph: GraphClient,
         graph_base: &Url,
         client_id: String,
         keys: SigningKeys,
     ) -> Self {
         Self {
-            obo,
+            tokens,
             graph,
             resource: graph_base.as_str().trim_end_matches('/').to_owned(),
             client_id,
@@ -128,13 +132,24 @@ impl DelegatedGraph {
         permissions: GraphPermissions,
     ) -> Result<Session<'a>, ToolError> {
         let all: Vec<&'static str> = permissions.all().collect();
-        match self.open(ctx, tool, all.clone()).await {
+        // Permissions the tool can do without are not worth asking the user for.
+        let missing = if permissions.optional.is_empty() {
+            MissingConsent::AskTheUser
+        } else {
+            MissingConsent::Refuse
+        };
+        match self.open(ctx, tool, all.clone(), missing).await {
             Err(Failure::Exchange(ExchangeError::ConsentRequired))
                 if !permissions.optional.is_empty() =>
             {
-                self.open(ctx, tool, permissions.required.to_vec())
-                    .await
-                    .map_err(|failure| self.explain(ctx, permissions.required, failure))
+                self.open(
+                    ctx,
+                    tool,
+                    permissions.required.to_vec(),
+                    MissingConsent::AskTheUser,
+                )
+                .await
+                .map_err(|failure| self.explain(ctx, permissions.required, failure))
             }
             opened => opened.map_err(|failure| self.explain(ctx, &all, failure)),
         }
@@ -145,19 +160,21 @@ impl DelegatedGraph {
         ctx: &'a ToolContext,
         tool: &'static str,
         granted: Vec<&'static str>,
+        missing: MissingConsent,
     ) -> Result<Session<'a>, Failure> {
-        let Some(caller) = ctx.caller.as_deref() else {
+        let Some(caller) = ctx.caller.as_ref() else {
             return Err(Failure::Exchange(ExchangeError::NotAUser));
         };
         let scopes: Vec<String> = granted
             .iter()
             .map(|permission| format!("{}/{permission}", self.resource))
             .collect();
-        let token = self
-            .obo
-            .graph_token(caller, &scopes, ctx.call())
+        let (token, caller) = self
+            .tokens
+            .graph_token(caller, &scopes, ctx.call(), missing)
             .await
             .map_err(Failure::Exchange)?;
+        let mailbox = self.mailboxes.of(&caller);
         Ok(Session {
             graph: self,
             ctx,
@@ -165,7 +182,7 @@ impl DelegatedGraph {
             tool,
             token,
             granted,
-            mailbox: self.mailboxes.of(caller),
+            mailbox,
         })
     }
 }
@@ -389,6 +406,33 @@ impl DelegatedGraph {
                 "Microsoft Entra ID could not be reached in time to get a Microsoft Graph token.",
                 "Try again in a minute.",
             ),
+            Failure::Exchange(ExchangeError::SignInPending {
+                url,
+                user_code: Some(code),
+            }) => ToolError::new(
+                format!(
+                    "The user must sign in to Microsoft 365 before this tool can read their \
+                     data: open {url} and enter the code {code}."
+                ),
+                format!(
+                    "Ask the user to open {url} in a browser, enter the code {code} and sign in \
+                     (the server's log shows the same), then call the tool again."
+                ),
+            ),
+            Failure::Exchange(ExchangeError::SignInPending {
+                url,
+                user_code: None,
+            }) => ToolError::new(
+                "The user must sign in to Microsoft 365 in the browser the server opened \
+                 before this tool can read their data.",
+                format!(
+                    "Ask the user to finish signing in in that browser window (or to open {url} \
+                     on this computer), then call the tool again."
+                ),
+            ),
+            Failure::Exchange(ExchangeError::SignInFailed { reason, fix }) => {
+                ToolError::new(reason, fix)
+            }
             Failure::Exchange(ExchangeError::Rejected { error, code }) => ToolError::new(
                 format!(
                     "Microsoft Entra ID refused to issue a Microsoft Graph token for this server \

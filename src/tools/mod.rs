@@ -46,7 +46,7 @@ pub use server::{OPERATOR_ROLE, ToolSummary};
 
 use crate::{
     caller::{Access, Caller},
-    config::{Config, EnabledToolsets, Toolset},
+    config::{EnabledToolsets, Toolset},
     inbound_auth::{ClaimsChallenge, ToolAccess},
     outbound::Call,
     telemetry::RequestId,
@@ -576,23 +576,49 @@ fn every_tool(registry: &mut impl Register) {
         .register(write::CreateEvent);
 }
 
-/// The registry of every tool of the enabled toolsets, `server_status` last (it lists the
-/// others, itself included).
-pub fn registry(config: &Config, graph: Arc<DelegatedGraph>) -> Arc<Registry> {
-    let mut registry = Registry::new(
-        config.toolsets.clone(),
-        config.outbound.tool_deadline,
-        graph,
-    );
+/// Where the tools are served, as `server_status` reports it.
+pub struct ServedAt {
+    /// The tenant whose users call.
+    pub tenant_id: String,
+    /// The MCP endpoint as clients reach it (`stdio` over stdio).
+    pub endpoint: String,
+}
+
+/// The registry of every tool of the enabled `toolsets`, `server_status` last (it lists the
+/// others, itself included); each call gets `time_limit`.
+pub fn registry(
+    toolsets: &EnabledToolsets,
+    time_limit: Duration,
+    served_at: ServedAt,
+    graph: Arc<DelegatedGraph>,
+) -> Arc<Registry> {
+    let mut registry = Registry::new(toolsets.clone(), time_limit, graph);
     every_tool(&mut registry);
     let mut summaries: Vec<ToolSummary> = registry.specs().map(ToolSummary::of).collect();
     summaries.push(ToolSummary::of(&server::ServerStatus::SPEC));
     registry.register(server::ServerStatus::new(
-        config.auth.tenant_id.clone(),
-        config.public_url.to_string(),
+        served_at.tenant_id,
+        served_at.endpoint,
         summaries,
     ));
     Arc::new(registry)
+}
+
+/// The delegated Graph permissions the tools of `toolsets` require (not the optional ones), in
+/// registration order: what a user signing in for them is asked to consent to.
+pub fn required_permissions(toolsets: &EnabledToolsets) -> Vec<&'static str> {
+    let mut permissions = Vec::new();
+    for spec in catalog()
+        .into_iter()
+        .filter(|spec| toolsets.contains(spec.toolset))
+    {
+        for permission in spec.graph.required {
+            if !permissions.contains(permission) {
+                permissions.push(*permission);
+            }
+        }
+    }
+    permissions
 }
 
 /// Every tool this build could serve, whatever is enabled: for `--help` and the check that the
@@ -661,6 +687,29 @@ mod tests {
                 "{toolset}"
             );
         }
+    }
+
+    #[test]
+    fn a_sign_in_asks_for_what_the_enabled_tools_require_and_nothing_optional() {
+        let profile = EnabledToolsets::parse("profile").unwrap();
+        assert_eq!(required_permissions(&profile), ["User.Read"]);
+        let calendar = EnabledToolsets::parse("profile,calendar").unwrap();
+        assert_eq!(
+            required_permissions(&calendar),
+            [
+                "User.Read",
+                "Calendars.ReadBasic",
+                "MailboxSettings.Read",
+                "Calendars.Read",
+                "Calendars.Read.Shared"
+            ]
+        );
+        let everything = required_permissions(&EnabledToolsets::all());
+        assert!(
+            !everything.contains(&"User.Read.All"),
+            "optional for get_user"
+        );
+        assert!(everything.contains(&"Mail.Send"));
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! `Content-Type`; [`envelope`] adds the body and protocol-version rules in front of it.
 //!
 //! [`McpServer`] is the MCP face of the server: identity, capabilities and the tool registry.
+//! `handler stdio` serves the same `McpServer` over stdin and stdout, for its one local user.
 
 pub mod envelope;
 
@@ -26,23 +27,51 @@ use rmcp::{
 };
 
 use crate::{
+    caller::Caller,
     config::Config,
     protocol::{LATEST_PROTOCOL_VERSION, SERVER_NAME, SERVER_VERSION, SUPPORTED_PROTOCOL_VERSIONS},
-    tools::Registry,
+    tools::{Registry, ToolContext},
 };
 
 /// Largest POST body accepted on `/mcp`.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The one user of a server that serves over stdio, as things stand: there is no token per
+/// request to say who calls.
+pub type LocalUser = Arc<dyn Fn() -> Arc<Caller> + Send + Sync>;
+
 /// One value per process, cloned (cheaply) for every request by the service factory.
 #[derive(Clone)]
 pub struct McpServer {
     registry: Arc<Registry>,
+    /// Over stdio, the caller of every request; over HTTP each request's token says.
+    local_user: Option<LocalUser>,
 }
 
 impl McpServer {
     pub fn new(registry: Arc<Registry>) -> Self {
-        Self { registry }
+        Self {
+            registry,
+            local_user: None,
+        }
+    }
+
+    /// The server of `handler stdio`: every request comes from `user`.
+    pub fn for_local_user(registry: Arc<Registry>, user: LocalUser) -> Self {
+        Self {
+            registry,
+            local_user: Some(user),
+        }
+    }
+
+    fn context(&self, request: &RequestContext<RoleServer>) -> ToolContext {
+        let mut ctx = self.registry.context(request);
+        if let Some(user) = &self.local_user {
+            ctx.caller = Some(user());
+            // No HTTP request id to carry: each call gets its own, for the log.
+            ctx.request_id = uuid::Uuid::new_v4().to_string();
+        }
+        ctx
     }
 }
 
@@ -68,7 +97,7 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let ctx = self.registry.context(&context);
+        let ctx = self.context(&context);
         Ok(ListToolsResult::with_all_items(
             self.registry.visible_to(&ctx),
         ))
@@ -79,7 +108,7 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let ctx = self.registry.context(&context);
+        let ctx = self.context(&context);
         let arguments = request.arguments.unwrap_or_default();
         self.registry
             .call(&request.name, &ctx, arguments)

@@ -49,6 +49,8 @@ LEFT_AT_DEFAULT = {
     "MCP_DEVSTACK_VAULT_ADDR": "local development only: the deployed build has no local stand-ins",
     "MCP_DEVSTACK_TEST_CA": "tests only: the deployed build has no local stand-ins",
     "MCP_DEVSTACK_RESOLVE": "tests only: the deployed build has no local stand-ins",
+    "MCP_PUBLIC_CLIENT_ID": "`handler stdio` only (a user's own app registration): the server never reads it",
+    "MCP_TOKEN_STORE_DIR": "`handler stdio` and `handler logout` only: the server stores no sign-in",
     "MCP_BROKER_REDIRECT_URIS": "default (loopback, VS Code, Claude, ChatGPT callbacks) fits; an operator narrows or widens it in the portal",
     "MCP_SECRET_REFRESH_SECONDS": "default (five minutes) fits; APIM's own refresh of the named value is pinned per version",
     "MCP_TOOL_DEADLINE_SECONDS": "default (45 s) stays well inside the Functions proxy's 240 s idle timeout",

@@ -105,7 +105,11 @@ impl Output {
     }
 }
 
-fn capture(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+/// Collects `stream`'s lines into `into` on a thread of its own, which ends at end of stream.
+pub fn capture(
+    stream: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<Vec<String>>>,
+) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             match line {
@@ -113,7 +117,7 @@ fn capture(stream: impl std::io::Read + Send + 'static, into: Arc<Mutex<Vec<Stri
                 Err(_) => break,
             }
         }
-    });
+    })
 }
 
 /// The settings that point a handler at `devstack`.

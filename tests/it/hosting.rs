@@ -10,7 +10,10 @@ use std::{
 
 use crate::harness::*;
 use devstack::Devstack;
-use m365_mcp::{config::SETTINGS, local_mode};
+use m365_mcp::{
+    config::{SETTINGS, STDIO_SETTINGS},
+    local_mode,
+};
 
 #[test]
 fn listens_on_the_port_the_functions_host_assigns_and_answers_readiness() {
@@ -99,7 +102,11 @@ fn help_documents_every_setting() {
     let output = Command::new(HANDLER).arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
-    for setting in SETTINGS.iter().chain(local_mode::SETTINGS) {
+    for setting in SETTINGS
+        .iter()
+        .chain(STDIO_SETTINGS)
+        .chain(local_mode::SETTINGS)
+    {
         assert!(
             help.contains(&format!("\n  {}\n", setting.name)),
             "{} missing from --help",
@@ -109,7 +116,17 @@ fn help_documents_every_setting() {
     }
     assert!(help.contains("USAGE"));
     assert!(help.contains("handler dev-token"));
+    assert!(help.contains("handler stdio [--browser]"));
+    assert!(help.contains("handler logout"));
     assert!(help.contains("\n      default: (required)\n"));
+    for command in ["stdio", "logout"] {
+        let output = Command::new(HANDLER)
+            .args([command, "--help"])
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        assert_eq!(String::from_utf8(output.stdout).unwrap(), help);
+    }
 }
 
 #[test]
@@ -189,7 +206,11 @@ fn sigterm_shutdown_is_bounded_by_the_grace_period() {
 #[test]
 fn the_readme_configuration_table_lists_every_setting() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
-    for setting in SETTINGS.iter().chain(local_mode::SETTINGS) {
+    for setting in SETTINGS
+        .iter()
+        .chain(STDIO_SETTINGS)
+        .chain(local_mode::SETTINGS)
+    {
         assert!(
             readme.contains(&format!("| `{}` |", setting.name)),
             "README's configuration table misses {}",

@@ -1,6 +1,7 @@
 //! The integration tests: one binary, a module per concern. Each test spawns the real `handler`
-//! binary the way the Azure Functions host does and talks to it over HTTP, against the local
-//! stand-ins of the `devstack` crate; [`harness`] holds what they share.
+//! binary the way the Azure Functions host does and talks to it over HTTP (or, in [`stdio`],
+//! the way MCP clients start local servers, over pipes), against the local stand-ins of the
+//! `devstack` crate; [`harness`] holds what they share.
 
 mod architecture;
 mod broker;
@@ -11,5 +12,6 @@ mod hosting;
 mod inbound_auth;
 mod no_client_secret;
 mod outbound;
+mod stdio;
 mod tools;
 mod transport;

@@ -2,7 +2,8 @@
 //!
 //! Real Entra shows a sign-in page and, the first time, a consent page. The devstack has no UI:
 //! the user named by `login_hint` (short key, UPN or object id; Adele when absent) is signed in
-//! at once, and the tenant has already consented to everything the server exposes. Everything
+//! at once, and the tenant has already consented to everything the server exposes (a client
+//! that calls Graph itself gets the user's consent to what it asked for). Everything
 //! else is checked as Entra checks it, in Entra's order: the client and its redirect URI first
 //! (failures show an error page), then the request itself (failures go back to the client).
 //!
@@ -31,6 +32,7 @@ use super::{
     codes::Grant,
     error::EntraError,
     pkce::{self, S256},
+    sign_in::SignInScopes,
 };
 use crate::tenant::{self, ClientApp, ClientKind, DEFAULT_USER, TENANT_ID};
 
@@ -155,9 +157,12 @@ fn sign_in(
         .scope
         .as_deref()
         .ok_or_else(|| EntraError::missing("scope"))?;
-    let api = issuer.server_api();
-    let scopes = api.parse(scope)?;
-    api.check_resource(request.resource.as_deref())?;
+    let scopes = SignInScopes::parse(issuer, client, scope)?;
+    if let SignInScopes::ServerApi(_) = scopes {
+        issuer
+            .server_api()
+            .check_resource(request.resource.as_deref())?;
+    }
     let code_challenge = checked_challenge(request)?;
     let hint = request.login_hint.as_deref().unwrap_or(DEFAULT_USER);
     let user = tenant::user(hint).ok_or_else(|| {
@@ -167,14 +172,15 @@ fn sign_in(
             format!("The user account {hint} does not exist in the {TENANT_ID} directory."),
         )
     })?;
-    let offline_access = scope.split_whitespace().any(|s| s == "offline_access");
+    let has = |name: &str| scope.split_whitespace().any(|s| s == name);
     Ok(issuer.codes.issue(Grant {
         client_id: client.client_id.to_owned(),
         redirect_uri: redirect_uri.to_owned(),
         code_challenge,
         user,
         scopes,
-        offline_access,
+        offline_access: has("offline_access"),
+        openid: has("openid"),
     }))
 }
 

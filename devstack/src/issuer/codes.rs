@@ -12,7 +12,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use super::{random_urlsafe, scope::ApiScopes};
+use super::{random_urlsafe, sign_in::SignInScopes};
 use crate::tenant::User;
 
 /// How long a code may wait for redemption. Entra allows about ten minutes; five is plenty
@@ -26,10 +26,12 @@ pub struct Grant {
     pub redirect_uri: String,
     pub code_challenge: String,
     pub user: &'static User,
-    pub scopes: ApiScopes,
-    /// The sign-in asked for `offline_access`: redeeming issues a refresh token (confidential
-    /// clients only, in the devstack).
+    pub scopes: SignInScopes,
+    /// The sign-in asked for `offline_access`: redeeming issues a refresh token (for the
+    /// server's API, confidential clients only, in the devstack).
     pub offline_access: bool,
+    /// The sign-in asked for `openid`: a client that calls Graph itself gets an ID token.
+    pub openid: bool,
 }
 
 /// What redeeming a code found.
@@ -107,11 +109,12 @@ mod tests {
             redirect_uri: "http://localhost:1234/".to_owned(),
             code_challenge: "challenge".to_owned(),
             user: tenant::user("adele").unwrap(),
-            scopes: ApiScopes {
+            scopes: SignInScopes::ServerApi(crate::issuer::scope::ApiScopes {
                 resource: "api://x".to_owned(),
                 names: vec!["user_impersonation".to_owned()],
-            },
+            }),
             offline_access: false,
+            openid: false,
         }
     }
 

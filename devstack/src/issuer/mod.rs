@@ -8,7 +8,7 @@
 //! swaps the whole of Entra with no other change.
 //!
 //! The discovery document is Entra's, field for field, without the endpoints the devstack does
-//! not serve (userinfo, device code, logout, Kerberos). In particular it has no
+//! not serve (userinfo, logout, Kerberos). In particular it has no
 //! `code_challenge_methods_supported` and no `grant_types_supported`, because Entra's has
 //! neither: a client that insists on them fails against Entra, and must fail here too. Entra
 //! serves no RFC 8414 `/.well-known/oauth-authorization-server` document either; the MCP SDKs
@@ -16,11 +16,15 @@
 //!
 //! Beyond signing users in, the authority decides what a middle tier may do for them: the
 //! token endpoint's on-behalf-of grant ([`obo`]) consults the tenant's consent grants and
-//! Conditional Access ([`policy`]) and issues opaque Graph tokens.
+//! Conditional Access ([`policy`]) and issues opaque Graph tokens. A public client that calls
+//! Graph itself (`handler stdio`) signs its user in with the device code flow
+//! ([`device_code`]) or a browser, and gets Graph tokens and refresh tokens directly
+//! ([`sign_in`]).
 
 mod authorize;
 mod claims;
 mod codes;
+mod device_code;
 mod error;
 mod graph_scope;
 mod obo;
@@ -29,6 +33,7 @@ mod policy;
 mod refresh;
 mod rollover;
 mod scope;
+mod sign_in;
 mod token;
 mod verify;
 
@@ -48,12 +53,13 @@ use serde_json::{Value, json};
 
 pub use self::{
     claims::expires_in,
+    device_code::DeviceAnswer,
     policy::Policy,
     verify::{Lifetime, lifetime},
 };
 use self::{
-    codes::CodeStore, error::EntraError, refresh::RefreshTokens, rollover::KeyRing,
-    scope::ServerApi,
+    codes::CodeStore, device_code::DeviceCodes, error::EntraError, refresh::RefreshTokens,
+    rollover::KeyRing, scope::ServerApi,
 };
 use crate::{
     graph_token::GraphTokens,
@@ -70,6 +76,7 @@ pub struct Issuer {
     identifier_uri: String,
     keys: KeyRing,
     codes: CodeStore,
+    device_codes: DeviceCodes,
     refresh_tokens: RefreshTokens,
     /// The server app's registered web redirect URIs (broker mode's callback).
     server_redirect_uris: Vec<String>,
@@ -98,6 +105,7 @@ impl Issuer {
             identifier_uri,
             keys: KeyRing::new(),
             codes: CodeStore::default(),
+            device_codes: DeviceCodes::default(),
             refresh_tokens: RefreshTokens::default(),
             server_redirect_uris,
             policy: Policy::default(),
@@ -114,9 +122,24 @@ impl Issuer {
         self.refresh_tokens.revoke_user(user);
     }
 
+    /// Lets every refresh token of `user` expire.
+    pub fn expire_refresh_tokens(&self, user: &User) {
+        self.refresh_tokens.expire_user(user);
+    }
+
     /// How many refresh tokens the authority has issued.
     pub fn refresh_tokens_issued(&self) -> usize {
         self.refresh_tokens.count()
+    }
+
+    /// The refresh tokens issued to `client` for `user`, oldest first.
+    pub fn refresh_tokens_of(&self, client: &ClientApp, user: &User) -> Vec<String> {
+        self.refresh_tokens.issued_to(client.client_id, user)
+    }
+
+    /// The device sign-ins: their scripts, their answers, decisions by user code.
+    pub fn device_codes(&self) -> &DeviceCodes {
+        &self.device_codes
     }
 
     /// The consent grants and Conditional Access state the on-behalf-of grant consults.
@@ -254,7 +277,8 @@ impl Issuer {
     }
 }
 
-/// The authority's routes a browser or validator uses: discovery, keys, sign-in.
+/// The authority's routes a browser or validator uses: discovery, keys, sign-in (with the
+/// device code endpoint and its verification page).
 pub fn routes(issuer: Arc<Issuer>) -> Router {
     Router::new()
         .route(
@@ -263,6 +287,14 @@ pub fn routes(issuer: Arc<Issuer>) -> Router {
         )
         .route("/{tenant}/discovery/v2.0/keys", get(jwks))
         .route("/{tenant}/oauth2/v2.0/authorize", get(authorize::authorize))
+        .route(
+            "/{tenant}/oauth2/v2.0/devicecode",
+            post(device_code::device_code),
+        )
+        .route(
+            device_code::VERIFICATION_PATH,
+            get(device_code::page).post(device_code::verify),
+        )
         .with_state(issuer)
 }
 

@@ -6,6 +6,9 @@
 //! - **Consent**: an application may use a delegated permission for a user only if an
 //!   administrator consented to it for everyone, or the user consented for themselves. Entra
 //!   checks every requested permission; `.default` means "whatever is consented".
+//! - **Consent to a client's own Graph permissions**: an app that calls Graph itself (a local
+//!   public client, see [`super::sign_in`]) has what each user consented to at its sign-ins,
+//!   nothing before the first.
 //! - **Conditional Access**: a policy may demand more than the user's sign-in proved, here
 //!   multifactor authentication. Entra refuses with `interaction_required` and a *claims
 //!   challenge* naming the policy, which the client replays at its next sign-in.
@@ -16,7 +19,8 @@ use std::{
 };
 
 use crate::tenant::{
-    ADMIN_CONSENTED_GRAPH_PERMISSIONS, GRAPH_PERMISSIONS, USER_CONSENTED_GRAPH_PERMISSIONS, User,
+    ADMIN_CONSENTED_GRAPH_PERMISSIONS, ClientApp, GRAPH_PERMISSIONS,
+    USER_CONSENTED_GRAPH_PERMISSIONS, User,
 };
 
 /// The tenant's consent grants and Conditional Access state for the server app's users.
@@ -30,6 +34,9 @@ pub struct Policy {
     user_consent: Mutex<HashMap<&'static str, Vec<&'static str>>>,
     /// Keys of the users a multifactor policy applies to.
     mfa_required: Mutex<HashSet<&'static str>>,
+    /// What each user consented to for each client that asks for Graph permissions itself, by
+    /// (user key, client id).
+    client_consent: Mutex<HashMap<(&'static str, &'static str), Vec<&'static str>>>,
 }
 
 impl Default for Policy {
@@ -38,6 +45,7 @@ impl Default for Policy {
             admin_consent: Mutex::new(ADMIN_CONSENTED_GRAPH_PERMISSIONS.to_vec()),
             user_consent: Mutex::default(),
             mfa_required: Mutex::default(),
+            client_consent: Mutex::default(),
         }
     }
 }
@@ -101,6 +109,58 @@ impl Policy {
             .or_insert_with(|| USER_CONSENTED_GRAPH_PERMISSIONS.to_vec())
             .retain(|consented| *consented != permission);
         true
+    }
+
+    /// `user` consents to `permissions` for `client` (at an interactive sign-in).
+    pub fn consent_for_client(
+        &self,
+        user: &'static User,
+        client: &'static ClientApp,
+        permissions: &[&'static str],
+    ) {
+        let mut consent = self
+            .client_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let consented = consent.entry((user.key, client.client_id)).or_default();
+        for permission in permissions {
+            if !consented.contains(permission) {
+                consented.push(permission);
+            }
+        }
+    }
+
+    /// What `user` consented to for `client`, in [`GRAPH_PERMISSIONS`] order.
+    pub fn client_consented(&self, user: &User, client: &ClientApp) -> Vec<&'static str> {
+        let consent = self
+            .client_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let consented = consent
+            .get(&(user.key, client.client_id))
+            .map_or(&[][..], Vec::as_slice);
+        GRAPH_PERMISSIONS
+            .iter()
+            .copied()
+            .filter(|permission| consented.contains(permission))
+            .collect()
+    }
+
+    /// Takes `permission` out of what `user` consented to for `client`.
+    pub fn withdraw_client_consent(
+        &self,
+        user: &'static User,
+        client: &'static ClientApp,
+        permission: &'static str,
+    ) {
+        if let Some(consented) = self
+            .client_consent
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(&(user.key, client.client_id))
+        {
+            consented.retain(|consented| *consented != permission);
+        }
     }
 
     pub fn require_mfa(&self, user: &'static User, required: bool) {
@@ -173,6 +233,31 @@ mod tests {
         );
         assert!(!policy.withdraw(adele, "User.Read"), "admin-consented");
         assert!(policy.consented(adele).contains(&"User.Read"));
+    }
+
+    #[test]
+    fn consent_to_a_clients_own_permissions_grows_per_sign_in_and_can_be_withdrawn() {
+        let policy = Policy::default();
+        let adele = tenant::user("adele").unwrap();
+        let local = tenant::client("local").unwrap();
+        assert!(policy.client_consented(adele, local).is_empty());
+        policy.consent_for_client(adele, local, &["Mail.Read", "User.Read"]);
+        policy.consent_for_client(adele, local, &["User.Read", "Tasks.Read"]);
+        assert_eq!(
+            policy.client_consented(adele, local),
+            ["User.Read", "Mail.Read", "Tasks.Read"]
+        );
+        policy.withdraw_client_consent(adele, local, "Mail.Read");
+        assert_eq!(
+            policy.client_consented(adele, local),
+            ["User.Read", "Tasks.Read"]
+        );
+        let alex = tenant::user("alex").unwrap();
+        assert!(policy.client_consented(alex, local).is_empty(), "per user");
+        assert!(
+            !policy.consented(adele).is_empty(),
+            "the server app's consent is another matter"
+        );
     }
 
     #[test]

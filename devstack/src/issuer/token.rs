@@ -16,6 +16,11 @@
 //! - `urn:ietf:params:oauth:grant-type:jwt-bearer` with `requested_token_use=on_behalf_of`:
 //!   the server app trades its caller's token for a Graph token acting for the same user
 //!   ([`super::obo`]).
+//! - `urn:ietf:params:oauth:grant-type:device_code`: a public client with "Allow public client
+//!   flows" polls for the outcome of a device sign-in ([`super::device_code`]).
+//! - `authorization_code`, `device_code` and `refresh_token` for a public client that calls
+//!   Graph itself (`handler stdio`): Graph tokens directly, refresh tokens, ID tokens
+//!   ([`super::sign_in`]).
 //!
 //! Successes are Entra's JSON (`token_type`, `scope`, `expires_in`, `ext_expires_in`,
 //! `access_token`); failures are [`EntraError`]s. Tests can make the whole endpoint answer
@@ -36,11 +41,14 @@ use super::{
     Issuer,
     claims::{self, expires_in},
     codes::Redemption,
+    device_code::{DEVICE_CODE_GRANT, Poll},
     error::EntraError,
     obo, pkce,
-    refresh::Lookup,
+    refresh::Reach,
+    scope::ApiScopes,
+    sign_in::{self, SignInScopes},
 };
-use crate::tenant::{ClientApp, ClientKind, SERVER_APP, SERVER_CLIENT_ID, User};
+use crate::tenant::{ClientApi, ClientApp, ClientKind, SERVER_APP, SERVER_CLIENT_ID, User};
 
 const AUTHORIZATION_CODE: &str = "authorization_code";
 const CLIENT_CREDENTIALS: &str = "client_credentials";
@@ -64,6 +72,7 @@ pub struct TokenRequest {
     pub resource: Option<String>,
     pub assertion: Option<String>,
     pub requested_token_use: Option<String>,
+    pub device_code: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -136,6 +145,10 @@ fn issue(
     match grant_type {
         AUTHORIZATION_CODE => redeem_code(issuer, client, request),
         CLIENT_CREDENTIALS => client_credentials(issuer, client, request),
+        DEVICE_CODE_GRANT => redeem_device_code(issuer, client, request),
+        REFRESH_TOKEN if client.api == ClientApi::Graph => {
+            sign_in::refresh(issuer, client, request)
+        }
         other => Err(EntraError::new(
             "unsupported_grant_type",
             70_003,
@@ -144,9 +157,46 @@ fn issue(
     }
 }
 
+/// The device code grant: one poll for the outcome of a device sign-in.
+fn redeem_device_code(
+    issuer: &Issuer,
+    client: &'static ClientApp,
+    request: &TokenRequest,
+) -> Result<TokenResponse, EntraError> {
+    // Without "Allow public client flows" Entra takes the client for a confidential one
+    // that forgot its credential.
+    if !client.public_client_flows {
+        return Err(EntraError::new(
+            "invalid_client",
+            7_000_218,
+            "The request body must contain the following parameter: 'client_assertion' or \
+             'client_secret'.",
+        )
+        .with_status(StatusCode::UNAUTHORIZED));
+    }
+    let device_code = required(&request.device_code, "device_code")?;
+    let approval = match issuer.device_codes.poll(device_code, client.client_id) {
+        Poll::Approved(approval) => approval,
+        Poll::Refused(error) => return Err(error),
+    };
+    Ok(match &approval.scopes {
+        SignInScopes::Graph(scopes) => sign_in::signed_in(
+            issuer,
+            approval.client,
+            approval.user,
+            scopes,
+            approval.offline_access,
+            approval.openid,
+        ),
+        SignInScopes::ServerApi(scopes) => {
+            server_api_tokens(issuer, approval.client, approval.user, scopes, false, false)
+        }
+    })
+}
+
 fn redeem_code(
     issuer: &Issuer,
-    client: &ClientApp,
+    client: &'static ClientApp,
     request: &TokenRequest,
 ) -> Result<TokenResponse, EntraError> {
     if client.kind == ClientKind::Public
@@ -163,9 +213,16 @@ fn redeem_code(
     let code = required(&request.code, "code")?;
     let redirect_uri = required(&request.redirect_uri, "redirect_uri")?;
     let verifier = required(&request.code_verifier, "code_verifier")?;
-    let api = issuer.server_api();
-    let requested_scopes = request.scope.as_deref().map(|s| api.parse(s)).transpose()?;
-    api.check_resource(request.resource.as_deref())?;
+    let requested_scopes = request
+        .scope
+        .as_deref()
+        .map(|scope| SignInScopes::parse(issuer, client, scope))
+        .transpose()?;
+    if client.api == ClientApi::Server {
+        issuer
+            .server_api()
+            .check_resource(request.resource.as_deref())?;
+    }
 
     let grant = match issuer.codes.redeem(code) {
         Redemption::Valid(grant) => grant,
@@ -215,30 +272,59 @@ fn redeem_code(
         ));
     }
 
-    let scopes = requested_scopes.unwrap_or(grant.scopes);
-    let claims = claims::delegated(
-        &issuer.issuer_url(),
-        grant.user,
-        client,
-        &scopes.granted(),
-        grant.user.app_roles,
-    );
-    let confidential = client.kind == ClientKind::Confidential;
-    let refresh_token = (confidential && grant.offline_access).then(|| {
-        issuer
-            .refresh_tokens
-            .issue(client.client_id, grant.user, scopes.clone())
-    });
     let openid = request
         .scope
         .as_deref()
         .is_some_and(|scope| scope.split_whitespace().any(|s| s == "openid"));
-    Ok(TokenResponse {
+    match requested_scopes.unwrap_or(grant.scopes) {
+        SignInScopes::ServerApi(scopes) => Ok(server_api_tokens(
+            issuer,
+            client,
+            grant.user,
+            &scopes,
+            grant.offline_access,
+            openid,
+        )),
+        SignInScopes::Graph(scopes) => Ok(sign_in::signed_in(
+            issuer,
+            client,
+            grant.user,
+            &scopes,
+            grant.offline_access,
+            grant.openid,
+        )),
+    }
+}
+
+/// The tokens for `user` signed in to `client` for the server's API: a signed access token;
+/// a refresh token (`offline_access`) and an ID token (`openid`) for confidential clients.
+fn server_api_tokens(
+    issuer: &Issuer,
+    client: &ClientApp,
+    user: &'static User,
+    scopes: &ApiScopes,
+    offline_access: bool,
+    openid: bool,
+) -> TokenResponse {
+    let claims = claims::delegated(
+        &issuer.issuer_url(),
+        user,
+        client,
+        &scopes.granted(),
+        user.app_roles,
+    );
+    let confidential = client.kind == ClientKind::Confidential;
+    let refresh_token = (confidential && offline_access).then(|| {
+        issuer
+            .refresh_tokens
+            .issue(client.client_id, user, Reach::ServerApi(scopes.clone()))
+    });
+    TokenResponse {
         scope: Some(scopes.response_scope()),
         refresh_token,
-        id_token: (confidential && openid).then(|| id_token(issuer, grant.user, client)),
+        id_token: (confidential && openid).then(|| id_token(issuer, user, client)),
         ..signed_response(issuer, &claims)
-    })
+    }
 }
 
 /// The refresh token grant: a new access token and a new refresh token (the old one keeps
@@ -249,36 +335,27 @@ fn refresh(
     request: &TokenRequest,
 ) -> Result<TokenResponse, EntraError> {
     let presented = required(&request.refresh_token, "refresh_token")?;
-    let issued = match issuer.refresh_tokens.lookup(presented) {
-        Lookup::Valid(issued) => issued,
-        Lookup::Revoked => {
-            return Err(invalid_grant(
-                50_173,
-                "The provided grant has expired due to it being revoked, a fresh auth token is                  needed. The user might have changed or reset their password.",
-            ));
+    let issued = issuer.refresh_tokens.redeem(presented)?;
+    let issued_scopes = match &issued.reach {
+        Reach::ServerApi(scopes) if issued.client_id.eq_ignore_ascii_case(client.client_id) => {
+            scopes
         }
-        Lookup::Unknown => {
+        _ => {
             return Err(invalid_grant(
-                9_002_313,
-                "Invalid request. Request is malformed or invalid.",
+                70_000,
+                "The provided refresh token was issued to a different client.",
             ));
         }
     };
-    if !issued.client_id.eq_ignore_ascii_case(client.client_id) {
-        return Err(invalid_grant(
-            70_000,
-            "The provided refresh token was issued to a different client.",
-        ));
-    }
     let api = issuer.server_api();
     let scopes = match request.scope.as_deref() {
-        None => issued.scopes.clone(),
+        None => issued_scopes.clone(),
         Some(scope) => {
             let requested = api.parse(scope)?;
             if requested
                 .granted()
                 .iter()
-                .any(|name| !issued.scopes.granted().contains(name))
+                .any(|name| !issued_scopes.granted().contains(name))
             {
                 return Err(EntraError::invalid_scope(scope));
             }
@@ -292,9 +369,11 @@ fn refresh(
         &scopes.granted(),
         issued.user.app_roles,
     );
-    let refresh_token = issuer
-        .refresh_tokens
-        .issue(client.client_id, issued.user, scopes.clone());
+    let refresh_token = issuer.refresh_tokens.issue(
+        client.client_id,
+        issued.user,
+        Reach::ServerApi(scopes.clone()),
+    );
     Ok(TokenResponse {
         scope: Some(scopes.response_scope()),
         refresh_token: Some(refresh_token),
@@ -303,7 +382,7 @@ fn refresh(
 }
 
 /// An ID token for `user` signing in to `client`.
-fn id_token(issuer: &Issuer, user: &User, client: &ClientApp) -> String {
+pub fn id_token(issuer: &Issuer, user: &User, client: &ClientApp) -> String {
     let mut claims = claims::delegated(&issuer.issuer_url(), user, client, &[], &[]);
     claims["aud"] = serde_json::json!(client.client_id);
     issuer.sign_current(&claims)
