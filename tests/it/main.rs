@@ -11,5 +11,6 @@ mod hosting;
 mod inbound_auth;
 mod no_client_secret;
 mod outbound;
+mod reliability;
 mod tools;
 mod transport;
