@@ -7,4 +7,5 @@
 mod door;
 mod faults;
 mod matrix;
+mod overload;
 mod rig;
