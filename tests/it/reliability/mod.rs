@@ -9,3 +9,4 @@ mod faults;
 mod matrix;
 mod overload;
 mod rig;
+mod soak;
