@@ -9,4 +9,5 @@ mod faults;
 mod matrix;
 mod overload;
 mod rig;
+mod scale_out;
 mod soak;
