@@ -49,9 +49,9 @@ enum Kind {
 }
 
 impl Kind {
-    /// The mix, by request number: of every 20, nine valid tool calls (seven reaching Graph), a
-    /// `tools/list`, four without a valid token, two with a bad body, and (one in 200) a body
-    /// over the 1 MiB limit, otherwise another Graph call.
+    /// The mix, by request number: of every 20, thirteen valid tool calls (ten reaching Graph)
+    /// and a `tools/list`, four without a valid token, two with a bad body; in one round of
+    /// ten, a body over the 1 MiB limit takes the place of a `get_user`.
     fn of(n: usize) -> Kind {
         match n % 20 {
             0..=2 => Kind::ServerInfo,
