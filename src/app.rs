@@ -3,12 +3,17 @@
 //! ```text
 //! request ─▶ catch panics ─▶ drain unread body ─▶ request log ─▶ route label
 //!   ├─ GET /  readiness (the host's probe: nothing else)
-//!   └─ gateway proof ─┬─ GET /.well-known/oauth-protected-resource…
-//!                     ├─ broker mode: /authorize, /token, /register, … (authorization)
-//!                     └─ POST /mcp  authenticate ─▶ envelope rules ─▶ authorize tool ─▶ rmcp
-//!                        (Host, Origin, Accept, dispatch) ─▶ tool registry ─▶ on-behalf-of
-//!                        (managed identity) ─▶ Graph
+//!   ├─ gateway proof ─┬─ GET /.well-known/oauth-protected-resource…
+//!   │                 └─ broker mode: /authorize, /token, /register, … (authorization)
+//!   └─ POST /mcp  process slot ─▶ gateway proof ─▶ authenticate ─▶ caller's slot ─▶ envelope
+//!                 rules ─▶ authorize tool ─▶ rmcp (Host, Origin, Accept, dispatch) ─▶ tool
+//!                 registry ─▶ on-behalf-of (managed identity) ─▶ Graph
 //! ```
+//!
+//! The two slots ([`overload`]) bound the `/mcp` requests in flight: all of them, counted
+//! before anything is checked (so unauthenticated load is bounded too), and each caller's,
+//! counted once the token says who it is. A request that gets no slot is answered 503 with
+//! `Retry-After` at once.
 //!
 //! Cross-cutting concerns are tower layers here; handlers and tools stay thin. Authentication
 //! runs before the body is read, so an unauthenticated client cannot make the server parse a
@@ -34,6 +39,7 @@ use crate::{
         metadata,
     },
     outbound::OutboundHttp,
+    overload::{self, Overload},
     secrets::{KeyVaultSecrets, gateway_proof::VaultProof},
     signing::SigningKeys,
     telemetry,
@@ -63,7 +69,8 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
         config.auth.client_id.clone(),
         identity.clone(),
     );
-    // One Key Vault client for every secret: the gateway proof and the signing key.
+    // One Key Vault client for every secret: the gateway proof, the signing key, the broker's
+    // sealing key (one cache, one managed-identity token, one re-read at a time per secret).
     let secrets = outbound.key_vault_url.as_ref().map(|vault| {
         KeyVaultSecrets::new(
             vault.clone(),
@@ -99,15 +106,6 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
         graph,
     );
 
-    // One Key Vault client for every secret the server reads (gateway proof, sealing key).
-    let secrets = outbound.key_vault_url.as_ref().map(|vault| {
-        KeyVaultSecrets::new(
-            vault.clone(),
-            identity.clone(),
-            http.clone(),
-            outbound.secret_refresh,
-        )
-    });
     let gateway_proof = match &config.auth.gateway_proof {
         None => None,
         Some(proof) => {
@@ -151,11 +149,20 @@ fn router(
     };
     let gateway_proof =
         gateway_proof.map(|proof| middleware::from_fn_with_state(proof, gateway_proof::check));
+    let overload = Overload::new(config.concurrency);
     let mcp = ServiceBuilder::new()
+        .layer(middleware::from_fn_with_state(
+            overload.clone(),
+            overload::admit,
+        ))
         .option_layer(gateway_proof.clone())
         .layer(middleware::from_fn_with_state(
             Arc::clone(&auth),
             inbound_auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            overload,
+            overload::per_caller,
         ))
         .layer(middleware::from_fn_with_state(
             envelope_rules,

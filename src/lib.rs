@@ -10,6 +10,9 @@
 //!   connection usable when an answer comes before the request body was read.
 //! - [`app`]: the HTTP routes and the tower layers in front of them, in request order.
 //! - [`telemetry`]: one JSON line per request on stdout, never a token or a body.
+//! - [`overload`]: load shedding. Past a bound on `/mcp` requests in flight (for the process,
+//!   counted before authentication, and per caller, right after it) a request gets 503 with
+//!   `Retry-After` at once instead of waiting.
 //! - [`inbound_auth`]: the gateway proof, in-process validation of every Entra ID token, per-tool
 //!   authorization, 401/403 challenges and the protected-resource metadata. It yields a
 //!   [`caller::Caller`].
@@ -69,6 +72,7 @@ pub mod inbound_auth;
 pub mod local_mode;
 pub mod local_time;
 pub mod outbound;
+pub mod overload;
 pub mod protocol;
 pub mod secrets;
 pub mod signing;

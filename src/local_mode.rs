@@ -359,6 +359,7 @@ fn start(
         identifier_uri: Some(public_url.clone()),
         identity_header,
         server_redirect_uris,
+        ..DevstackOptions::default()
     })
     .map_err(|error| {
         format!(

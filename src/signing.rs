@@ -11,7 +11,10 @@
 //! managed identity like the gateway proof: values are signed with its current version and
 //! accepted under the current one and, for as long as a value sealed under the previous one can
 //! still be in use (its purpose's lifetime after the rotation), the previous one. So a rotation
-//! invalidates nothing in use, and an emergency rotation retires a leaked key within that time. Each purpose signs with its own key derived from the secret, so a cursor can
+//! invalidates nothing in use, and an emergency rotation retires a leaked key within that time.
+//! Instances read the secret at different moments: a value that matches no key this process
+//! holds makes it read the secret again (at most once per `MIN_REREAD`) before refusing it, so
+//! a value sealed by an instance that saw the new version first is taken by every other. Each purpose signs with its own key derived from the secret, so a cursor can
 //! never pass as a confirmation. Without a configured secret (local development only; start-up
 //! refuses it under the Functions host) a random key lives as long as the process.
 
@@ -24,7 +27,7 @@ use aws_lc_rs::{constant_time, digest, hmac, rand};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
-use crate::secrets::KeyVaultSecrets;
+use crate::secrets::{KeyVaultSecrets, SecretVersions};
 
 /// What a signed value is for; each purpose has its own key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,15 +139,25 @@ impl SigningKeys {
         let presented = URL_SAFE_NO_PAD
             .decode(tag_text)
             .map_err(|_| Refused::Forged)?;
+        // Every key is tried, so timing does not tell which one matched.
+        let matches = |keys: &[[u8; 32]]| {
+            keys.iter().fold(false, |matched, key| {
+                let expected = tag(key, purpose, binding, &payload);
+                constant_time::verify_slices_are_equal(expected.as_ref(), &presented).is_ok()
+                    | matched
+            })
+        };
         let keys = self
             .master_keys(max_age)
             .await
             .map_err(|KeysUnavailable| Refused::KeysUnavailable)?;
-        // Every key is tried, so timing does not tell which one matched.
-        let matched = keys.iter().fold(false, |matched, key| {
-            let expected = tag(key, purpose, binding, &payload);
-            constant_time::verify_slices_are_equal(expected.as_ref(), &presented).is_ok() | matched
-        });
+        // After a rotation, another instance may have read the new version first and sealed
+        // this value with it: this process reads the secret again before calling it forged.
+        let matched = matches(&keys)
+            || self
+                .newer_master_keys(max_age, &keys)
+                .await
+                .is_some_and(|keys| matches(&keys));
         if !matched {
             return Err(Refused::Forged);
         }
@@ -165,16 +178,34 @@ impl SigningKeys {
             Source::Process(key) => Ok(vec![**key]),
             Source::Vault { secrets, name } => {
                 let versions = secrets.versions(name).await.map_err(|_| KeysUnavailable)?;
-                let rotated_recently = SystemTime::now()
-                    .duration_since(versions.current.created)
-                    .is_ok_and(|age| age <= previous_for);
-                Ok(std::iter::once(&versions.current)
-                    .chain(versions.previous.as_ref().filter(|_| rotated_recently))
-                    .map(|version| master_key(version.value.expose()))
-                    .collect())
+                Ok(keys_of(&versions, previous_for))
             }
         }
     }
+
+    /// The master keys after reading the secret again (at most one read per
+    /// [`crate::secrets::MIN_REREAD`], however many values fail), when they differ from `known`.
+    async fn newer_master_keys(
+        &self,
+        previous_for: Duration,
+        known: &[[u8; 32]],
+    ) -> Option<Vec<[u8; 32]>> {
+        let Source::Vault { secrets, name } = &self.source else {
+            return None;
+        };
+        let versions = secrets.read_again(name).await.ok()?;
+        Some(keys_of(&versions, previous_for)).filter(|keys| keys.as_slice() != known)
+    }
+}
+
+fn keys_of(versions: &SecretVersions, previous_for: Duration) -> Vec<[u8; 32]> {
+    let rotated_recently = SystemTime::now()
+        .duration_since(versions.current.created)
+        .is_ok_and(|age| age <= previous_for);
+    std::iter::once(&versions.current)
+        .chain(versions.previous.as_ref().filter(|_| rotated_recently))
+        .map(|version| master_key(version.value.expose()))
+        .collect()
 }
 
 /// A secret of any length as a 256-bit key.

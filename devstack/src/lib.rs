@@ -27,6 +27,12 @@
 //! Microsoft 365 data Graph serves (mail, calendars, To Do, files, a SharePoint site) is
 //! generated around the devstack's start; [`sample`] names what tests look for in it.
 //!
+//! Any stand-in can be made to misbehave until a test says otherwise ([`UpstreamFault`]: hang,
+//! answer late, throttle, break off mid-body, answer garbage or too much), and the devstack can
+//! advertise itself at addresses in front of it ([`DevstackOptions::base_url`],
+//! [`DevstackOptions::graph_base_url`]), so a test can put a door there that refuses
+//! connections.
+//!
 //! The server runs on a dedicated thread with its own single-threaded tokio runtime, so a
 //! [`Devstack`] works the same from a plain `#[test]`, a `#[tokio::test]` and the handler's
 //! `main`. It accepts connections through a listener whose connections a stand-in can cut
@@ -46,6 +52,7 @@ mod mint;
 pub mod record;
 pub mod sample;
 pub mod tenant;
+mod upstream_fault;
 mod vault_transport;
 
 use std::{
@@ -73,6 +80,7 @@ use self::{
         DEV_CLIENT_ID, GATEWAY_PROOF_SECRET, LOCAL_CLIENT_ID, MANAGED_IDENTITY_CLIENT_ID,
         MANAGED_IDENTITY_PRINCIPAL_ID, SERVER_CLIENT_ID, SIGNING_KEY_SECRET, TENANT_ID,
     },
+    upstream_fault::{UpstreamFaults, issuer_path, with_faults},
 };
 pub use self::{
     graph::GraphFault,
@@ -80,6 +88,7 @@ pub use self::{
     issuer::pkce,
     managed_identity::PATH as MANAGED_IDENTITY_PATH,
     record::Recorded,
+    upstream_fault::{GARBAGE, Upstream, UpstreamFault},
     vault_transport::{vault_http_client, vault_transport},
 };
 
@@ -98,6 +107,15 @@ pub struct DevstackOptions {
     /// The web redirect URIs registered on the server app, for broker mode's sign-in (the
     /// handler's `{issuer}/callback`). Empty: the server app cannot sign users in.
     pub server_redirect_uris: Vec<String>,
+    /// Where clients reach the devstack, when something stands in front of it (a test's door
+    /// that can refuse connections): the authority host, the issuer's `iss`, and every URL the
+    /// stand-ins hand out. `None`: `http://{addr}`. Must be a loopback `http://host:port`.
+    pub base_url: Option<String>,
+    /// Where clients reach Graph, when that differs from [`DevstackOptions::base_url`] (Graph
+    /// has a host of its own, as `graph.microsoft.com` is not `login.microsoftonline.com`):
+    /// Graph's links and the scope prefix the on-behalf-of grant accepts for Graph. `None`:
+    /// the base URL.
+    pub graph_base_url: Option<String>,
 }
 
 impl Default for DevstackOptions {
@@ -107,6 +125,8 @@ impl Default for DevstackOptions {
             identifier_uri: None,
             identity_header: None,
             server_redirect_uris: Vec::new(),
+            base_url: None,
+            graph_base_url: None,
         }
     }
 }
@@ -142,11 +162,13 @@ pub struct HandlerSettings {
 pub struct Devstack {
     addr: SocketAddr,
     base_url: String,
+    graph_base_url: String,
     issuer: Arc<Issuer>,
     managed_identity: Arc<ManagedIdentity>,
     key_vault: Arc<KeyVault>,
     graph: Arc<Graph>,
     recorder: Arc<Recorder>,
+    faults: Arc<UpstreamFaults>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
@@ -178,7 +200,14 @@ impl Devstack {
         let listener = std::net::TcpListener::bind(options.addr)?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let base_url = format!("http://{addr}");
+        let base_url = match options.base_url {
+            Some(url) => loopback_base(url)?,
+            None => format!("http://{addr}"),
+        };
+        let graph_base_url = match options.graph_base_url {
+            Some(url) => loopback_base(url)?,
+            None => base_url.clone(),
+        };
         let identifier_uri = options
             .identifier_uri
             .unwrap_or_else(|| format!("api://{SERVER_CLIENT_ID}"));
@@ -187,19 +216,25 @@ impl Devstack {
             identifier_uri,
             options.server_redirect_uris,
         ));
+        issuer.set_graph_base_url(graph_base_url.clone());
         let identity_header = options
             .identity_header
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let managed_identity = Arc::new(ManagedIdentity::new(issuer.clone(), identity_header));
         let key_vault = Arc::new(KeyVault::new(issuer.clone(), &base_url));
-        let graph = Arc::new(Graph::new(base_url.clone(), issuer.graph_tokens().clone()));
+        let graph = Arc::new(Graph::new(
+            graph_base_url.clone(),
+            issuer.graph_tokens().clone(),
+        ));
         let recorder = Arc::new(Recorder::default());
+        let faults = Arc::new(UpstreamFaults::default());
         let router = router(
             &StandIns {
                 issuer: &issuer,
                 managed_identity: &managed_identity,
                 key_vault: &key_vault,
                 graph: &graph,
+                faults: &faults,
             },
             &recorder,
         );
@@ -231,11 +266,13 @@ impl Devstack {
         Ok(Self {
             addr,
             base_url,
+            graph_base_url,
             issuer,
             managed_identity,
             key_vault,
             graph,
             recorder,
+            faults,
             shutdown: Some(shutdown),
             server: Some(server),
         })
@@ -281,7 +318,7 @@ impl Devstack {
             identity_endpoint: self.identity_endpoint(),
             identity_header: self.identity_header().to_owned(),
             managed_identity_client_id: MANAGED_IDENTITY_CLIENT_ID.to_owned(),
-            graph_base_url: self.base_url().to_owned(),
+            graph_base_url: self.graph_base_url().to_owned(),
             key_vault_url: self.vault_url(),
             vault_addr: self.addr,
             signing_key_secret: SIGNING_KEY_SECRET.to_owned(),
@@ -618,7 +655,24 @@ impl Devstack {
     /// Graph's base URL (the devstack's): the handler's `GRAPH_BASE_URL`, and a scope prefix
     /// the on-behalf-of grant accepts besides `https://graph.microsoft.com`.
     pub fn graph_base_url(&self) -> &str {
-        &self.base_url
+        &self.graph_base_url
+    }
+
+    /// Makes `upstream` misbehave for every request it gets from now on ([`UpstreamFault`]);
+    /// `None` ends the fault and releases any request it holds.
+    pub fn set_upstream_fault(&self, upstream: Upstream, fault: Option<UpstreamFault>) {
+        self.faults.set(upstream, fault);
+    }
+
+    /// How many requests to `upstream` a `Hang` or `Delay` holds right now: non-zero while
+    /// one is in flight and not yet answered (a client that gives up releases its request).
+    pub fn held_requests(&self, upstream: Upstream) -> usize {
+        self.faults.held(upstream)
+    }
+
+    /// How many requests to `upstream` met a standing fault since the devstack started.
+    pub fn upstream_fault_hits(&self, upstream: Upstream) -> usize {
+        self.faults.hits(upstream)
     }
 
     /// Queues faults for Graph requests whose path starts with `path_prefix`; each matching
@@ -791,6 +845,27 @@ impl Drop for Devstack {
     }
 }
 
+/// `url` without a trailing slash, if it is a loopback `http://host:port`: the devstack hands
+/// out tokens to anyone who asks, so nothing may advertise it anywhere else.
+fn loopback_base(url: String) -> io::Result<String> {
+    let parsed = url::Url::parse(&url).ok();
+    let loopback = parsed.as_ref().is_some_and(|parsed| {
+        parsed.scheme() == "http"
+            && parsed.port().is_some()
+            && matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            && parsed.path() == "/"
+            && parsed.query().is_none()
+    });
+    if loopback {
+        Ok(url.trim_end_matches('/').to_owned())
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("the devstack's URLs must be loopback http://127.x.x.x:port, not {url}"),
+        ))
+    }
+}
+
 /// # Panics
 ///
 /// If `user` is not in the sample directory: a test bug.
@@ -820,26 +895,44 @@ struct StandIns<'a> {
     managed_identity: &'a Arc<ManagedIdentity>,
     key_vault: &'a Arc<KeyVault>,
     graph: &'a Arc<Graph>,
+    faults: &'a Arc<UpstreamFaults>,
 }
 
 /// Every stand-in on one router, each recorded under its own name.
 fn router(stand_ins: &StandIns<'_>, recorder: &Arc<Recorder>) -> Router {
     let record = |service, routes| recorded(recorder.clone(), service, routes);
+    // Standing faults apply inside the recorder: a faulted request is still recorded.
+    let faulted = |routes, classify| with_faults(routes, stand_ins.faults.clone(), classify);
     let router = Router::new()
-        .merge(record("issuer", issuer::routes(stand_ins.issuer.clone())))
+        .merge(record(
+            "issuer",
+            faulted(issuer::routes(stand_ins.issuer.clone()), issuer_path),
+        ))
         .merge(record(
             "token",
-            issuer::token_routes(stand_ins.issuer.clone()),
+            faulted(issuer::token_routes(stand_ins.issuer.clone()), |_| {
+                Some(Upstream::TokenEndpoint)
+            }),
         ))
         .merge(record(
             "managed_identity",
-            managed_identity::routes(stand_ins.managed_identity.clone()),
+            faulted(
+                managed_identity::routes(stand_ins.managed_identity.clone()),
+                |_| Some(Upstream::ManagedIdentity),
+            ),
         ))
         .merge(record(
             "key_vault",
-            key_vault::routes(stand_ins.key_vault.clone()),
+            faulted(key_vault::routes(stand_ins.key_vault.clone()), |_| {
+                Some(Upstream::KeyVault)
+            }),
         ))
-        .merge(record("graph", graph::routes(stand_ins.graph.clone())))
+        .merge(record(
+            "graph",
+            faulted(graph::routes(stand_ins.graph.clone()), |_| {
+                Some(Upstream::Graph)
+            }),
+        ))
         .merge(record("mint", mint::routes(stand_ins.issuer.clone())));
     with_unrouted_fallback(router, recorder.clone())
 }

@@ -48,6 +48,8 @@ pub struct Config {
     /// Complete Origin allowlist handed to the transport.
     pub allowed_origins: Vec<String>,
     pub shutdown_grace: Duration,
+    /// How many `/mcp` requests run at once, in all and per caller.
+    pub concurrency: ConcurrencyLimits,
     pub log_level: tracing::Level,
     pub auth: AuthConfig,
     pub outbound: OutboundConfig,
@@ -55,6 +57,20 @@ pub struct Config {
     /// Entra ID directly, or the built-in authorization server (broker mode).
     pub authorization: AuthorizationMode,
 }
+
+/// The bounds on `/mcp` requests in flight (see `overload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConcurrencyLimits {
+    /// In the process, counted before authentication.
+    pub process: usize,
+    /// Of those, per caller (tenant + object id).
+    pub per_caller: usize,
+}
+
+/// The default of `MCP_MAX_CONCURRENT_REQUESTS` (docs/RELIABILITY.md: how it was measured).
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS: usize = 64;
+/// The default of `MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER`.
+pub const DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER: usize = 8;
 
 /// A setting that could not be used, and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -280,6 +296,8 @@ impl Config {
             )
             .unwrap_or(Duration::from_secs(10));
 
+        let concurrency = read_concurrency(&mut reader);
+
         let log_level = log_level(&mut reader);
 
         let auth = auth::read(&mut reader, listen_source == ListenSource::FunctionsHost);
@@ -370,6 +388,7 @@ impl Config {
             allowed_hosts,
             allowed_origins,
             shutdown_grace,
+            concurrency,
             log_level,
             toolsets,
         })
@@ -417,6 +436,47 @@ fn log_level(reader: &mut Reader) -> tracing::Level {
             },
         )
         .unwrap_or(tracing::Level::INFO)
+}
+
+fn read_concurrency(reader: &mut Reader) -> ConcurrencyLimits {
+    let count = |reader: &mut Reader, setting: &'static Setting, max: usize, default: usize| {
+        reader
+            .parse(
+                setting,
+                &format!("use a whole number from 1 to {max}"),
+                |value| match value.parse::<usize>() {
+                    Ok(count @ 1..) if count <= max => Ok(count),
+                    _ => Err(format!("`{value}` is not a number from 1 to {max}")),
+                },
+            )
+            .unwrap_or(default)
+    };
+    let process = count(
+        reader,
+        &MCP_MAX_CONCURRENT_REQUESTS,
+        100_000,
+        DEFAULT_MAX_CONCURRENT_REQUESTS,
+    );
+    let per_caller = count(
+        reader,
+        &MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER,
+        100_000,
+        DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER,
+    );
+    if per_caller > process {
+        reader.problem(
+            &MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER,
+            format!(
+                "is {per_caller}, more than MCP_MAX_CONCURRENT_REQUESTS ({process}): one caller \
+                 could take every slot"
+            ),
+            "set it lower than MCP_MAX_CONCURRENT_REQUESTS",
+        );
+    }
+    ConcurrencyLimits {
+        process,
+        per_caller,
+    }
 }
 
 fn push_unique(list: &mut Vec<String>, item: String) {
@@ -753,6 +813,41 @@ mod tests {
         assert_eq!(
             config.outbound.key_vault_url.unwrap().as_str(),
             "https://kv-m365.vault.azure.net/"
+        );
+    }
+
+    #[test]
+    fn concurrency_limits_default_to_the_measured_values_and_a_caller_never_gets_all() {
+        let config = read(&[]).unwrap();
+        assert_eq!(
+            config.concurrency,
+            ConcurrencyLimits {
+                process: DEFAULT_MAX_CONCURRENT_REQUESTS,
+                per_caller: DEFAULT_MAX_CONCURRENT_REQUESTS_PER_CALLER,
+            }
+        );
+        let config = read(&[
+            (MCP_MAX_CONCURRENT_REQUESTS.name, "200"),
+            (MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER.name, "20"),
+        ])
+        .unwrap();
+        assert_eq!(config.concurrency.process, 200);
+        assert_eq!(config.concurrency.per_caller, 20);
+        for (process, per_caller) in [("0", "1"), ("many", "1"), ("4", "0"), ("4", "5")] {
+            let error = read(&[
+                (MCP_MAX_CONCURRENT_REQUESTS.name, process),
+                (MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER.name, per_caller),
+            ])
+            .unwrap_err();
+            assert!(
+                !problem_settings(&error).is_empty(),
+                "{process}, {per_caller}"
+            );
+        }
+        let error = read(&[(MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER.name, "65")]).unwrap_err();
+        assert_eq!(
+            problem_settings(&error),
+            vec![MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER.name]
         );
     }
 

@@ -204,6 +204,23 @@ pub const MCP_TOOL_DEADLINE_SECONDS: Setting = Setting {
            proxy's 240-second idle timeout).",
 };
 
+pub const MCP_MAX_CONCURRENT_REQUESTS: Setting = Setting {
+    name: "MCP_MAX_CONCURRENT_REQUESTS",
+    default: "64",
+    help: "The most /mcp requests the process works on at once, counted before the gateway \
+           proof and authentication (so unauthenticated load is bounded too); more are refused \
+           at once with 503 and Retry-After, never queued. docs/RELIABILITY.md says how the \
+           default was measured.",
+};
+
+pub const MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER: Setting = Setting {
+    name: "MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER",
+    default: "8",
+    help: "Of those, the most one caller (tenant + object id) may have in flight; more are \
+           refused at once with 503 and Retry-After, so one user or agent cannot take every \
+           slot. At most MCP_MAX_CONCURRENT_REQUESTS.",
+};
+
 pub const MCP_SHUTDOWN_GRACE_SECONDS: Setting = Setting {
     name: "MCP_SHUTDOWN_GRACE_SECONDS",
     default: "10",
@@ -310,6 +327,8 @@ pub const SETTINGS: &[&Setting] = &[
     &MCP_SECRET_REFRESH_SECONDS,
     &MCP_TOOL_DEADLINE_SECONDS,
     &MCP_TOOLSETS,
+    &MCP_MAX_CONCURRENT_REQUESTS,
+    &MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER,
     &MCP_SHUTDOWN_GRACE_SECONDS,
     &MCP_LOG,
     &MCP_AUTHORIZATION,

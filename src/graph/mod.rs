@@ -138,7 +138,8 @@ impl GraphClient {
                         GraphError::ResponseTooLarge { limit }
                     }
                     BodyError::Interrupted { timeout: true } => GraphError::Deadline,
-                    BodyError::Interrupted { timeout: false } => GraphError::UnexpectedBody,
+                    // The connection broke: a network failure, not a strange answer.
+                    BodyError::Interrupted { timeout: false } => GraphError::Unreachable,
                 })?;
         // 202 and 204 answers (sendMail) have no body: `()` reads that as null.
         let body: &[u8] = if body.is_empty() { b"null" } else { &body };

@@ -13,7 +13,11 @@
 //!   it and then read its result.
 //! - **Last known good**: a failed refresh keeps the keys we have. With no keys at all, requests
 //!   are refused as *unavailable* (503), never accepted, and fetches are retried at most every
-//!   few seconds rather than once per request.
+//!   few seconds rather than once per request. The same holds for a key id the cache lacks while
+//!   the last fetch failed: the key may well be the issuer's (a rotation during the outage), so
+//!   the token is not called invalid (401, which sends a client to sign in again for nothing)
+//!   but unverifiable for now (503 with `Retry-After`), and the keys are fetched again after a
+//!   few seconds rather than after the cooldown.
 //!
 //! Only RSA signature keys are kept; the URL in the metadata must be https (loopback http for
 //! local development), like the authority itself. Neither document is read beyond
@@ -61,6 +65,8 @@ struct Cache {
     last_attempt: Option<Instant>,
     /// Counts fetch attempts, so a waiter can tell that a refresh happened while it waited.
     attempts: u64,
+    /// The last fetch failed: a key id not in the cache may be the issuer's all the same.
+    last_failed: bool,
 }
 
 pub struct SigningKeys {
@@ -96,12 +102,12 @@ impl SigningKeys {
 
     /// The key with id `kid`, fetching or refreshing the set when the rules above allow.
     pub async fn find(self: &Arc<Self>, kid: &str) -> KeyLookup {
-        let (found, stale, empty, attempts) = {
+        let (found, stale, unsure, attempts) = {
             let cache = self.cache.read().expect("key cache lock");
             (
                 cache.keys.get(kid).cloned(),
                 cache.fetched_at.is_none_or(|at| at.elapsed() > MAX_AGE),
-                cache.keys.is_empty(),
+                cache.keys.is_empty() || cache.last_failed,
                 cache.attempts,
             )
         };
@@ -112,12 +118,12 @@ impl SigningKeys {
             }
             return KeyLookup::Found(key);
         }
-        let min_interval = if empty { EMPTY_RETRY } else { self.cooldown };
+        let min_interval = if unsure { EMPTY_RETRY } else { self.cooldown };
         self.refresh(attempts, min_interval).await;
         let cache = self.cache.read().expect("key cache lock");
         match cache.keys.get(kid) {
             Some(key) => KeyLookup::Found(Arc::clone(key)),
-            None if cache.keys.is_empty() => KeyLookup::Unavailable,
+            None if cache.keys.is_empty() || cache.last_failed => KeyLookup::Unavailable,
             None => KeyLookup::Unknown,
         }
     }
@@ -145,9 +151,11 @@ impl SigningKeys {
                 let mut cache = self.cache.write().expect("key cache lock");
                 cache.keys = keys;
                 cache.fetched_at = Some(Instant::now());
+                cache.last_failed = false;
             }
             Err(why) => {
                 tracing::warn!(%why, "token signing keys could not be refreshed; keeping the last known keys");
+                self.cache.write().expect("key cache lock").last_failed = true;
             }
         }
     }

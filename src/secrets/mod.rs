@@ -17,7 +17,9 @@
 //!   ends; a Key Vault outage costs nothing while a value is cached.
 //! - A caller that saw a value it did not expect may ask for a re-read ([`KeyVaultSecrets::look_again`]):
 //!   it starts one in the background, never waits for it, and is ignored while a read is in
-//!   flight or ended less than [`MIN_REREAD`] ago. However many wrong values arrive, the vault
+//!   flight or ended less than [`MIN_REREAD`] ago. A caller that cannot answer without the
+//!   newest version (a cursor sealed by another instance that read it first) waits for such a
+//!   re-read ([`KeyVaultSecrets::read_again`]), under the same bounds. However many wrong values arrive, the vault
 //!   sees at most one read at a time, and none within [`MIN_REREAD`] of the previous one.
 //! - Only while nothing is cached does a request wait: for the one read in flight, whoever
 //!   started it (single flight). If that read fails, the request gets an error (fail closed) and
@@ -210,6 +212,29 @@ impl KeyVaultSecrets {
         if may_start(entry) {
             self.start_read(name, entry);
         }
+    }
+
+    /// Reads `name` again and waits for the read, because a caller holds a value made with a
+    /// version this process may not have seen yet (another instance read it first). Bounded
+    /// like [`Self::look_again`]: it joins a read in flight, and within [`MIN_REREAD`] of the
+    /// last read it answers from the cache without asking the vault.
+    pub async fn read_again(
+        self: &Arc<Self>,
+        name: &str,
+    ) -> Result<Arc<SecretVersions>, SecretUnavailable> {
+        let reading = {
+            let mut entries = self.lock();
+            let entry = entries.entry(name.to_owned()).or_default();
+            match in_flight(entry) {
+                Some(reading) => Some(reading),
+                None if may_start(entry) => Some(self.start_read(name, entry)),
+                None => None,
+            }
+        };
+        if let Some(mut done) = reading {
+            let _ = done.wait_for(|done| *done).await;
+        }
+        self.versions(name).await
     }
 
     /// Starts a read in its own task; the returned receiver turns `true` when it ends.
@@ -517,6 +542,29 @@ pub(crate) mod tests {
         secrets.look_again("proof");
         settle().await;
         assert_eq!(vault.reads(), 3);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn reading_again_waits_for_one_shared_read_at_most_once_per_interval() {
+        let vault = FakeVault::new(versions("first-value-5c2d"), Duration::from_secs(1));
+        let secrets = KeyVaultSecrets::with_source(vault.clone(), Duration::from_secs(300));
+        secrets.versions("proof").await.unwrap();
+        *vault.versions.lock().unwrap() = Ok(versions("second-value-9e8f"));
+
+        // Right after a read: the cache answers, the vault is not asked.
+        let cached = secrets.read_again("proof").await.unwrap();
+        assert_eq!(cached.current.value.expose(), "first-value-5c2d");
+        assert_eq!(vault.reads(), 1);
+
+        // Later: every caller waits for the same one read and gets its result.
+        tokio::time::sleep(MIN_REREAD).await;
+        let waiting = (0..20).map(|_| secrets.read_again("proof"));
+        for read in futures::future::join_all(waiting).await {
+            assert_eq!(read.unwrap().current.value.expose(), "second-value-9e8f");
+        }
+        assert_eq!(vault.reads(), 2, "one read for all of them");
+        secrets.read_again("proof").await.unwrap();
+        assert_eq!(vault.reads(), 2, "the last read ended moments ago");
     }
 
     #[tokio::test(start_paused = true)]

@@ -54,6 +54,8 @@ LEFT_AT_DEFAULT = {
     "MCP_BROKER_REDIRECT_URIS": "default (loopback, VS Code, Claude, ChatGPT callbacks) fits; an operator narrows or widens it in the portal",
     "MCP_SECRET_REFRESH_SECONDS": "default (five minutes) fits; APIM's own refresh of the named value is pinned per version",
     "MCP_TOOL_DEADLINE_SECONDS": "default (45 s) stays well inside the Functions proxy's 240 s idle timeout",
+    "MCP_MAX_CONCURRENT_REQUESTS": "default (64) is measured for the 2048 MB instance the Bicep deploys (docs/RELIABILITY.md#overload); raise it with a larger instance",
+    "MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER": "default (8: two rounds of Outlook's four requests per mailbox) fits every instance size",
     "FUNCTIONS_CUSTOMHANDLER_PORT": "set by the Functions host",
     "IDENTITY_ENDPOINT": "set by the platform (managed identity)",
     "IDENTITY_HEADER": "set by the platform (managed identity)",

@@ -19,6 +19,13 @@ use serde_json::{Value, json};
 
 pub const HANDLER: &str = env!("CARGO_BIN_EXE_handler");
 
+/// The binary the tests spawn as the handler: this build's, or another via `IT_HANDLER`
+/// (`scripts/soak` runs the long soak against a release build, as `BENCH_HANDLER` does for the
+/// benchmark).
+fn handler_binary() -> PathBuf {
+    std::env::var_os("IT_HANDLER").map_or_else(|| PathBuf::from(HANDLER), PathBuf::from)
+}
+
 /// The tools a signed-in user sees with the default toolsets, in the order they are listed.
 pub const USER_TOOLS: &[&str] = &[
     "server_info",
@@ -211,7 +218,7 @@ pub struct Handler {
 impl Handler {
     /// Starts `handler` without waiting for anything.
     pub fn start(env: &[(&str, &str)], port: Option<u16>) -> Handler {
-        let mut command = Command::new(HANDLER);
+        let mut command = Command::new(handler_binary());
         command
             .env_clear()
             .stdin(Stdio::null())

@@ -12,6 +12,7 @@ mod hosting;
 mod inbound_auth;
 mod no_client_secret;
 mod outbound;
+mod reliability;
 mod stdio;
 mod tools;
 mod transport;

@@ -83,6 +83,7 @@ use axum::{
 };
 
 pub use self::fault::GraphFault;
+pub(crate) use self::fault::{cut_mid_body, oversized_response, status_response};
 use self::{
     calendar::Calendars,
     concurrency::MailboxConcurrency,

@@ -73,6 +73,9 @@ use crate::{
 pub struct Issuer {
     /// The authority host, `http://127.0.0.1:<port>`.
     base_url: String,
+    /// Graph's base URL, when it is not `base_url`: also accepted as Graph's identifier in a
+    /// scope.
+    graph_base_url: std::sync::OnceLock<String>,
     identifier_uri: String,
     keys: KeyRing,
     codes: CodeStore,
@@ -102,6 +105,7 @@ impl Issuer {
     ) -> Self {
         Self {
             base_url,
+            graph_base_url: std::sync::OnceLock::new(),
             identifier_uri,
             keys: KeyRing::new(),
             codes: CodeStore::default(),
@@ -115,6 +119,17 @@ impl Issuer {
             jwks_fetches: AtomicUsize::new(0),
             obo_exchanges: AtomicUsize::new(0),
         }
+    }
+
+    /// Where Graph is reached, if not at the authority host: the scope prefix the on-behalf-of
+    /// grant accepts for Graph besides its real identifier. Set once, at start.
+    pub fn set_graph_base_url(&self, url: String) {
+        let _ = self.graph_base_url.set(url);
+    }
+
+    /// Graph's base URL as the on-behalf-of grant accepts it in scopes.
+    fn graph_base_url(&self) -> &str {
+        self.graph_base_url.get().unwrap_or(&self.base_url)
     }
 
     /// Revokes every refresh token of `user`, as an administrator's "revoke sessions" does.

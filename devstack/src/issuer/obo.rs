@@ -60,7 +60,7 @@ pub fn on_behalf_of(issuer: &Issuer, request: &TokenRequest) -> Result<TokenResp
     }
     let user = assertion_user(issuer, required(&request.assertion, "assertion")?)?;
 
-    let scopes = GraphScopes::parse(required(&request.scope, "scope")?, &issuer.base_url)?;
+    let scopes = GraphScopes::parse(required(&request.scope, "scope")?, issuer.graph_base_url())?;
     let consented = issuer.policy.consented(user);
     let granted = match &scopes.requested {
         Requested::Default => consented,

@@ -72,16 +72,33 @@ async fn with_a_warm_cache_an_issuer_outage_changes_nothing() {
     server.devstack.set_issuer_available(false);
     std::thread::sleep(Duration::from_millis(1100));
     assert_accepted(&server, "during the outage", &server.token()).await;
-    // An unknown key during the outage is still a 401, not a 503: keys are known.
+    // A key the cache lacks, while the keys cannot be fetched, may be one the issuer started
+    // signing with during the outage: 503 (retry shortly), not 401 (sign in again, to get a
+    // token with that same key), and never acceptance.
     let stranger = forged_header(&server, &SigningKey::generate(), |_| {});
     assert_refused(
         &server,
         "unknown key during the outage",
         post_with(&server, bearer(stranger)),
-        unauthorized("unknown_key"),
+        Refused {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            error: None,
+            reason: "keys_unavailable",
+        },
     )
     .await;
     assert_accepted(&server, "still fine", &server.token()).await;
+    // Once the issuer is back, a key it does not publish is invalid again.
+    server.devstack.set_issuer_available(true);
+    std::thread::sleep(m365_mcp::inbound_auth::keys::EMPTY_RETRY + Duration::from_millis(100));
+    let stranger = forged_header(&server, &SigningKey::generate(), |_| {});
+    assert_refused(
+        &server,
+        "unknown key after the outage",
+        post_with(&server, bearer(stranger)),
+        unauthorized("unknown_key"),
+    )
+    .await;
 }
 
 #[tokio::test]
