@@ -81,7 +81,10 @@ fn serve() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime starts");
-    match runtime.block_on(run(config, http)) {
+    let result = runtime.block_on(run(config, http));
+    // Log lines are written in batches: the last ones go out now, before the process ends.
+    telemetry::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("handler stopped: {error}"), ExitCode::FAILURE),
     }

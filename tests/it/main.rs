@@ -9,6 +9,7 @@ mod graph_client;
 mod harness;
 mod hosting;
 mod inbound_auth;
+mod log_lines;
 mod no_client_secret;
 mod outbound;
 mod tools;
