@@ -98,7 +98,7 @@ async fn run(config: Config, http: OutboundHttp) -> std::io::Result<()> {
             format!("cannot listen on {}: {error}", config.listen),
         )
     })?;
-    http.warm_up();
+    http.warm_up_for(&config.auth.authority_host);
     let router = app::build(&config, http);
     tracing::info!(
         listen = %config.listen,

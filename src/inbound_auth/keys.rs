@@ -206,11 +206,13 @@ impl SigningKeys {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        // Plain http on loopback (a local issuer) needs no certificates: see `client_for`.
+        let parsed = Url::parse(url).map_err(|_| format!("{url} is not a URL"))?;
         let response = self
             .http
-            .client()
+            .client_for(&parsed)
             .await
-            .get(url)
+            .get(parsed)
             .timeout(FETCH_TIMEOUT)
             .send()
             .await
