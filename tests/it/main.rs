@@ -5,6 +5,7 @@
 mod architecture;
 mod broker;
 mod clients;
+mod direct_path;
 mod graph_client;
 mod harness;
 mod hosting;
