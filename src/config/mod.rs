@@ -888,6 +888,7 @@ mod tests {
         assert_eq!(
             problem_settings(&error),
             vec![
+                MCP_SIGNING_KEY_SECRET_NAME.name,
                 MCP_BROKER_BLOB_ENDPOINT.name,
                 KEY_VAULT_URL.name,
                 MCP_ALLOWED_CLIENT_APPS.name

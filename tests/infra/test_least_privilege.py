@@ -64,6 +64,7 @@ def test_role_assignments_are_exactly_the_expected_ones():
 SECRET_SCOPES = {
     "gatewayProofExisting": "gatewayProofSecretName",
     "signingKeyExisting": "signingKeySecretName",
+    "brokerSealingKeyExisting": "brokerSealingKeySecretName",
 }
 
 
@@ -86,13 +87,21 @@ def test_secret_scopes_are_the_named_secrets_of_the_vault():
     main = bicep("main.bicep")
     assert main.variables["gatewayProofSecretName"].value == "mcp-gateway-proof"
     assert main.variables["signingKeySecretName"].value == "mcp-signing-key"
+    assert main.variables["brokerSealingKeySecretName"].value == "mcp-broker-sealing-key"
     params = main.modules["keyVault"].value["params"]
     assert params["gatewayProofSecretName"] == bicep_ast.Expr("gatewayProofSecretName")
     assert params["signingKeySecretName"] == bicep_ast.Expr("signingKeySecretName")
+    assert params["brokerSealingKeySecretName"] == bicep_ast.Expr("brokerSealingKeySecretName")
 
 
-def test_the_handler_reads_exactly_the_gateway_proof_and_the_signing_key():
-    assert secret_readers("functionPrincipalId") == {"gatewayProofExisting", "signingKeyExisting"}
+def test_the_handler_reads_exactly_the_gateway_proof_the_signing_key_and_the_broker_sealing_key():
+    # The sealing key's reader exists only in broker mode (its condition is checked with the
+    # broker's infrastructure); the handler never reads any other secret of the vault.
+    assert secret_readers("functionPrincipalId") == {
+        "gatewayProofExisting",
+        "signingKeyExisting",
+        "brokerSealingKeyExisting",
+    }
 
 
 def test_apim_reads_only_the_gateway_proof_secret():

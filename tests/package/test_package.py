@@ -140,6 +140,9 @@ def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package
             "MCP_PUBLIC_URL": PUBLIC_URL,
             # No APIM in front of this test: it stands in for a network-isolated function app.
             "MCP_GATEWAY_PROOF_REQUIRED": "false",
+            # Instances share their signing key through Key Vault; nothing here reads it.
+            "KEY_VAULT_URL": "https://kv-contoso.vault.azure.net/",
+            "MCP_SIGNING_KEY_SECRET_NAME": "mcp-signing-key",
             # As the platform provides them; nothing here calls the identity.
             "MANAGED_IDENTITY_CLIENT_ID": "55555555-6666-7777-8888-999999999999",
             "IDENTITY_ENDPOINT": "http://127.0.0.1:9/msi/token",
@@ -179,9 +182,11 @@ def test_the_packaged_handler_starts_like_the_host_starts_it_and_answers(package
         assert metadata["resource"] == PUBLIC_URL
         assert metadata["authorization_servers"] == [f"https://login.microsoftonline.com/{TENANT}/v2.0"]
     finally:
-        process.terminate()
-        code = process.wait(timeout=20)
-        assert code == 0, f"SIGTERM should end the handler cleanly: {code} {process.stderr.read().decode()}"
+        # A handler that already stopped has had its failure reported above; do not mask it.
+        if process.poll() is None:
+            process.terminate()
+            code = process.wait(timeout=20)
+            assert code == 0, f"SIGTERM should end the handler cleanly: {code} {process.stderr.read().decode()}"
 
 
 def test_the_deployed_build_has_no_local_stand_ins(package: Path):
