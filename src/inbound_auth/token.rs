@@ -125,8 +125,10 @@ struct Header {
 
 #[derive(Deserialize)]
 struct Claims {
-    /// A NumericDate: seconds, possibly with a fraction. Required (checked by jsonwebtoken).
-    exp: f64,
+    /// A NumericDate: seconds, possibly with a fraction. Required, but checked by jsonwebtoken
+    /// after this is parsed: a required field here would turn a missing `exp` into a parse
+    /// error (`malformed_token`) instead of `missing_claim`.
+    exp: Option<f64>,
     /// A NumericDate: seconds, possibly with a fraction.
     iat: Option<f64>,
     tid: Option<String>,
@@ -203,8 +205,13 @@ impl TokenValidator {
         if claims.iat.is_some_and(|iat| iat > latest_issue) {
             return Err((Refusal::Invalid(Invalid::IssuedInTheFuture), None));
         }
+        // jsonwebtoken has refused a token without exp already (a required spec claim); the
+        // cache relies on it, so it is stated here too rather than assumed.
+        let exp = claims
+            .exp
+            .ok_or((Refusal::Invalid(Invalid::MissingClaim), None))?;
         // A fractional exp counts down to the whole second before it: never past it.
-        let expires_at = claims.exp.floor().max(0.0) as u64;
+        let expires_at = exp.floor().max(0.0) as u64;
         let caller = Arc::new(self.caller_from(claims, token)?);
         self.validated
             .insert(digest, Arc::clone(&caller), expires_at, &kid, key, now);
