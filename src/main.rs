@@ -92,7 +92,10 @@ fn serve() -> ExitCode {
         .enable_all()
         .build()
         .expect("tokio runtime starts");
-    match runtime.block_on(run(config, http)) {
+    let result = runtime.block_on(run(config, http));
+    // Log lines are written in batches: the last ones go out now, before the process ends.
+    telemetry::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => fail(&format!("handler stopped: {error}"), ExitCode::FAILURE),
     }
@@ -165,7 +168,7 @@ async fn run(config: Config, http: OutboundHttp) -> std::io::Result<()> {
             format!("cannot listen on {}: {error}", config.listen),
         )
     })?;
-    http.warm_up();
+    http.warm_up_for(&config.auth.authority_host);
     let router = app::build(&config, http);
     tracing::info!(
         listen = %config.listen,

@@ -6,6 +6,14 @@
 //! must not delay the port the Functions host is polling. So it is built once, on a blocking
 //! thread, starting right after the port is bound, and the first outbound call waits for it.
 //!
+//! Plain http to a loopback address (the local stand-ins, and any issuer a test or benchmark runs
+//! on this machine) needs no certificate at all: [`OutboundHttp::client_for`] hands such URLs a
+//! second client, built in well under a millisecond because it loads no certificate store, and
+//! trusting no certificate whatsoever, so it cannot complete a TLS handshake with anyone. When
+//! the tenant's issuer is such a URL, [`OutboundHttp::warm_up_for`] does not load the store in
+//! the background either (on a one-core instance that would delay the first request by the
+//! milliseconds it takes): the main client is then built on its first use.
+//!
 //! **No answer is read whole without a cap.** Each caller reads bodies with [`read_capped`] and
 //! the limit that fits what it expects (Graph, the token endpoint, the OpenID metadata and
 //! keys); the Azure SDK clients (managed identity, Key Vault) get transports whose answers are
@@ -19,6 +27,9 @@ use azure_core::http::{AsyncRawResponse, HttpClient, Request, Transport};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use tokio::{sync::OnceCell, time::Instant};
+use url::Url;
+
+use crate::config::is_loopback_host;
 
 /// The largest answer the Azure SDK clients may read: managed identity tokens and Key Vault
 /// secrets are a few kilobytes.
@@ -36,6 +47,8 @@ pub struct Call<'a> {
 #[derive(Clone, Default)]
 pub struct OutboundHttp {
     client: Arc<OnceCell<reqwest::Client>>,
+    /// For plain http to loopback addresses only (see the module documentation).
+    loopback: Arc<std::sync::OnceLock<reqwest::Client>>,
     /// Where Key Vault's requests go instead, if anywhere (see [`OutboundHttp::with_key_vault_client`]).
     key_vault_client: Option<Arc<dyn HttpClient>>,
     /// Test hosts the broker may reach (see [`TestNetwork`]); `None` in every deployment.
@@ -85,6 +98,28 @@ impl OutboundHttp {
         });
     }
 
+    /// Starts building the client in the background, unless the tenant's issuer (what the first
+    /// request needs) is plain http on loopback: then nothing needs the certificates yet.
+    pub fn warm_up_for(&self, authority_host: &Url) {
+        if !is_loopback_http(authority_host) {
+            self.warm_up();
+        }
+    }
+
+    /// The client for a call to `url`: [`OutboundHttp::client`], or for plain http to a loopback
+    /// address the client that loads no certificates and trusts none.
+    pub async fn client_for(&self, url: &Url) -> &reqwest::Client {
+        if is_loopback_http(url) {
+            return self.loopback.get_or_init(|| {
+                builder()
+                    .tls_certs_only(std::iter::empty::<reqwest::Certificate>())
+                    .build()
+                    .expect("HTTP client builds")
+            });
+        }
+        self.client().await
+    }
+
     pub async fn client(&self) -> &reqwest::Client {
         self.client
             .get_or_init(|| async {
@@ -113,13 +148,19 @@ impl OutboundHttp {
     }
 }
 
-fn build() -> reqwest::Client {
+fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("m365-mcp-handler/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(3))
-        .build()
-        .expect("HTTP client builds")
+}
+
+fn build() -> reqwest::Client {
+    builder().build().expect("HTTP client builds")
+}
+
+fn is_loopback_http(url: &Url) -> bool {
+    url.scheme() == "http" && is_loopback_host(url)
 }
 
 /// A random wait in `[0, up_to]`, so retries from many instances do not line up.
@@ -317,6 +358,54 @@ mod tests {
             read_capped(fetch(addr).await, 4000).await,
             Err(BodyError::Interrupted { timeout: false })
         );
+    }
+
+    #[tokio::test]
+    async fn loopback_http_gets_a_client_that_trusts_no_certificate() {
+        let http = OutboundHttp::default();
+        let addr = serve(10, Some(10)).await;
+        let url = Url::parse(&format!("http://{addr}/")).unwrap();
+        let answer = http.client_for(&url).await.get(url.clone()).send().await;
+        assert_eq!(answer.unwrap().status(), 200);
+        assert!(http.client.get().is_none(), "the main client is not built");
+        // The same client refuses every TLS server: it trusts no root at all. A local TLS
+        // server with a certificate from a CA of its own stands in for any server.
+        let loopback = http.loopback.get().unwrap();
+        let tls = tls_server().await;
+        let error = loopback
+            .get(format!("https://localhost:{}/", tls.port()))
+            .send()
+            .await
+            .unwrap_err();
+        assert!(error.is_connect(), "{error:?}");
+        // https, even on loopback, goes through the main client.
+        let https = Url::parse("https://127.0.0.1/").unwrap();
+        assert!(!std::ptr::eq(http.client_for(&https).await, loopback));
+    }
+
+    /// A TLS server on loopback with a self-signed certificate for `localhost`.
+    async fn tls_server() -> SocketAddr {
+        use tokio_rustls::{TlsAcceptor, rustls};
+        let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+        let key =
+            rustls::pki_types::PrivateKeyDer::try_from(cert.signing_key.serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let _ = acceptor.accept(stream).await;
+            }
+        });
+        addr
     }
 
     #[tokio::test]

@@ -13,11 +13,22 @@
 //! the request, or `unknown`), the query string, request and response bodies. The host's
 //! `x-ms-invocation-id` is written only when it is what the host sends, a GUID.
 //!
+//! **Lines are written in batches, and none is lost.** Events go to an in-memory buffer that a
+//! thread of its own writes to stdout a few milliseconds after the first line of a batch
+//! ([`FLUSH_DELAY`]), so a request does not pay for a system call (or a full pipe) on its way
+//! out. Nothing is dropped: if stdout falls so far behind that the buffer reaches
+//! [`MAX_PENDING_BYTES`], writers wait for it. [`flush`] writes what is pending before the
+//! process exits (`main` calls it on every way out), in the order the lines were logged.
+//!
 //! Third-party crates log at `error` only, whatever `MCP_LOG` says: rmcp's warnings quote
 //! client-sent text (an unknown method's name, for one) and its debug output whole messages.
 //! What they would have said is in the request event's status anyway.
 
-use std::{sync::Arc, time::Instant};
+use std::{
+    io::Write,
+    sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock},
+    time::{Duration, Instant},
+};
 
 use axum::{
     extract::{MatchedPath, Request},
@@ -26,7 +37,9 @@ use axum::{
     response::Response,
 };
 use tracing::Level;
-use tracing_subscriber::{Layer, filter::Targets, layer::SubscriberExt, util::SubscriberInitExt};
+use tracing_subscriber::{
+    Layer, filter::Targets, fmt::MakeWriter, layer::SubscriberExt, util::SubscriberInitExt,
+};
 
 /// The route that served a request, as the application registered it (`/mcp`), never the path
 /// the client sent.
@@ -103,6 +116,127 @@ pub enum Sink {
     Stderr,
 }
 
+/// How long the writer thread lets a batch gather after its first line.
+pub const FLUSH_DELAY: Duration = Duration::from_millis(5);
+/// Lines pending beyond this make the threads that log wait for stdout.
+pub const MAX_PENDING_BYTES: usize = 1024 * 1024;
+
+/// Lines logged and not yet written, and where they go.
+pub struct Batches<W: Write + Send + 'static> {
+    pending: Mutex<Vec<u8>>,
+    /// Signalled when a batch starts (for the writer thread) and when one was taken (for
+    /// threads waiting for room).
+    changed: Condvar,
+    /// Held while a batch is taken and written, so batches reach `out` in order.
+    out: Mutex<W>,
+}
+
+impl<W: Write + Send + 'static> Batches<W> {
+    /// Batches for `out`, and the thread that writes them.
+    pub fn start(out: W) -> Arc<Self> {
+        let batches = Arc::new(Self {
+            pending: Mutex::new(Vec::with_capacity(64 * 1024)),
+            changed: Condvar::new(),
+            out: Mutex::new(out),
+        });
+        let writer = Arc::clone(&batches);
+        std::thread::Builder::new()
+            .name("log-writer".to_owned())
+            .spawn(move || {
+                loop {
+                    writer.wait_for_lines();
+                    std::thread::sleep(FLUSH_DELAY);
+                    writer.flush();
+                }
+            })
+            .expect("the log writer thread starts");
+        batches
+    }
+
+    fn pending(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.pending
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn wait_for_lines(&self) {
+        let mut pending = self.pending();
+        while pending.is_empty() {
+            pending = self
+                .changed
+                .wait(pending)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    /// Adds whole lines (one event) to the pending batch.
+    pub fn append(&self, lines: &[u8]) {
+        let mut pending = self.pending();
+        while pending.len() >= MAX_PENDING_BYTES {
+            pending = self
+                .changed
+                .wait(pending)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        let first = pending.is_empty();
+        pending.extend_from_slice(lines);
+        drop(pending);
+        if first {
+            self.changed.notify_all();
+        }
+    }
+
+    /// Writes everything pending now, after any batch already being written.
+    pub fn flush(&self) {
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let batch = std::mem::take(&mut *self.pending());
+        self.changed.notify_all();
+        if !batch.is_empty() {
+            // stdout gone (the host stopped reading): nothing left to tell anyone.
+            let _ = out.write_all(&batch);
+        }
+        let _ = out.flush();
+    }
+}
+
+/// One event's writer: [`Batches::append`] per `write`.
+pub struct BatchWriter<'a, W: Write + Send + 'static>(&'a Batches<W>);
+
+impl<W: Write + Send + 'static> Write for BatchWriter<'_, W> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.append(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The [`MakeWriter`] of the subscriber: every event into the same batches.
+pub struct BatchedOutput<W: Write + Send + 'static>(pub Arc<Batches<W>>);
+
+impl<'a, W: Write + Send + 'static> MakeWriter<'a> for BatchedOutput<W> {
+    type Writer = BatchWriter<'a, W>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        BatchWriter(&self.0)
+    }
+}
+
+/// stdout's batches, once [`init`] ran.
+static STDOUT: OnceLock<Arc<Batches<std::io::Stdout>>> = OnceLock::new();
+
+/// Writes every line logged so far to stdout. Call it before the process exits.
+pub fn flush() {
+    if let Some(batches) = STDOUT.get() {
+        batches.flush();
+    }
+}
+
 /// Installs the JSON subscriber, writing to `sink`. Safe to call once per process.
 pub fn init(level: Level, sink: Sink) {
     let filter = Targets::new()
@@ -115,7 +249,12 @@ pub fn init(level: Level, sink: Sink) {
         .with_current_span(false)
         .with_span_list(false);
     let layer = match sink {
-        Sink::Stdout => layer.with_writer(std::io::stdout).boxed(),
+        Sink::Stdout => layer
+            .with_writer(BatchedOutput(Arc::clone(
+                STDOUT.get_or_init(|| Batches::start(std::io::stdout())),
+            )))
+            .boxed(),
+        // `handler stdio` logs little, and its stderr is read by a person or a client's log.
         Sink::Stderr => layer.with_writer(std::io::stderr).boxed(),
     };
     let _ = tracing_subscriber::registry()
@@ -167,4 +306,111 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sink the test reads back; `stall` makes writes wait until it is released.
+    #[derive(Clone, Default)]
+    struct Sink {
+        written: Arc<Mutex<Vec<u8>>>,
+        stall: Arc<Mutex<()>>,
+    }
+
+    impl Write for Sink {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            let _stalled = self.stall.lock().unwrap();
+            self.written.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Sink {
+        fn lines(&self) -> Vec<String> {
+            String::from_utf8(self.written.lock().unwrap().clone())
+                .unwrap()
+                .lines()
+                .map(str::to_owned)
+                .collect()
+        }
+    }
+
+    #[test]
+    fn every_line_arrives_in_order_and_flush_writes_what_is_pending() {
+        let sink = Sink::default();
+        let batches = Batches::start(sink.clone());
+        let threads: Vec<_> = (0..4)
+            .map(|thread| {
+                let batches = Arc::clone(&batches);
+                std::thread::spawn(move || {
+                    for line in 0..2000 {
+                        batches.append(format!("{thread} {line}\n").as_bytes());
+                    }
+                })
+            })
+            .collect();
+        threads
+            .into_iter()
+            .for_each(|thread| thread.join().unwrap());
+        // What an exit does: no waiting for the writer thread, one flush.
+        batches.flush();
+        let lines = sink.lines();
+        assert_eq!(lines.len(), 8000, "no line lost");
+        for thread in 0..4 {
+            let own: Vec<usize> = lines
+                .iter()
+                .filter_map(|line| line.strip_prefix(&format!("{thread} ")))
+                .map(|n| n.parse().unwrap())
+                .collect();
+            assert_eq!(
+                own,
+                (0..2000).collect::<Vec<_>>(),
+                "thread {thread}'s order"
+            );
+        }
+    }
+
+    #[test]
+    fn a_stalled_output_makes_loggers_wait_instead_of_dropping_lines() {
+        let sink = Sink::default();
+        let stalled = sink.stall.lock().unwrap();
+        let batches = Batches::start(sink.clone());
+        let line = vec![b'x'; 1023];
+        let logger = {
+            let batches = Arc::clone(&batches);
+            let mut line = line.clone();
+            line.push(b'\n');
+            std::thread::spawn(move || {
+                // Three times the pending limit while the output accepts nothing.
+                for _ in 0..3 * MAX_PENDING_BYTES / 1024 {
+                    batches.append(&line);
+                }
+            })
+        };
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!logger.is_finished(), "the logger waits for room");
+        drop(stalled);
+        logger.join().unwrap();
+        batches.flush();
+        assert_eq!(sink.lines().len(), 3 * MAX_PENDING_BYTES / 1024);
+    }
+
+    #[test]
+    fn lines_reach_the_output_without_an_explicit_flush() {
+        let sink = Sink::default();
+        let batches = Batches::start(sink.clone());
+        batches.append(b"one\n");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while sink.lines().is_empty() {
+            assert!(Instant::now() < deadline, "the writer thread wrote nothing");
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        assert_eq!(sink.lines(), ["one"]);
+    }
 }

@@ -25,7 +25,10 @@
 
 use std::{
     collections::HashMap,
-    sync::{Arc, RwLock},
+    sync::{
+        Arc, RwLock,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -36,6 +39,7 @@ use jsonwebtoken::{
 use serde::Deserialize;
 use url::Url;
 
+use super::validated::KeySet;
 use crate::{
     config::is_loopback_host,
     outbound::{BodyError, OutboundHttp, read_capped},
@@ -76,6 +80,9 @@ pub struct SigningKeys {
     cooldown: Duration,
     cache: RwLock<Cache>,
     refresh: tokio::sync::Mutex<()>,
+    /// Counts the key sets installed, so whoever remembers what a key verified can tell that the
+    /// set changed.
+    generation: AtomicU64,
 }
 
 #[derive(Deserialize)]
@@ -97,7 +104,13 @@ impl SigningKeys {
             cooldown,
             cache: RwLock::default(),
             refresh: tokio::sync::Mutex::new(()),
+            generation: AtomicU64::new(0),
         })
+    }
+
+    /// How many key sets were installed so far: it changes whenever keys may have been retired.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
     }
 
     /// The key with id `kid`, fetching or refreshing the set when the rules above allow.
@@ -152,6 +165,7 @@ impl SigningKeys {
                 cache.keys = keys;
                 cache.fetched_at = Some(Instant::now());
                 cache.last_failed = false;
+                self.generation.fetch_add(1, Ordering::AcqRel);
             }
             Err(why) => {
                 tracing::warn!(%why, "token signing keys could not be refreshed; keeping the last known keys");
@@ -200,11 +214,13 @@ impl SigningKeys {
     }
 
     async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T, String> {
+        // Plain http on loopback (a local issuer) needs no certificates: see `client_for`.
+        let parsed = Url::parse(url).map_err(|_| format!("{url} is not a URL"))?;
         let response = self
             .http
-            .client()
+            .client_for(&parsed)
             .await
-            .get(url)
+            .get(parsed)
             .timeout(FETCH_TIMEOUT)
             .send()
             .await
@@ -226,6 +242,17 @@ impl SigningKeys {
                 })?;
         serde_json::from_slice(&body)
             .map_err(|_| format!("GET {url} did not return the expected JSON"))
+    }
+}
+
+impl KeySet for SigningKeys {
+    fn published(&self, kid: &str) -> Option<Arc<DecodingKey>> {
+        self.cache
+            .read()
+            .expect("key cache lock")
+            .keys
+            .get(kid)
+            .cloned()
     }
 }
 

@@ -24,6 +24,7 @@ pub mod gateway_proof;
 pub mod keys;
 pub mod metadata;
 pub mod token;
+pub mod validated;
 
 use std::sync::Arc;
 
@@ -96,6 +97,7 @@ impl InboundAuth {
         self.validator
             .validate(&headers)
             .await
+            .map(Arc::unwrap_or_clone)
             .map_err(|(refusal, _)| refusal.code())
     }
 }
@@ -110,7 +112,7 @@ pub async fn authenticate(
         Ok(caller) => {
             let identity = caller.identity();
             let claims_challenge = ClaimsChallenge::default();
-            request.extensions_mut().insert(Arc::new(caller));
+            request.extensions_mut().insert(caller);
             request.extensions_mut().insert(claims_challenge.clone());
             let mut response = next.run(request).await;
             if let Some(claims) = claims_challenge.take() {

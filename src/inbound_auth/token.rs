@@ -8,15 +8,25 @@
 //! server understands no JWS extension (RFC 7515 §4.1.11); then jsonwebtoken verifies the RS256
 //! signature and the standard claims; then an `iat` later than now (beyond the leeway) is
 //! refused; then the Entra-specific rules: tenant, caller type, scope or app role, client app.
+//!
+//! A token that passed all of that is remembered ([`ValidatedTokens`]) until its `exp`, so the
+//! same token presented again costs a SHA-256 and a lookup instead of the RSA check; a refusal
+//! is never remembered.
 
-use std::sync::Arc;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use http::{HeaderMap, header::AUTHORIZATION};
 use jsonwebtoken::{Algorithm, Validation, errors::ErrorKind};
 use serde::Deserialize;
 
-use super::keys::{KeyLookup, SigningKeys};
+use super::{
+    keys::{KeyLookup, SigningKeys},
+    validated::{ValidatedTokens, token_digest},
+};
 use crate::{
     caller::{BearerToken, Caller, CallerKind},
     config::{AuthConfig, normalize_guid},
@@ -115,6 +125,10 @@ struct Header {
 
 #[derive(Deserialize)]
 struct Claims {
+    /// A NumericDate: seconds, possibly with a fraction. Required, but checked by jsonwebtoken
+    /// after this is parsed: a required field here would turn a missing `exp` into a parse
+    /// error (`malformed_token`) instead of `missing_claim`.
+    exp: Option<f64>,
     /// A NumericDate: seconds, possibly with a fraction.
     iat: Option<f64>,
     tid: Option<String>,
@@ -132,6 +146,9 @@ pub struct TokenValidator {
     config: Arc<AuthConfig>,
     keys: Arc<SigningKeys>,
     validation: Validation,
+    validated: ValidatedTokens,
+    /// The key-set generation whose retired keys `validated` has been purged of.
+    purged_for: AtomicU64,
 }
 
 impl TokenValidator {
@@ -151,11 +168,27 @@ impl TokenValidator {
             config,
             keys,
             validation,
+            validated: ValidatedTokens::default(),
+            purged_for: AtomicU64::new(0),
         }
     }
 
-    pub async fn validate(&self, headers: &HeaderMap) -> Result<Caller, Refused> {
+    /// The caller behind the request's bearer token, or why it is refused.
+    pub async fn validate(&self, headers: &HeaderMap) -> Result<Arc<Caller>, Refused> {
         let token = bearer_token(headers).map_err(|refusal| (refusal, None))?;
+        self.validate_token(token).await
+    }
+
+    /// As [`TokenValidator::validate`], for the token itself.
+    pub async fn validate_token(&self, token: &str) -> Result<Arc<Caller>, Refused> {
+        if token.len() > MAX_TOKEN_BYTES {
+            return Err((Refusal::Invalid(Invalid::TooLarge), None));
+        }
+        let digest = token_digest(token);
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(caller) = self.validated.get(&digest, token, now, self.keys.as_ref()) {
+            return Ok(caller);
+        }
         let kid = self
             .check_header(token)
             .map_err(|invalid| (Refusal::Invalid(invalid), None))?;
@@ -164,21 +197,42 @@ impl TokenValidator {
             KeyLookup::Unknown => return Err((Refusal::Invalid(Invalid::UnknownKey), None)),
             KeyLookup::Unavailable => return Err((Refusal::KeysUnavailable, None)),
         };
+        self.purge_retired_keys();
         let claims = jsonwebtoken::decode::<Claims>(token, &key, &self.validation)
             .map_err(|error| (Refusal::Invalid(classify(error.kind())), None))?
             .claims;
-        let latest_issue = (jsonwebtoken::get_current_timestamp() + LEEWAY_SECONDS) as f64;
+        let latest_issue = (now + LEEWAY_SECONDS) as f64;
         if claims.iat.is_some_and(|iat| iat > latest_issue) {
             return Err((Refusal::Invalid(Invalid::IssuedInTheFuture), None));
         }
-        self.caller_from(claims, token)
+        // jsonwebtoken has refused a token without exp already (a required spec claim); the
+        // cache relies on it, so it is stated here too rather than assumed.
+        let exp = claims
+            .exp
+            .ok_or((Refusal::Invalid(Invalid::MissingClaim), None))?;
+        // A fractional exp counts down to the whole second before it: never past it.
+        let expires_at = exp.floor().max(0.0) as u64;
+        let caller = Arc::new(self.caller_from(claims, token)?);
+        self.validated
+            .insert(digest, Arc::clone(&caller), expires_at, &kid, key, now);
+        Ok(caller)
+    }
+
+    /// After the key set changed, forgets the tokens whose keys it no longer publishes.
+    fn purge_retired_keys(&self) {
+        let generation = self.keys.generation();
+        if self.purged_for.swap(generation, Ordering::AcqRel) != generation {
+            self.validated.retain_published(self.keys.as_ref());
+        }
+    }
+
+    /// How many validated tokens are remembered.
+    pub fn remembered(&self) -> usize {
+        self.validated.len()
     }
 
     /// Decides what can be decided from the header alone; returns the key id.
     fn check_header(&self, token: &str) -> Result<String, Invalid> {
-        if token.len() > MAX_TOKEN_BYTES {
-            return Err(Invalid::TooLarge);
-        }
         let mut segments = token.split('.');
         let (Some(header), Some(_), Some(_), None) = (
             segments.next(),

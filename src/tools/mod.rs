@@ -33,10 +33,9 @@ mod write;
 use std::{collections::HashMap, future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use rmcp::{
-    ErrorData, RoleServer,
+    ErrorData,
     handler::server::common::{schema_for_output, schema_for_type},
     model::{CallToolResult, ContentBlock, JsonObject, ProtocolVersion, ToolAnnotations},
-    service::RequestContext,
 };
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
@@ -369,9 +368,12 @@ impl Registry {
         self.entry(name).map(|entry| &entry.definition)
     }
 
-    /// What a tool call of this request knows.
-    pub fn context(&self, request: &RequestContext<RoleServer>) -> ToolContext {
-        let parts = request.extensions.get::<http::request::Parts>();
+    /// What a tool call knows, from the request's HTTP parts and its protocol version.
+    pub fn context(
+        &self,
+        parts: Option<&http::request::Parts>,
+        protocol_version: ProtocolVersion,
+    ) -> ToolContext {
         ToolContext {
             request_id: parts
                 .and_then(|parts| parts.extensions.get::<RequestId>())
@@ -382,9 +384,7 @@ impl Registry {
                 .and_then(|parts| parts.extensions.get::<ClaimsChallenge>().cloned()),
             deadline: Instant::now() + self.time_limit,
             time_limit: self.time_limit,
-            protocol_version: request
-                .protocol_version()
-                .unwrap_or(ProtocolVersion::V_2025_03_26),
+            protocol_version,
             graph: Arc::clone(&self.graph),
         }
     }

@@ -8,7 +8,11 @@
 //!
 //! [`McpServer`] is the MCP face of the server: identity, capabilities and the tool registry.
 //! `handler stdio` serves the same `McpServer` over stdin and stdout, for its one local user.
+//!
+//! [`direct`] answers plain `tools/call` and `tools/list` requests without rmcp's per-request
+//! session machinery, with the same bytes; everything else is rmcp's.
 
+pub mod direct;
 pub mod envelope;
 
 use std::{borrow::Cow, sync::Arc};
@@ -64,8 +68,12 @@ impl McpServer {
         }
     }
 
-    fn context(&self, request: &RequestContext<RoleServer>) -> ToolContext {
-        let mut ctx = self.registry.context(request);
+    fn context(
+        &self,
+        parts: Option<&http::request::Parts>,
+        protocol_version: ProtocolVersion,
+    ) -> ToolContext {
+        let mut ctx = self.registry.context(parts, protocol_version);
         if let Some(user) = &self.local_user {
             ctx.caller = Some(user());
             // No HTTP request id to carry: each call gets its own, for the log.
@@ -73,6 +81,45 @@ impl McpServer {
         }
         ctx
     }
+
+    /// `tools/call`, for rmcp and the direct path alike: the request's HTTP parts and protocol
+    /// version are all a tool call needs of the request's context.
+    pub(crate) async fn call_tool_for(
+        &self,
+        request: CallToolRequestParams,
+        parts: Option<&http::request::Parts>,
+        protocol_version: ProtocolVersion,
+    ) -> Result<CallToolResponse, ErrorData> {
+        let ctx = self.context(parts, protocol_version);
+        let arguments = request.arguments.unwrap_or_default();
+        self.registry
+            .call(&request.name, &ctx, arguments)
+            .await
+            .map(CallToolResponse::from)
+    }
+
+    /// `tools/list`, for rmcp and the direct path alike.
+    pub(crate) fn list_tools_for(
+        &self,
+        parts: Option<&http::request::Parts>,
+        protocol_version: ProtocolVersion,
+    ) -> ListToolsResult {
+        let ctx = self.context(parts, protocol_version);
+        ListToolsResult::with_all_items(self.registry.visible_to(&ctx))
+    }
+}
+
+/// What rmcp's request context tells a tool: the HTTP parts rmcp stores in its extensions and
+/// the protocol version (rmcp's stateless default when the request named none).
+fn request_of(
+    context: &RequestContext<RoleServer>,
+) -> (Option<&http::request::Parts>, ProtocolVersion) {
+    (
+        context.extensions.get::<http::request::Parts>(),
+        context
+            .protocol_version()
+            .unwrap_or(ProtocolVersion::V_2025_03_26),
+    )
 }
 
 impl ServerHandler for McpServer {
@@ -97,10 +144,8 @@ impl ServerHandler for McpServer {
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListToolsResult, ErrorData> {
-        let ctx = self.context(&context);
-        Ok(ListToolsResult::with_all_items(
-            self.registry.visible_to(&ctx),
-        ))
+        let (parts, protocol_version) = request_of(&context);
+        Ok(self.list_tools_for(parts, protocol_version))
     }
 
     async fn call_tool(
@@ -108,12 +153,8 @@ impl ServerHandler for McpServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, ErrorData> {
-        let ctx = self.context(&context);
-        let arguments = request.arguments.unwrap_or_default();
-        self.registry
-            .call(&request.name, &ctx, arguments)
-            .await
-            .map(CallToolResponse::from)
+        let (parts, protocol_version) = request_of(&context);
+        self.call_tool_for(request, parts, protocol_version).await
     }
 
     fn get_tool(&self, name: &str) -> Option<Tool> {
@@ -121,8 +162,18 @@ impl ServerHandler for McpServer {
     }
 }
 
-/// The `/mcp` service: stateless, JSON responses, the configured Host and Origin allowlists.
-pub fn service(
+/// The `/mcp` service: stateless, JSON responses, the configured Host and Origin allowlists;
+/// plain tool calls and lists by the [`direct`] path, the rest by rmcp.
+pub fn service(config: &Config, server: McpServer) -> direct::Direct {
+    direct::Direct::new(
+        rmcp_service(config, server.clone()),
+        server,
+        &config.allowed_hosts,
+    )
+}
+
+/// rmcp's own `/mcp` service.
+pub fn rmcp_service(
     config: &Config,
     server: McpServer,
 ) -> StreamableHttpService<McpServer, NeverSessionManager> {

@@ -6,10 +6,12 @@
 mod architecture;
 mod broker;
 mod clients;
+mod direct_path;
 mod graph_client;
 mod harness;
 mod hosting;
 mod inbound_auth;
+mod log_lines;
 mod no_client_secret;
 mod outbound;
 mod reliability;

@@ -9,6 +9,7 @@ mod metadata;
 mod signing_keys;
 mod token_rules;
 mod tool_access;
+mod validated_tokens;
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
