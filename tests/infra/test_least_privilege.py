@@ -91,8 +91,9 @@ def test_secret_scopes_are_the_named_secrets_of_the_vault():
     assert params["signingKeySecretName"] == bicep_ast.Expr("signingKeySecretName")
 
 
-def test_the_handler_reads_exactly_the_gateway_proof_and_the_signing_key():
-    assert secret_readers("functionPrincipalId") == {"gatewayProofExisting", "signingKeyExisting"}
+def test_the_handler_reads_exactly_the_gateway_proof_the_signing_key_and_the_sealing_key():
+    # The broker's sealing key only in broker mode (its declaration and assignment are conditional).
+    assert secret_readers("functionPrincipalId") == {"gatewayProofExisting", "signingKeyExisting", "brokerSealingKeyExisting"}
 
 
 def test_apim_reads_only_the_gateway_proof_secret():

@@ -10,6 +10,7 @@ mod harness;
 mod hosting;
 mod inbound_auth;
 mod no_client_secret;
+mod operator_view;
 mod outbound;
 mod tools;
 mod transport;
