@@ -41,6 +41,9 @@
 //! - [`config`]: every setting, declared once, read and validated at start-up; [`cli`]: the
 //!   arguments.
 //!
+//! `fuzzing` (hidden) opens the functions that read client input to the fuzz targets in
+//! `fuzz/` and to property tests; nothing on the request path calls it.
+//!
 //! Modules depend on each other without cycles (a test checks it). `local_mode` (the `devstack`
 //! cargo feature, on by default and left out of the deployed build) runs the handler against
 //! the local stand-ins of the `devstack` crate, a workspace member that speaks the real wire
@@ -52,6 +55,8 @@ pub mod caller;
 pub mod cli;
 pub mod config;
 pub mod content;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod hosting;
 pub mod identity;
