@@ -180,7 +180,12 @@ pub(crate) fn facts_of(bytes: &[u8], tool_names: &[&'static str]) -> Result<RpcF
             "JSON-RPC batches are not supported: send one message per request.",
         ));
     }
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|error| {
+    // JSON is UTF-8 throughout (RFC 8259). serde_json checks only the strings it keeps, so a
+    // byte that is not UTF-8 inside a member it skips would otherwise pass for JSON here and be
+    // refused later by the MCP layer (found by the `envelope` fuzz target).
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| (PARSE_ERROR, "Parse error: the body is not valid JSON."))?;
+    let envelope: Envelope = serde_json::from_str(text).map_err(|error| {
         if error.is_data() {
             (
                 INVALID_REQUEST,
@@ -326,5 +331,11 @@ mod tests {
         assert_eq!(code("7"), Err(INVALID_REQUEST));
         assert_eq!(code(r#"{"jsonrpc":"1.0"}"#), Err(INVALID_REQUEST));
         assert_eq!(code(r#"{"jsonrpc":"2.0","method":"ping"}"#), Ok(()));
+        // Not UTF-8 in a member the envelope skips (the fuzz target's find).
+        let skipped = b"{\"jsonrpc\":\"2.0\",\"met\":\"\xe9\"}";
+        assert_eq!(
+            facts_of(skipped, TOOLS).map_err(|e| e.0).err(),
+            Some(PARSE_ERROR)
+        );
     }
 }
