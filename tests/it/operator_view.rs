@@ -66,8 +66,7 @@ async fn the_audit_event_of_a_tool_call_names_the_caller_the_exchange_and_graphs
         .output
         .events()
         .into_iter()
-        .filter(|e| e["message"] == "graph call" && e["request_id"] == event["request_id"])
-        .last()
+        .rfind(|e| e["message"] == "graph call" && e["request_id"] == event["request_id"])
         .expect("a graph call event");
     assert!(is_guid(&event["graph_request_id"]), "{event}");
     assert_eq!(
