@@ -215,6 +215,9 @@ param brokerSealingKeyVersion string = ''
 @description('Create a VNet: outbound integration for the function app (and for APIM Standard v2), private endpoints for storage, Key Vault and (Standard v2) the function app, and firewalls that deny public traffic.')
 param vnetEnabled bool = true
 
+@description('Action groups (resource ids) the alert rules notify; empty: alerts show in Azure Monitor only.')
+param alertActionGroupIds array = []
+
 @description('Days Log Analytics keeps logs.')
 @minValue(30)
 @maxValue(730)
@@ -300,6 +303,18 @@ module monitoring 'app/monitoring.bicep' = {
     applicationInsightsName: '${abbrs.insightsComponents}${resourceToken}'
     retentionInDays: logRetentionDays
     publisherPrincipalId: identities.outputs.functionIdentityPrincipalId
+  }
+}
+
+module monitoringAlerts 'app/monitoring-alerts.bicep' = {
+  name: 'monitoring-alerts'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    namePrefix: 'alert-${resourceToken}'
+    actionGroupIds: alertActionGroupIds
   }
 }
 

@@ -90,7 +90,7 @@ pub fn build(config: &Config, http: OutboundHttp) -> Router {
         }
     };
     let graph = Arc::new(DelegatedGraph::new(
-        GraphTokens::OnBehalfOf(obo),
+        GraphTokens::OnBehalfOf(Box::new(obo)),
         GraphClient::new(http.clone(), &outbound.graph_base_url),
         &outbound.graph_base_url,
         config.auth.client_id.clone(),

@@ -53,6 +53,9 @@
 //!   their own app registration ([`identity::public_client`]); no listening port, no inbound
 //!   token, no managed identity, no Key Vault.
 //!
+//! `fuzzing` (hidden) opens the functions that read client input to the fuzz targets in
+//! `fuzz/` and to property tests; nothing on the request path calls it.
+//!
 //! Modules depend on each other without cycles (a test checks it). `local_mode` (the `devstack`
 //! cargo feature, on by default and left out of the deployed build) runs the handler against
 //! the local stand-ins of the `devstack` crate, a workspace member that speaks the real wire
@@ -64,6 +67,8 @@ pub mod caller;
 pub mod cli;
 pub mod config;
 pub mod content;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod graph;
 pub mod hosting;
 pub mod identity;

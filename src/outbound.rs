@@ -31,17 +31,21 @@ use url::Url;
 
 use crate::config::is_loopback_host;
 
+use crate::telemetry::CallRecord;
+
 /// The largest answer the Azure SDK clients may read: managed identity tokens and Key Vault
 /// secrets are a few kilobytes.
 pub const SDK_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What every outbound call made for one MCP request carries: when it must end, and which
 /// request it serves. Each outbound log event names that request (`request_id`, as the request
-/// event does), so an operator can tie a Graph call or a token exchange to its MCP request.
+/// event does), so an operator can tie a Graph call or a token exchange to its MCP request, and
+/// records what the request event says about them.
 #[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
     pub deadline: Instant,
     pub request_id: &'a str,
+    pub record: &'a CallRecord,
 }
 
 #[derive(Clone, Default)]

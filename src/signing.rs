@@ -322,6 +322,31 @@ mod tests {
         assert_eq!(opened, "x");
     }
 
+    proptest::proptest! {
+        // The same properties as the `sealed` fuzz target.
+        #[test]
+        fn whatever_a_client_makes_up_is_refused_as_forged(text in "\\PC{0,200}") {
+            let keys = SigningKeys::for_this_process();
+            for purpose in [Purpose::Cursor, Purpose::Confirmation] {
+                let opened = futures::executor::block_on(
+                    keys.open::<serde_json::Value>(purpose, "b", &text, HOUR),
+                );
+                proptest::prop_assert_eq!(opened.unwrap_err(), Refused::Forged);
+            }
+        }
+
+        #[test]
+        fn a_sealed_value_opens_to_what_was_sealed(value in "\\PC{0,200}", binding in "\\PC{0,40}") {
+            let keys = SigningKeys::for_this_process();
+            let sealed = futures::executor::block_on(keys.seal(Purpose::Confirmation, &binding, &value)).unwrap();
+            let opened: String = futures::executor::block_on(
+                keys.open(Purpose::Confirmation, &binding, &sealed, HOUR),
+            )
+            .unwrap();
+            proptest::prop_assert_eq!(opened, value);
+        }
+    }
+
     #[test]
     fn the_binding_cannot_borrow_from_the_payload() {
         let key = master_key("secret");

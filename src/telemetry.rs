@@ -6,12 +6,17 @@
 //! response ([`RpcFacts`], [`AuthFacts`]) and this layer writes them together, so one line
 //! carries the request id, JSON-RPC method, tool, status and latency, and the audit facts: the
 //! outcome (accepted, or rejected with a reason code) and the caller's tenant, object and client
-//! application ids. That line is the audit event.
+//! application ids. That line is the audit event. For a tool call it also says what the call did
+//! on the way out ([`CallRecord`]): the on-behalf-of exchange's outcome, how many Graph calls it
+//! made and how many Graph throttled, Graph's `request-id` of the last one (what Microsoft support
+//! asks for), and whether the tool answered or failed. An operator can start from any of these
+//! and find the request, its caller and its `graph call` and exchange events by `request_id`.
 //!
 //! What is never written: header values (the `Authorization` header above all), the path a
 //! client sent (a token or an address may hide there: the log names the *route* that served
 //! the request, or `unknown`), the query string, request and response bodies. The host's
-//! `x-ms-invocation-id` is written only when it is what the host sends, a GUID.
+//! `x-ms-invocation-id` is written only when it is what the host sends, a GUID, and so is Graph's
+//! `request-id` in the request event.
 //!
 //! **Lines are written in batches, and none is lost.** Events go to an in-memory buffer that a
 //! thread of its own writes to stdout a few milliseconds after the first line of a batch
@@ -237,6 +242,58 @@ pub fn flush() {
     }
 }
 
+/// What a request's tool call did on the way out, recorded by the code that did it (the
+/// on-behalf-of exchange, the Graph client, the tool registry) and written by [`request_log`].
+/// Every request gets one; requests that call no tool leave it empty, and its fields are then
+/// absent from the event.
+#[derive(Debug, Clone, Default)]
+pub struct CallRecord(Arc<Mutex<Outbound>>);
+
+#[derive(Debug, Default)]
+struct Outbound {
+    exchange: Option<&'static str>,
+    graph_calls: u32,
+    graph_throttled: u32,
+    graph_request_id: Option<String>,
+    tool_outcome: Option<&'static str>,
+}
+
+impl CallRecord {
+    /// How the Graph token was obtained (`cached`, `exchanged`) or why not (an
+    /// [`crate::identity::obo::ExchangeError`] code). A tool that needs several tokens records
+    /// each; the last one stands.
+    pub fn exchange(&self, outcome: &'static str) {
+        self.with(|outbound| outbound.exchange = Some(outcome));
+    }
+
+    /// One answer from Graph (or none: `status` is `None` when the request failed on the way).
+    /// `request_id` is Graph's `request-id` header; kept only when it is a GUID, as Graph sends.
+    pub fn graph_answer(&self, status: Option<u16>, request_id: Option<&str>) {
+        let request_id = request_id
+            .filter(|value| value.len() == 36)
+            .and_then(|value| uuid::Uuid::try_parse(value).ok())
+            .map(|id| id.hyphenated().to_string());
+        self.with(|outbound| {
+            outbound.graph_calls += 1;
+            if status == Some(429) {
+                outbound.graph_throttled += 1;
+            }
+            if request_id.is_some() {
+                outbound.graph_request_id = request_id;
+            }
+        });
+    }
+
+    /// How the tool call ended: `ok`, `error` (a tool error the AI client reads) or `deadline`.
+    pub fn tool_outcome(&self, outcome: &'static str) {
+        self.with(|outbound| outbound.tool_outcome = Some(outcome));
+    }
+
+    fn with(&self, change: impl FnOnce(&mut Outbound)) {
+        change(&mut self.0.lock().expect("call record lock"));
+    }
+}
+
 /// Installs the JSON subscriber, writing to `sink`. Safe to call once per process.
 pub fn init(level: Level, sink: Sink) {
     let filter = Targets::new()
@@ -266,7 +323,9 @@ pub fn init(level: Level, sink: Sink) {
 pub async fn request_log(mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let request_id = RequestId(uuid::Uuid::new_v4().to_string());
+    let record = CallRecord::default();
     request.extensions_mut().insert(request_id.clone());
+    request.extensions_mut().insert(record.clone());
     let http_method = request.method().clone();
     // The host's id for the invocation, in our own spelling: nothing a client chose.
     let invocation_id = request
@@ -285,6 +344,8 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
     let rpc = response.extensions().get::<RpcFacts>();
     let auth = response.extensions().get::<AuthFacts>();
     let caller = auth.and_then(|auth| auth.caller.as_ref());
+    let outbound = record.0.lock().expect("call record lock");
+    let graph_calls = (outbound.graph_calls > 0).then_some(outbound.graph_calls);
     tracing::info!(
         target: concat!(env!("CARGO_CRATE_NAME"), "::request"),
         message = "request",
@@ -299,9 +360,15 @@ pub async fn request_log(mut request: Request, next: Next) -> Response {
         tid = caller.map(|caller| caller.tenant_id.as_str()),
         oid = caller.map(|caller| caller.object_id.as_str()),
         azp = caller.map(|caller| caller.client_app_id.as_str()),
+        tool_outcome = outbound.tool_outcome,
+        exchange = outbound.exchange,
+        graph_calls,
+        graph_throttled = graph_calls.map(|_| outbound.graph_throttled),
+        graph_request_id = outbound.graph_request_id.as_deref(),
         status = response.status().as_u16(),
         latency_ms = started.elapsed().as_secs_f64() * 1000.0,
     );
+    drop(outbound);
     if let Ok(value) = HeaderValue::from_str(&request_id.0) {
         response.headers_mut().insert("x-request-id", value);
     }

@@ -270,15 +270,18 @@ impl GraphClient {
                 Ok(response) => (Some(response.status()), Some(response.headers().clone())),
                 Err(_) => (None, None),
             };
+            let graph_request_id = headers
+                .as_ref()
+                .and_then(|h| h.get("request-id"))
+                .and_then(|v| v.to_str().ok());
+            call.record
+                .graph_answer(status.map(|status| status.as_u16()), graph_request_id);
             tracing::info!(
                 request_id = call.request_id,
                 method = %request.method,
                 route = request.route,
                 status = status.map(|status| status.as_u16()),
-                graph_request_id = headers
-                    .as_ref()
-                    .and_then(|h| h.get("request-id"))
-                    .and_then(|v| v.to_str().ok()),
+                graph_request_id,
                 client_request_id = %client_request_id,
                 attempt = retry + 1,
                 latency_ms = started.elapsed().as_secs_f64() * 1000.0,

@@ -65,7 +65,7 @@ impl GraphClient {
         call: Call<'_>,
     ) -> Result<Result<Page<T>, InvalidCursor>, GraphError> {
         let mut url = match cursor {
-            Some(cursor) => match self.cursor_url(cursor) {
+            Some(cursor) => match self.continuation_url(cursor.as_str()) {
                 Some(url) => url,
                 None => return Ok(Err(InvalidCursor)),
             },
@@ -99,32 +99,78 @@ impl GraphClient {
     }
 
     /// A next link, if it points under this client's API root.
-    fn own_link(&self, link: &str) -> Option<Url> {
+    pub(crate) fn own_link(&self, link: &str) -> Option<Url> {
         let url = Url::parse(link).ok()?;
         let same_origin = url.origin() == self.api_root.origin();
         (same_origin && url.path().starts_with(self.api_root.path())).then_some(url)
     }
 
-    fn cursor_for(&self, url: &Url) -> Option<Cursor> {
+    pub(crate) fn cursor_for(&self, url: &Url) -> Option<Cursor> {
         let relative = url.as_str().strip_prefix(self.api_root.as_str())?;
         Some(Cursor(relative.to_owned()))
     }
 
-    fn cursor_url(&self, cursor: &Cursor) -> Option<Url> {
-        let relative = &cursor.0;
-        // Only a relative path: no scheme, no host, no way up and out of the API root.
-        if relative.contains("://") || relative.starts_with('/') || relative.contains("..") {
-            return None;
-        }
-        let url = self.api_root.join(relative).ok()?;
+    /// The URL a cursor's continuation (relative to the API root) stands for, if it stays under
+    /// the API root. The continuation is appended to the root, never resolved against it, so no
+    /// reference form (`https://host`, `//host`, `/path`) can leave Graph's host; the URL parser
+    /// then removes dot segments (`..`, `%2e%2e`), and anything they lift out of the root is
+    /// refused. This is the exact inverse of [`Self::cursor_for`]: a query may hold `..` or
+    /// `://` (a `$search` phrase, a `$filter` on a web URL) and still come back.
+    pub(crate) fn continuation_url(&self, relative: &str) -> Option<Url> {
+        let url = Url::parse(&format!("{}{relative}", self.api_root)).ok()?;
         self.own_link(url.as_str())
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
     use crate::outbound::OutboundHttp;
+
+    const ROOT: &str = "https://graph.microsoft.com/v1.0/";
+
+    /// Text the way next links and cursors are made of, with the pieces that could escape.
+    fn link_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            "[a-zA-Z0-9_=&$%]{0,8}",
+            Just("/".to_owned()),
+            Just("?".to_owned()),
+            Just("#".to_owned()),
+            Just("..".to_owned()),
+            Just("%2e%2E".to_owned()),
+            Just("\\".to_owned()),
+            Just("://".to_owned()),
+            Just("//evil.example/".to_owned()),
+            Just("@".to_owned()),
+            Just("https:".to_owned()),
+            Just(" ".to_owned()),
+            any::<char>().prop_map(String::from),
+        ];
+        proptest::collection::vec(piece, 0..12).prop_map(|pieces| pieces.concat())
+    }
+
+    proptest! {
+        // The same properties as the `cursor` fuzz target.
+        #[test]
+        fn a_continuation_resolves_only_under_the_api_root(text in link_text()) {
+            if let Some(url) = client().continuation_url(&text) {
+                prop_assert!(url.as_str().starts_with(ROOT), "{:?} -> {}", text, url);
+            }
+        }
+
+        #[test]
+        fn a_next_link_under_the_api_root_survives_the_round_trip(text in link_text()) {
+            let client = client();
+            let link = format!("{ROOT}{text}");
+            let Some(url) = client.own_link(&link) else { return Ok(()) };
+            let cursor = client.cursor_for(&url);
+            prop_assert!(cursor.is_some(), "{}", link);
+            let resolved = client.continuation_url(cursor.unwrap().as_str());
+            prop_assert_eq!(resolved, Some(url));
+        }
+    }
 
     fn client() -> GraphClient {
         GraphClient::new(
@@ -140,11 +186,14 @@ mod tests {
         let url = client.own_link(link).unwrap();
         let cursor = client.cursor_for(&url).unwrap();
         assert!(!cursor.as_str().contains("graph.microsoft.com"));
-        assert_eq!(client.cursor_url(&cursor).unwrap().as_str(), link);
+        assert_eq!(
+            client.continuation_url(cursor.as_str()).unwrap().as_str(),
+            link
+        );
     }
 
     #[test]
-    fn links_and_cursors_elsewhere_are_refused() {
+    fn links_elsewhere_are_refused_and_continuations_stay_under_the_api_root() {
         let client = client();
         for link in [
             "https://evil.example/v1.0/me/messages",
@@ -154,14 +203,42 @@ mod tests {
             assert!(client.own_link(link).is_none(), "{link}");
         }
         for relative in [
+            "../beta/me",
+            "me/../../beta/me",
+            "%2e%2e/beta/me",
+            "me\\..\\..\\beta",
+        ] {
+            assert!(client.continuation_url(relative).is_none(), "{relative}");
+        }
+        // A continuation that looks like another host or an absolute path is a path on Graph.
+        for relative in [
             "https://evil.example/v1.0/me",
             "//evil.example/v1.0/me",
             "/beta/me",
-            "../beta/me",
-            "me/../../beta/me",
         ] {
-            let cursor = Cursor(relative.to_owned());
-            assert!(client.cursor_url(&cursor).is_none(), "{relative}");
+            let url = client.continuation_url(relative).unwrap();
+            assert_eq!(url.host_str(), Some("graph.microsoft.com"), "{relative}");
+            assert!(url.path().starts_with("/v1.0/"), "{relative} -> {url}");
+        }
+    }
+
+    /// Found by the property test above (and the `cursor` fuzz target): cursors for these next
+    /// links were refused, so the listing could not be continued.
+    #[test]
+    fn next_links_with_dots_or_a_backslash_come_back_from_their_cursor() {
+        let client = client();
+        for link in [
+            "https://graph.microsoft.com/v1.0/me/messages?$search=%22a..b%22&$skiptoken=x",
+            "https://graph.microsoft.com/v1.0/me/drive/root/search(q='x')?$filter=webUrl%20eq%20'https://contoso.example'",
+            "https://graph.microsoft.com/v1.0/\\",
+        ] {
+            let url = client.own_link(link).unwrap();
+            let cursor = client.cursor_for(&url).unwrap();
+            assert_eq!(
+                client.continuation_url(cursor.as_str()),
+                Some(url),
+                "{link}"
+            );
         }
     }
 }

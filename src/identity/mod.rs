@@ -211,7 +211,7 @@ pub enum MissingConsent {
 /// runs.
 pub enum GraphTokens {
     /// The server: each caller's token exchanged on behalf of them.
-    OnBehalfOf(OnBehalfOf),
+    OnBehalfOf(Box<OnBehalfOf>),
     /// `handler stdio`: the one user signed in to this process as a public client.
     PublicClient(Arc<PublicClient>),
 }

@@ -44,6 +44,22 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
+impl ExchangeError {
+    /// A stable code for logs and alerts; never the text Entra sent.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ExchangeError::NotAUser => "not_a_user",
+            ExchangeError::ConsentRequired => "consent_required",
+            ExchangeError::ClaimsChallenge { .. } => "claims_challenge",
+            ExchangeError::IdentityUnavailable => "identity_unavailable",
+            ExchangeError::EntraUnreachable => "entra_unreachable",
+            ExchangeError::Rejected { .. } => "rejected",
+            ExchangeError::SignInPending { .. } => "sign_in_pending",
+            ExchangeError::SignInFailed { .. } => "sign_in_failed",
+        }
+    }
+}
+
 /// One caller token (by its SHA-256, which is no use to anyone who reads it from memory) and
 /// one set of scopes.
 #[derive(Hash, PartialEq, Eq, Clone)]
@@ -115,9 +131,15 @@ impl OnBehalfOf {
         let slot = self.slot(&key);
         let mut cached = slot.lock().await;
         if let Some(token) = cached.as_ref().filter(|t| t.usable(Instant::now())) {
+            call.record.exchange("cached");
             return Ok(token.clone());
         }
-        let token = self.exchange(caller, assertion, &key.scopes, call).await?;
+        let exchanged = self.exchange(caller, assertion, &key.scopes, call).await;
+        call.record.exchange(match &exchanged {
+            Ok(_) => "exchanged",
+            Err(error) => error.code(),
+        });
+        let token = exchanged?;
         *cached = Some(token.clone());
         Ok(token)
     }

@@ -90,7 +90,13 @@ impl ValidatedTokens {
                 && keys
                     .published(&entry.kid)
                     .is_some_and(|key| Arc::ptr_eq(&key, &entry.key));
-            if current && entry.caller.token.as_ref().is_some_and(|held| held.expose() == token) {
+            if current
+                && entry
+                    .caller
+                    .token
+                    .as_ref()
+                    .is_some_and(|held| held.expose() == token)
+            {
                 return Some(Arc::clone(&entry.caller));
             }
         }

@@ -48,7 +48,7 @@ use crate::{
     config::{EnabledToolsets, Toolset},
     inbound_auth::{ClaimsChallenge, ToolAccess},
     outbound::Call,
-    telemetry::RequestId,
+    telemetry::{CallRecord, RequestId},
 };
 use delegated::{DelegatedGraph, Session};
 
@@ -166,6 +166,8 @@ pub struct ToolContext {
     pub caller: Option<Arc<Caller>>,
     /// Where a Conditional Access claims challenge goes (see [`ClaimsChallenge`]).
     pub claims_challenge: Option<ClaimsChallenge>,
+    /// What the request event says about this call's exchange, Graph calls and outcome.
+    pub record: CallRecord,
     /// The protocol version in force for this request (negotiated, or from the header).
     pub protocol_version: ProtocolVersion,
     /// The whole tool call, retries included, ends by then.
@@ -182,6 +184,7 @@ impl ToolContext {
         Call {
             deadline: self.deadline,
             request_id: &self.request_id,
+            record: &self.record,
         }
     }
 }
@@ -382,6 +385,9 @@ impl Registry {
             caller: parts.and_then(|parts| parts.extensions.get::<Arc<Caller>>().cloned()),
             claims_challenge: parts
                 .and_then(|parts| parts.extensions.get::<ClaimsChallenge>().cloned()),
+            record: parts
+                .and_then(|parts| parts.extensions.get::<CallRecord>().cloned())
+                .unwrap_or_default(),
             deadline: Instant::now() + self.time_limit,
             time_limit: self.time_limit,
             protocol_version,
@@ -419,15 +425,22 @@ impl Registry {
         // A backstop: tools keep their deadline themselves, this catches one that does not.
         let backstop = ctx.deadline + Duration::from_secs(1);
         match tokio::time::timeout_at(backstop, entry.tool.call(ctx, arguments)).await {
-            Ok(result) => Ok(result),
-            Err(_) => Ok(ToolError::new(
-                format!(
-                    "`{name}` did not finish within its {}-second limit.",
-                    self.time_limit.as_secs()
-                ),
-                "Try again; if you asked for much data, ask for less.",
-            )
-            .into_result()),
+            Ok(result) => {
+                let failed = result.is_error == Some(true);
+                ctx.record.tool_outcome(if failed { "error" } else { "ok" });
+                Ok(result)
+            }
+            Err(_) => {
+                ctx.record.tool_outcome("deadline");
+                Ok(ToolError::new(
+                    format!(
+                        "`{name}` did not finish within its {}-second limit.",
+                        self.time_limit.as_secs()
+                    ),
+                    "Try again; if you asked for much data, ask for less.",
+                )
+                .into_result())
+            }
         }
     }
 

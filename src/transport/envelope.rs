@@ -26,7 +26,7 @@
 use std::{borrow::Cow, sync::Arc};
 
 use axum::{
-    body::{Body, Bytes},
+    body::Body,
     extract::{Request, State},
     http::{HeaderMap, Method, StatusCode, header},
     middleware::Next,
@@ -170,9 +170,9 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
 }
 
 /// Why a body was refused: a JSON-RPC error code and its message.
-type Refusal = (i64, &'static str);
+pub(crate) type Refusal = (i64, &'static str);
 
-fn facts_of(bytes: &Bytes, tool_names: &[&'static str]) -> Result<RpcFacts, Refusal> {
+pub(crate) fn facts_of(bytes: &[u8], tool_names: &[&'static str]) -> Result<RpcFacts, Refusal> {
     let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
     if first == Some(&b'[') {
         return Err((
@@ -180,7 +180,12 @@ fn facts_of(bytes: &Bytes, tool_names: &[&'static str]) -> Result<RpcFacts, Refu
             "JSON-RPC batches are not supported: send one message per request.",
         ));
     }
-    let envelope: Envelope = serde_json::from_slice(bytes).map_err(|error| {
+    // JSON is UTF-8 throughout (RFC 8259). serde_json checks only the strings it keeps, so a
+    // byte that is not UTF-8 inside a member it skips would otherwise pass for JSON here and be
+    // refused later by the MCP layer (found by the `envelope` fuzz target).
+    let text = std::str::from_utf8(bytes)
+        .map_err(|_| (PARSE_ERROR, "Parse error: the body is not valid JSON."))?;
+    let envelope: Envelope = serde_json::from_str(text).map_err(|error| {
         if error.is_data() {
             (
                 INVALID_REQUEST,
@@ -237,4 +242,100 @@ pub(crate) fn jsonrpc_error(status: StatusCode, code: i64, message: &str) -> Res
         "error": { "code": code, "message": message },
     });
     (status, axum::Json(body)).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    //! The same properties the `envelope` fuzz target checks, on generated bodies.
+
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const TOOLS: &[&str] = &["get_my_profile", "read_mail"];
+
+    /// What a body may hold where the envelope looks: known and unknown names, wrong types.
+    fn member() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(json!("2.0")),
+            Just(json!(2.0)),
+            proptest::sample::select(KNOWN_METHODS).prop_map(Value::from),
+            proptest::sample::select(TOOLS).prop_map(Value::from),
+            "[a-z/]{0,12}".prop_map(Value::from),
+            Just(Value::Null),
+            Just(json!({ "name": "read_mail" })),
+            Just(json!({ "name": 7 })),
+            Just(json!([])),
+        ]
+    }
+
+    fn message() -> impl Strategy<Value = Value> {
+        proptest::collection::btree_map(
+            proptest::sample::select(&["jsonrpc", "method", "params", "id", "name"][..]),
+            member(),
+            0..5,
+        )
+        .prop_map(|members| {
+            Value::Object(
+                members
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            )
+        })
+    }
+
+    fn check(body: &[u8]) -> Result<(), TestCaseError> {
+        match facts_of(body, TOOLS) {
+            Ok(RpcFacts { method, tool }) => {
+                let message: Value = serde_json::from_slice(body)
+                    .map_err(|error| TestCaseError::fail(format!("let through: {error}")))?;
+                prop_assert_eq!(&message["jsonrpc"], "2.0");
+                if let Some(method) = method {
+                    prop_assert!(method == OTHER_METHOD || message["method"] == method);
+                }
+                if let Some(tool) = tool {
+                    prop_assert_eq!(method, Some("tools/call"));
+                    prop_assert!(tool == UNKNOWN_TOOL || message["params"]["name"] == tool);
+                }
+            }
+            Err((code, _)) => prop_assert!(code == PARSE_ERROR || code == INVALID_REQUEST),
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn any_bytes_are_refused_with_a_json_rpc_code_or_let_through_as_a_message(
+            body in proptest::collection::vec(any::<u8>(), 0..256)
+        ) {
+            check(&body)?;
+        }
+
+        #[test]
+        fn message_shaped_bodies_record_only_names_the_server_knows(message in message()) {
+            check(message.to_string().as_bytes())?;
+        }
+    }
+
+    #[test]
+    fn each_refusal_has_its_code() {
+        let code = |body: &str| {
+            facts_of(body.as_bytes(), TOOLS)
+                .map(|_| ())
+                .map_err(|e| e.0)
+        };
+        assert_eq!(code("{"), Err(PARSE_ERROR));
+        assert_eq!(code(" [{}]"), Err(INVALID_REQUEST));
+        assert_eq!(code("7"), Err(INVALID_REQUEST));
+        assert_eq!(code(r#"{"jsonrpc":"1.0"}"#), Err(INVALID_REQUEST));
+        assert_eq!(code(r#"{"jsonrpc":"2.0","method":"ping"}"#), Ok(()));
+        // Not UTF-8 in a member the envelope skips (the fuzz target's find).
+        let skipped = b"{\"jsonrpc\":\"2.0\",\"met\":\"\xe9\"}";
+        assert_eq!(
+            facts_of(skipped, TOOLS).map_err(|e| e.0).err(),
+            Some(PARSE_ERROR)
+        );
+    }
 }

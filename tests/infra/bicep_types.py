@@ -96,13 +96,19 @@ class Report:
 
 
 class TypeStore:
-    """The type files under ../shared/bicep-types, loaded on demand."""
+    """The type files under ../shared/bicep-types (and any further roots laid out the same way,
+    such as tests/infra/bicep-types), loaded on demand."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, *more: Path):
         self.root = root
-        index = json.loads((root / "index.json").read_text())["resources"]
-        # ARM types are case-insensitive; the API version is compared as written.
-        self.index = {key.lower(): value["$ref"] for key, value in index.items()}
+        self.index: dict[str, str] = {}
+        for each in (root, *more):
+            index = json.loads((each / "index.json").read_text())["resources"]
+            # ARM types are case-insensitive; the API version is compared as written. A file of a
+            # further root is named by its absolute path, which `root / path` leaves as it is.
+            self.index.update(
+                {key.lower(): value["$ref"] if each == root else f"{each.resolve()}/{value['$ref']}" for key, value in index.items()}
+            )
         self._files: dict[str, list] = {}
 
     def _file(self, relative: str) -> list:
@@ -572,7 +578,7 @@ def check_source(store: TypeStore, path: Path, source: bytes) -> Report:
         type_name, _, api_version = type_text.partition("@")
         found = store.resource_type(type_name, api_version)
         if found is None:
-            walk.error(node, "", f"{type_text} is not in ../shared/bicep-types (an API version nobody copied there, or one that does not exist)")
+            walk.error(node, "", f"{type_text} is not in ../shared/bicep-types (an API version nobody copied there, or one that does not exist; types the project adds itself go to tests/infra/bicep-types)")
             continue
         relative, resource_type = found
         existing = any(child.type == "existing" for child in node.children)

@@ -13,6 +13,9 @@ import bicep_types
 from infra_support import INFRA, SHARED, SUMMARY_LINES, bicep_files
 
 TYPES = SHARED / "bicep-types"
+# Resource types the shared copy does not hold (alert rules, workbooks), copied the same way:
+# tests/infra/bicep-types/SOURCE.md.
+PROJECT_TYPES = Path(__file__).resolve().parent / "bicep-types"
 
 # Open-enum values the type definitions do not know that the Bicep uses on purpose, with the
 # reason. An unknown value of an open enum is accepted by Bicep, but it is usually a mistake (the
@@ -23,7 +26,7 @@ ACCEPTED_WARNINGS: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def store() -> bicep_types.TypeStore:
     assert (TYPES / "index.json").is_file(), f"missing {TYPES}: the type definitions are shared by every worktree"
-    return bicep_types.TypeStore(TYPES)
+    return bicep_types.TypeStore(TYPES, PROJECT_TYPES)
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 //! bounded paging with a continuation cursor, `$search` with `ConsistencyLevel: eventual`, and
 //! request building that no argument can bend (path segments, OData literals).
 
-use std::time::Duration;
+use std::{sync::LazyLock, time::Duration};
 
 use devstack::Devstack;
 use m365_mcp::{
@@ -11,6 +11,7 @@ use m365_mcp::{
         paging::{Cursor, Limits},
     },
     outbound::{Call, OutboundHttp},
+    telemetry::CallRecord,
 };
 use serde::Deserialize;
 use tokio::time::Instant;
@@ -30,9 +31,11 @@ fn client(devstack: &Devstack) -> GraphClient {
 
 /// A call with time to spare, on behalf of no MCP request in particular.
 fn call() -> Call<'static> {
+    static RECORD: LazyLock<CallRecord> = LazyLock::new(CallRecord::default);
     Call {
         deadline: Instant::now() + Duration::from_secs(20),
         request_id: "graph-client-test",
+        record: &RECORD,
     }
 }
 

@@ -13,6 +13,7 @@ mod hosting;
 mod inbound_auth;
 mod log_lines;
 mod no_client_secret;
+mod operator_view;
 mod outbound;
 mod reliability;
 mod stdio;

@@ -56,6 +56,7 @@ use super::{
 use crate::{
     config::SecretString,
     outbound::{BodyError, Call, OutboundHttp, jitter, read_capped},
+    telemetry::CallRecord,
 };
 use store::{Binding, StoredSignIn};
 pub use store::{Loaded, TokenStore};
@@ -393,9 +394,12 @@ impl PublicClient {
     pub fn start(self: &Arc<Self>) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
+            // Nothing logs a record for the start-up sign-in: it is no request's.
+            let record = CallRecord::default();
             let call = Call {
                 deadline: Instant::now() + STARTUP_DEADLINE,
                 request_id: "startup",
+                record: &record,
             };
             let permissions = this.settings.sign_in_permissions.clone();
             match this
