@@ -110,8 +110,9 @@ async fn listing_follows_next_links_within_bounds_and_continues_from_the_cursor(
     assert!(few.next.is_some());
     assert_eq!(devstack.requests().len() - requests_before, 1);
 
-    // A cursor pointing out of the API root is refused without a request.
-    let forged: Cursor = serde_json::from_value("https://evil.example/v1.0/me".into()).unwrap();
+    // A cursor whose dot segments lift it out of the API root is refused without a request (one
+    // that names another host is appended to the root: a path on Graph, see graph::paging).
+    let forged: Cursor = serde_json::from_value("me/../../beta/me".into()).unwrap();
     let refused = graph
         .list::<Item>(&token, &messages, Some(&forged), limits, call())
         .await

@@ -154,7 +154,11 @@ async fn profile_with(server: &TestServer, token: &str) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn one_exchange_per_caller_token_however_many_calls_arrive_together() {
-    let server = TestServer::start();
+    // Limits above the hundred calls: this is about the exchange, not about shedding load.
+    let server = TestServer::start_with(&[
+        (MCP_MAX_CONCURRENT_REQUESTS.name, "1000"),
+        (MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER.name, "1000"),
+    ]);
     let users = [
         "adele", "alex", "megan", "lee", "miriam", "nestor", "patti", "diego", "isaiah", "johanna",
     ];

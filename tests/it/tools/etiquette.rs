@@ -10,7 +10,11 @@ use super::*;
 
 #[tokio::test]
 async fn at_most_four_requests_run_against_one_mailbox_and_none_is_throttled_for_it() {
-    let server = server();
+    // More calls at once than the per-caller default admits: the mailbox limit is what is tested.
+    let server = TestServer::start_with(&[
+        (MCP_TOOLSETS.name, ALL_TOOLSETS),
+        (MCP_MAX_CONCURRENT_REQUESTS_PER_CALLER.name, "16"),
+    ]);
     server
         .devstack
         .set_graph_latency("/v1.0/me/messages", Duration::from_millis(300));
