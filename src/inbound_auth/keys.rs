@@ -8,7 +8,10 @@
 //! - **Scheduled refresh**: keys older than a day are refreshed in the background while the
 //!   cached ones keep serving.
 //! - **Unknown `kid`**: one refresh, at most once per cooldown (default five minutes), so a
-//!   stream of tokens with made-up key ids cannot turn the server into a JWKS hammer.
+//!   stream of tokens with made-up key ids cannot turn the server into a JWKS hammer. The
+//!   cooldown runs from the last refresh an unknown key id caused, not from the first fetch or a
+//!   scheduled refresh: an emergency rotation minutes after start-up is picked up by its first
+//!   token.
 //! - **Single flight**: however many requests need a refresh, one fetch runs; the others wait for
 //!   it and then read its result.
 //! - **Last known good**: a failed refresh keeps the keys we have. With no keys at all, requests
@@ -67,6 +70,8 @@ struct Cache {
     keys: HashMap<String, Arc<DecodingKey>>,
     fetched_at: Option<Instant>,
     last_attempt: Option<Instant>,
+    /// When an unknown key id last caused a fetch: the cooldown counts from here.
+    last_unknown_key_fetch: Option<Instant>,
     /// Counts fetch attempts, so a waiter can tell that a refresh happened while it waited.
     attempts: u64,
     /// The last fetch failed: a key id not in the cache may be the issuer's all the same.
@@ -83,6 +88,17 @@ pub struct SigningKeys {
     /// Counts the key sets installed, so whoever remembers what a key verified can tell that the
     /// set changed.
     generation: AtomicU64,
+}
+
+/// Why a fetch is wanted, which decides how soon after an earlier one it may run.
+#[derive(Clone, Copy)]
+enum Reason {
+    /// The keys are older than [`MAX_AGE`].
+    Scheduled,
+    /// A token names a key id the cache lacks.
+    UnknownKey,
+    /// No keys, or the last fetch failed: retried every [`EMPTY_RETRY`].
+    Unavailable,
 }
 
 #[derive(Deserialize)]
@@ -127,12 +143,16 @@ impl SigningKeys {
         if let Some(key) = found {
             if stale {
                 let keys = Arc::clone(self);
-                tokio::spawn(async move { keys.refresh(attempts, keys.cooldown).await });
+                tokio::spawn(async move { keys.refresh(attempts, Reason::Scheduled).await });
             }
             return KeyLookup::Found(key);
         }
-        let min_interval = if unsure { EMPTY_RETRY } else { self.cooldown };
-        self.refresh(attempts, min_interval).await;
+        let reason = if unsure {
+            Reason::Unavailable
+        } else {
+            Reason::UnknownKey
+        };
+        self.refresh(attempts, reason).await;
         let cache = self.cache.read().expect("key cache lock");
         match cache.keys.get(kid) {
             Some(key) => KeyLookup::Found(Arc::clone(key)),
@@ -143,20 +163,28 @@ impl SigningKeys {
 
     /// Fetches the key set, once for everyone who observed `seen_attempts`: a caller that waited
     /// while another fetch ran uses that fetch's result instead of starting its own, and no
-    /// fetch starts sooner than `min_interval` after the previous attempt. Both are decided
-    /// under the single-flight lock, so a request that arrives during a fetch waits for it.
-    async fn refresh(&self, seen_attempts: u64, min_interval: Duration) {
+    /// fetch starts sooner after an earlier one than its `reason` allows. Both are decided under
+    /// the single-flight lock, so a request that arrives during a fetch waits for it.
+    async fn refresh(&self, seen_attempts: u64, reason: Reason) {
         let _single_flight = self.refresh.lock().await;
         {
             let mut cache = self.cache.write().expect("key cache lock");
-            let too_soon = cache
-                .last_attempt
-                .is_some_and(|at| at.elapsed() < min_interval);
+            let within =
+                |at: Option<Instant>, interval| at.is_some_and(|at| at.elapsed() < interval);
+            let too_soon = match reason {
+                Reason::Scheduled => within(cache.last_attempt, self.cooldown),
+                Reason::UnknownKey => within(cache.last_unknown_key_fetch, self.cooldown),
+                Reason::Unavailable => within(cache.last_attempt, EMPTY_RETRY),
+            };
             if cache.attempts != seen_attempts || too_soon {
                 return;
             }
             cache.attempts += 1;
-            cache.last_attempt = Some(Instant::now());
+            let now = Instant::now();
+            cache.last_attempt = Some(now);
+            if matches!(reason, Reason::UnknownKey) {
+                cache.last_unknown_key_fetch = Some(now);
+            }
         }
         match self.fetch().await {
             Ok(keys) => {

@@ -30,6 +30,17 @@ async fn an_emergency_key_rotation_is_picked_up_after_the_cooldown() {
 }
 
 #[tokio::test]
+async fn an_emergency_rotation_right_after_start_up_is_picked_up_by_its_first_token() {
+    // The cooldown counts from the last refresh an unknown key id caused, not from the first
+    // fetch: a rotation minutes after start-up must not lock every new token out for five.
+    let server = TestServer::start(); // default cooldown: five minutes
+    assert_accepted(&server, "warm the cache", &server.token()).await;
+    server.devstack.rotate_signing_key();
+    assert_accepted(&server, "signed with the new key", &server.token()).await;
+    assert_eq!(server.devstack.jwks_fetches(), 2);
+}
+
+#[tokio::test]
 async fn unknown_key_ids_refresh_at_most_once_per_cooldown() {
     let server = TestServer::start(); // default cooldown: five minutes
     assert_accepted(&server, "warm the cache", &server.token()).await;
@@ -41,8 +52,8 @@ async fn unknown_key_ids_refresh_at_most_once_per_cooldown() {
     }
     assert_eq!(
         server.devstack.jwks_fetches(),
-        1,
-        "no refresh inside the cooldown"
+        2,
+        "the first unknown key id refreshes the keys, the next nineteen do not"
     );
     // Which also means a key rotated inside the cooldown waits for it.
     server.devstack.rotate_signing_key();
@@ -51,6 +62,7 @@ async fn unknown_key_ids_refresh_at_most_once_per_cooldown() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(server.devstack.jwks_fetches(), 2);
 }
 
 #[tokio::test]

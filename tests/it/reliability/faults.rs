@@ -55,11 +55,9 @@ async fn warm(rig: &Rig, upstream: Upstream) -> Tokens {
     assert!(info.served(), "{info:?}");
     match upstream {
         Upstream::Discovery | Upstream::Jwks => {
-            // Tokens from now on name a key the server has not cached; once the cooldown of an
-            // unknown key (one second here) has passed since the keys were fetched, the next
-            // such token makes the server look again.
+            // Tokens from now on name a key the server has not cached: the next such token makes
+            // the server look again.
             rig.devstack.rotate_signing_key();
-            tokio::time::sleep(Duration::from_millis(1100)).await;
         }
         Upstream::TokenEndpoint | Upstream::KeyVault | Upstream::Graph => {
             let profile = rig.call(&warm, "get_my_profile", json!({})).await;

@@ -290,9 +290,9 @@ impl Report {
                 *kib as f64 / 1024.0
             );
         }
-        if let [.., (_, before), (_, after)] = self.rss[..] {
+        if let [(from, before), .., (to, after)] = self.rss[..] {
             println!(
-                "growth: {:+.1} %",
+                "growth from {from} to {to} requests: {:+.1} %",
                 (after as f64 - before as f64) / before as f64 * 100.0
             );
         }
@@ -360,7 +360,8 @@ async fn the_handler_holds_steady_under_a_mixed_load() {
 }
 
 /// `scripts/soak`: 100,000 requests (or `SOAK_REQUESTS`), the resident set read after 10,000
-/// and at the end.
+/// and then after every tenth of the run, so its course shows (a leak climbs steadily; warm-up
+/// and allocator slack level off); the check compares the first reading with the last.
 #[tokio::test]
 #[ignore = "the long soak: scripts/soak runs it against a release build"]
 async fn soak_for_the_record() {
@@ -368,7 +369,12 @@ async fn soak_for_the_record() {
         .ok()
         .and_then(|value| value.parse().ok())
         .unwrap_or(100_000);
-    let report = soak(&[10_000, total]).await;
+    let mut phases: Vec<usize> = std::iter::once(10_000)
+        .chain((1..=10).map(|tenth| total * tenth / 10))
+        .filter(|&phase| phase >= 10_000)
+        .collect();
+    phases.dedup();
+    let report = soak(&phases).await;
     report.print();
     report.check();
 }
