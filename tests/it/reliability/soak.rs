@@ -331,24 +331,27 @@ fn ms(duration: Duration) -> f64 {
 /// freed memory back to the system a little later, on the threads' next allocations: read the
 /// instant a phase ends, the set still holds the last oversized answers the phase freed (readings
 /// of one run swung between 30 and 58 MiB), which is not memory the process keeps. So the handler
-/// idles briefly and serves a few small requests on each of its threads before each reading, and
-/// of three such readings the median counts (min and max are printed beside it).
+/// idles briefly and serves some sixty small requests before each reading, and of three such
+/// readings the median counts (min and max are printed beside it).
 async fn settled_rss_kib(server: &TestServer, callers: &Callers) -> [u64; 3] {
     let client = reqwest::Client::new();
     let mut readings = [0; 3];
     for reading in &mut readings {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let calls = (0..WORKERS * 4).map(|_| {
-            mcp_post(&client, &server.mcp_url())
-                .bearer_auth(&callers.valid[0])
-                .body(tool_call("server_info", json!({})).to_string())
-                .send()
-        });
-        for answer in futures::future::join_all(calls).await {
-            assert_eq!(
-                answer.expect("the handler answers").status(),
-                StatusCode::OK
-            );
+        // One request per user at a time: well inside every concurrency limit.
+        for _ in 0..WORKERS * 4 / callers.valid.len() {
+            let calls = callers.valid.iter().map(|token| {
+                mcp_post(&client, &server.mcp_url())
+                    .bearer_auth(token)
+                    .body(tool_call("server_info", json!({})).to_string())
+                    .send()
+            });
+            for answer in futures::future::join_all(calls).await {
+                assert_eq!(
+                    answer.expect("the handler answers").status(),
+                    StatusCode::OK
+                );
+            }
         }
         *reading = rss_kib(server.handler.pid());
     }
