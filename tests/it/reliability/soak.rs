@@ -27,7 +27,7 @@ use super::overload::rss_kib;
 use crate::harness::*;
 
 /// Requests at once: within the handler's limit for the process (64 by default), but with the
-/// sample tenant's five users a caller now and then has more than its 8 in flight (while its
+/// sample tenant's twelve users a caller now and then has more than its 8 in flight (while its
 /// calls wait out an injected `Retry-After`), and the excess is shed: those 503s are allowed,
 /// and must each be in the request log.
 const WORKERS: usize = 16;
